@@ -1,0 +1,64 @@
+#include "cli/app.h"
+
+#include <glog/logging.h>
+
+#include <iostream>
+#include <map>
+
+#include "util/errors.h"
+#include "util/logging.h"
+
+namespace hesp::cli {
+namespace {
+
+std::map<const CLI::App*, Action>& actions() {
+  static std::map<const CLI::App*, Action> map;
+  return map;
+}
+
+}  // namespace
+
+void set_action(CLI::App* sub, Action action) { actions()[sub] = std::move(action); }
+
+int run_main(int argc, char** argv) {
+  logging::init(argv[0]);
+  CLI::App app{
+      "hesp: open-set video facial expression recognition with Human Expression-Sensitive "
+      "Prompting (HESP) on a frozen CLIP"};
+  app.require_subcommand(1);
+  GlobalOptions global;
+  app.add_option("--threads", global.threads,
+                 "threads per rank (OpenMP, OpenBLAS, torch); default cores / local ranks");
+  app.add_flag("--log-all-ranks", global.log_all_ranks,
+               "INFO logs from every rank on stderr (default: rank 0 only)");
+  add_config_commands(app, global);
+  add_comm_commands(app, global);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitConfigError;
+  }
+  // The chosen leaf subcommand: the deepest one that was parsed.
+  const CLI::App* chosen = &app;
+  while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
+  auto it = actions().find(chosen);
+  if (it == actions().end()) {
+    std::cerr << chosen->help() << std::endl;
+    return kExitConfigError;
+  }
+  try {
+    return it->second();
+  } catch (const UserError& e) {
+    logging::record_error(e.what());
+    std::cerr << "error: " << e.what() << std::endl;
+    logging::close_rank_file();
+    return e.exit_code();
+  }
+}
+
+}  // namespace hesp::cli

@@ -1,0 +1,80 @@
+#pragma once
+// The communicator: a thin API over collectives with build-time backends.
+//   SingleCommunicator  one process, same semantics; every code path runs in unit tests.
+//   MpiCommunicator     CPU tensors over MPI (comm/mpi_communicator.h).
+//   NcclCommunicator    CUDA tensors over NCCL, bootstrapped by MPI (comm/nccl_communicator.h).
+// All collectives are blocking and must be called by every rank of the communicator in
+// the same order. Tensors must be contiguous; in-place operations modify their argument.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace hesp::comm {
+
+enum class ReduceOp { kSum, kMax, kMin };
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Rank and count among the ranks of this communicator that share a node.
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+  virtual std::string backend() const = 0;
+
+  virtual void barrier() = 0;
+  // In place: `t` must have the same shape and dtype on every rank.
+  virtual void broadcast(torch::Tensor& t, int root) = 0;
+  // `s` is resized on the receivers.
+  virtual void broadcast_bytes(std::string& s, int root) = 0;
+  // In place, for float, double, int32 and int64 tensors.
+  virtual void all_reduce(torch::Tensor& t, ReduceOp op) = 0;
+  // Concatenation along dim 0 in rank order. Equal shapes on every rank.
+  virtual torch::Tensor all_gather(const torch::Tensor& t) = 0;
+  // Like all_gather, but dim 0 may differ between ranks (other dims must agree).
+  virtual torch::Tensor all_gather_v(const torch::Tensor& t) = 0;
+  // Ranks with the same color form a new communicator, ordered by (key, rank).
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+
+  // Stall inspector: log a warning naming the ranks that have not reached a collective
+  // after warn_s seconds; abort the job after abort_s (0 = never). Backends without a
+  // notion of stalls ignore this.
+  virtual void set_stall_timeouts(double /*warn_s*/, double /*abort_s*/) {}
+
+  // Convenience wrappers built on the primitives above.
+  void all_reduce_mean(torch::Tensor& t);
+  std::string broadcast_string(const std::string& s, int root);
+  int64_t all_reduce_int(int64_t v, ReduceOp op);
+  double all_reduce_double(double v, ReduceOp op);
+  bool is_root() const { return rank() == 0; }
+};
+
+class SingleCommunicator final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
+  std::string backend() const override { return "single"; }
+  void barrier() override {}
+  void broadcast(torch::Tensor& t, int root) override;
+  void broadcast_bytes(std::string& s, int root) override;
+  void all_reduce(torch::Tensor& t, ReduceOp op) override;
+  torch::Tensor all_gather(const torch::Tensor& t) override;
+  torch::Tensor all_gather_v(const torch::Tensor& t) override;
+  std::unique_ptr<Communicator> split(int color, int key) override;
+};
+
+// True when this process was started by mpirun/mpiexec/srun with an MPI world.
+bool launched_by_mpi();
+
+// The world communicator for this process: MPI when launched by an MPI launcher and
+// built with MPI, otherwise single-process. Initialises MPI on first use; MPI is
+// finalised at exit. Under SLURM, checks that the world size equals SLURM_NTASKS
+// (throws UserError otherwise: N silent singletons are never what a user wants).
+std::shared_ptr<Communicator> world();
+
+}  // namespace hesp::comm

@@ -1,0 +1,265 @@
+#include "comm/mpi_communicator.h"
+
+#include <glog/logging.h>
+
+#include <chrono>
+#include <limits>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+namespace hesp::comm {
+namespace {
+
+constexpr int kAnnounceTag = 7001;
+
+MPI_Datatype mpi_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat: return MPI_FLOAT;
+    case torch::kDouble: return MPI_DOUBLE;
+    case torch::kInt: return MPI_INT32_T;
+    case torch::kLong: return MPI_INT64_T;
+    case torch::kByte: return MPI_UINT8_T;
+    default: LOG(FATAL) << "MPI communicator: unsupported dtype " << t.scalar_type();
+  }
+  return MPI_DATATYPE_NULL;
+}
+
+MPI_Op mpi_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return MPI_SUM;
+    case ReduceOp::kMax: return MPI_MAX;
+    case ReduceOp::kMin: return MPI_MIN;
+  }
+  return MPI_OP_NULL;
+}
+
+int checked_count(int64_t n) {
+  CHECK_LE(n, int64_t{std::numeric_limits<int>::max()}) << "message too large for one MPI call";
+  return static_cast<int>(n);
+}
+
+void check_cpu_contiguous(const torch::Tensor& t, const char* what) {
+  CHECK(t.device().is_cpu()) << what << ": the MPI communicator takes CPU tensors";
+  CHECK(t.is_contiguous()) << what << ": tensor must be contiguous";
+}
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+}  // namespace
+
+std::shared_ptr<MpiCommunicator> MpiCommunicator::world() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    std::atexit(finalize_at_exit);
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+  MPI_Comm dup;
+  MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+  return std::shared_ptr<MpiCommunicator>(new MpiCommunicator(dup));
+}
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+  MPI_Comm local;
+  MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+  MPI_Comm_rank(local, &local_rank_);
+  MPI_Comm_size(local, &local_size_);
+  MPI_Comm_free(&local);
+  MPI_Comm_dup(comm_, &side_);
+  last_seen_.assign(size_, 0);
+  announce_buf_.reserve(64);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  for (auto& r : announce_reqs_) {
+    if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
+  }
+  if (side_ != MPI_COMM_NULL) MPI_Comm_free(&side_);
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::set_stall_timeouts(double warn_s, double abort_s) {
+  warn_s_ = warn_s;
+  abort_s_ = abort_s;
+}
+
+void MpiCommunicator::drain_announcements() {
+  int flag = 1;
+  while (flag) {
+    MPI_Status status;
+    MPI_Iprobe(MPI_ANY_SOURCE, kAnnounceTag, side_, &flag, &status);
+    if (!flag) break;
+    int64_t seq = 0;
+    MPI_Recv(&seq, 1, MPI_INT64_T, status.MPI_SOURCE, kAnnounceTag, side_, MPI_STATUS_IGNORE);
+    last_seen_[status.MPI_SOURCE] = std::max(last_seen_[status.MPI_SOURCE], seq);
+  }
+}
+
+void MpiCommunicator::begin(const char* /*what*/) {
+  ++seq_;
+  if (size_ == 1) return;
+  // Retire completed announcements, then post this one (tiny, eager: never blocks).
+  for (size_t i = 0; i < announce_reqs_.size();) {
+    int done = 0;
+    MPI_Test(&announce_reqs_[i], &done, MPI_STATUS_IGNORE);
+    if (done) {
+      announce_reqs_.erase(announce_reqs_.begin() + static_cast<long>(i));
+      announce_buf_.erase(announce_buf_.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+  if (rank_ == 0) {
+    last_seen_[0] = seq_;
+    drain_announcements();
+  } else if (announce_reqs_.size() < announce_buf_.capacity()) {
+    announce_buf_.push_back(seq_);
+    announce_reqs_.push_back(MPI_REQUEST_NULL);
+    MPI_Isend(&announce_buf_.back(), 1, MPI_INT64_T, 0, kAnnounceTag, side_,
+              &announce_reqs_.back());
+  }
+}
+
+void MpiCommunicator::wait(MPI_Request* req, const char* what) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto next_warn = start + std::chrono::duration<double>(warn_s_);
+  int done = 0;
+  int spins = 0;
+  while (true) {
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    // Spin briefly (low latency for fast collectives), then back off to sleeping.
+    if (++spins > 2000) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const auto now = clock::now();
+    if (now < next_warn) continue;
+    const double waited = std::chrono::duration<double>(now - start).count();
+    if (rank_ == 0) {
+      drain_announcements();
+      std::ostringstream missing;
+      int n = 0;
+      for (int r = 0; r < size_; ++r) {
+        if (last_seen_[r] < seq_) missing << (n++ ? ", " : "") << r;
+      }
+      LOG(WARNING) << "stall: collective #" << seq_ << " (" << what << ") has waited "
+                   << static_cast<int>(waited) << " s; ranks that have not reached it: "
+                   << (n ? missing.str() : std::string("none (they are inside it)"));
+    } else {
+      LOG(WARNING) << "stall: rank " << rank_ << " has waited " << static_cast<int>(waited)
+                   << " s in collective #" << seq_ << " (" << what
+                   << "); rank 0 logs the missing ranks";
+    }
+    if (abort_s_ > 0 && waited >= abort_s_) {
+      LOG(ERROR) << "aborting the job: collective #" << seq_ << " (" << what
+                 << ") stalled for more than " << abort_s_ << " s";
+      google::FlushLogFiles(google::GLOG_INFO);
+      MPI_Abort(MPI_COMM_WORLD, 3);
+    }
+    next_warn = now + std::chrono::duration<double>(warn_s_);
+  }
+}
+
+void MpiCommunicator::barrier() {
+  begin("barrier");
+  MPI_Request req;
+  MPI_Ibarrier(comm_, &req);
+  wait(&req, "barrier");
+}
+
+void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
+  check_cpu_contiguous(t, "broadcast");
+  CHECK(root >= 0 && root < size_) << "broadcast root out of range";
+  begin("broadcast");
+  MPI_Request req;
+  MPI_Ibcast(t.data_ptr(), checked_count(t.numel()), mpi_type(t), root, comm_, &req);
+  wait(&req, "broadcast");
+}
+
+void MpiCommunicator::broadcast_bytes(std::string& s, int root) {
+  CHECK(root >= 0 && root < size_) << "broadcast root out of range";
+  int64_t n = static_cast<int64_t>(s.size());
+  begin("broadcast_bytes(size)");
+  MPI_Request req;
+  MPI_Ibcast(&n, 1, MPI_INT64_T, root, comm_, &req);
+  wait(&req, "broadcast_bytes(size)");
+  s.resize(static_cast<size_t>(n));
+  if (n == 0) return;
+  begin("broadcast_bytes");
+  MPI_Ibcast(s.data(), checked_count(n), MPI_CHAR, root, comm_, &req);
+  wait(&req, "broadcast_bytes");
+}
+
+void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
+  check_cpu_contiguous(t, "all_reduce");
+  CHECK(t.scalar_type() != torch::kByte) << "all_reduce: unsupported dtype uint8";
+  begin("all_reduce");
+  MPI_Request req;
+  MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), checked_count(t.numel()), mpi_type(t), mpi_op(op),
+                 comm_, &req);
+  wait(&req, "all_reduce");
+}
+
+torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& t) {
+  check_cpu_contiguous(t, "all_gather");
+  CHECK_GE(t.dim(), 1) << "all_gather needs a tensor with a leading dimension";
+  auto sizes = t.sizes().vec();
+  sizes[0] *= size_;
+  auto out = torch::empty(sizes, t.options());
+  begin("all_gather");
+  MPI_Request req;
+  MPI_Iallgather(t.data_ptr(), checked_count(t.numel()), mpi_type(t), out.data_ptr(),
+                 checked_count(t.numel()), mpi_type(t), comm_, &req);
+  wait(&req, "all_gather");
+  return out;
+}
+
+torch::Tensor MpiCommunicator::all_gather_v(const torch::Tensor& t) {
+  check_cpu_contiguous(t, "all_gather_v");
+  CHECK_GE(t.dim(), 1) << "all_gather_v needs a tensor with a leading dimension";
+  int64_t row_elems = 1;  // Elements per leading-dimension row.
+  for (int d = 1; d < t.dim(); ++d) row_elems *= t.size(d);
+  auto counts = torch::empty({size_}, torch::kLong);
+  int64_t mine = t.size(0);
+  begin("all_gather_v(sizes)");
+  MPI_Request req;
+  MPI_Iallgather(&mine, 1, MPI_INT64_T, counts.data_ptr(), 1, MPI_INT64_T, comm_, &req);
+  wait(&req, "all_gather_v(sizes)");
+  std::vector<int> recv_counts(size_), displs(size_);
+  int64_t total_rows = 0;
+  for (int r = 0; r < size_; ++r) {
+    const int64_t rows = counts[r].item<int64_t>();
+    recv_counts[r] = checked_count(rows * row_elems);
+    displs[r] = checked_count(total_rows * row_elems);
+    total_rows += rows;
+  }
+  auto sizes = t.sizes().vec();
+  sizes[0] = total_rows;
+  auto out = torch::empty(sizes, t.options());
+  begin("all_gather_v");
+  MPI_Iallgatherv(t.data_ptr(), checked_count(t.numel()), mpi_type(t), out.data_ptr(),
+                  recv_counts.data(), displs.data(), mpi_type(t), comm_, &req);
+  wait(&req, "all_gather_v");
+  return out;
+}
+
+std::unique_ptr<Communicator> MpiCommunicator::split(int color, int key) {
+  MPI_Comm sub;
+  MPI_Comm_split(comm_, color, key, &sub);
+  auto c = std::unique_ptr<MpiCommunicator>(new MpiCommunicator(sub));
+  c->set_stall_timeouts(warn_s_, abort_s_);
+  return c;
+}
+
+}  // namespace hesp::comm

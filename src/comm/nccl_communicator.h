@@ -1,0 +1,48 @@
+#pragma once
+// NCCL backend for CUDA tensors. The unique id travels by MPI broadcast over the
+// bootstrap communicator, which also carries the byte broadcasts and the size exchange of
+// all_gather_v. A watchdog bounds every collective: when one does not complete within
+// the timeout, or NCCL reports an asynchronous error, the communicator is aborted
+// (ncclCommAbort) and a UserError is thrown, so a dead peer never hangs the job.
+#include <memory>
+
+#include "comm/communicator.h"
+#include "comm/mpi_communicator.h"
+
+namespace hesp::comm {
+
+// True when the CUDA runtime sees at least one device.
+bool cuda_device_available();
+
+class NcclCommunicator final : public Communicator {
+ public:
+  // Collective over `bootstrap`; uses CUDA device local_rank % visible devices.
+  NcclCommunicator(std::shared_ptr<Communicator> bootstrap, double timeout_s = 600.0);
+  ~NcclCommunicator() override;
+
+  int rank() const override { return bootstrap_->rank(); }
+  int size() const override { return bootstrap_->size(); }
+  int local_rank() const override { return bootstrap_->local_rank(); }
+  int local_size() const override { return bootstrap_->local_size(); }
+  std::string backend() const override { return "nccl"; }
+  int device() const { return device_; }
+
+  void barrier() override;
+  void broadcast(torch::Tensor& t, int root) override;
+  void broadcast_bytes(std::string& s, int root) override;
+  void all_reduce(torch::Tensor& t, ReduceOp op) override;
+  torch::Tensor all_gather(const torch::Tensor& t) override;
+  torch::Tensor all_gather_v(const torch::Tensor& t) override;
+  std::unique_ptr<Communicator> split(int color, int key) override;
+  void set_stall_timeouts(double warn_s, double abort_s) override;
+
+ private:
+  struct State;
+  void wait_for_completion(const char* what);
+  std::shared_ptr<Communicator> bootstrap_;
+  std::unique_ptr<State> state_;
+  int device_ = 0;
+  double timeout_s_;
+};
+
+}  // namespace hesp::comm

@@ -1,0 +1,63 @@
+#pragma once
+// The ONLY place where LibTorch version differences are handled. Debian ships LibTorch
+// 1.13 (CPU); clusters use the official LibTorch 2.x (CUDA). Everything else includes
+// this header instead of testing TORCH_VERSION_* itself.
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <ATen/autocast_mode.h>
+
+#define HESP_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||       \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+#if defined(HESP_TORCH_CUDA)
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#endif
+
+namespace hesp::compat {
+
+// Autocast toggles moved from at::autocast::set_enabled(bool) (1.x) to per-device
+// functions in 2.x.
+inline void set_cpu_autocast(bool enabled) {
+#if HESP_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(at::kCPU, enabled);
+#else
+  at::autocast::set_cpu_enabled(enabled);
+#endif
+}
+
+inline void set_cuda_autocast(bool enabled) {
+#if HESP_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
+#else
+  at::autocast::set_enabled(enabled);
+#endif
+}
+
+// The random generator state as a byte tensor; the API is the same in 1.13 and 2.x, but
+// keep the call here so that a future difference has one place to go.
+inline torch::Tensor cpu_generator_state(const at::Generator& gen) { return gen.get_state(); }
+inline void set_cpu_generator_state(at::Generator& gen, const torch::Tensor& state) {
+  gen.set_state(state);
+}
+
+inline bool torch_has_cuda() {
+#if defined(HESP_TORCH_CUDA)
+  return torch::cuda::is_available();
+#else
+  return false;
+#endif
+}
+
+// The CUDA stream torch queues work on (as an opaque cudaStream_t); nullptr = the legacy
+// default stream, which is what a CPU-only LibTorch build leaves us with.
+inline void* current_cuda_stream() {
+#if defined(HESP_TORCH_CUDA)
+  return static_cast<void*>(at::cuda::getCurrentCUDAStream().stream());
+#else
+  return nullptr;
+#endif
+}
+
+}  // namespace hesp::compat

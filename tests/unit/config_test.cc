@@ -1,0 +1,177 @@
+// Strict config parsing and validation: every bad case names file:line:col and the field.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config_loader.h"
+#include "config/validate.h"
+#include "util/errors.h"
+
+namespace hesp::config {
+namespace {
+
+using ::testing::HasSubstr;
+namespace stdfs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = stdfs::temp_directory_path() /
+           ("hesp_config_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    stdfs::create_directories(dir_);
+  }
+  void TearDown() override { stdfs::remove_all(dir_); }
+
+  stdfs::path write(const std::string& name, const std::string& text) {
+    const auto p = dir_ / name;
+    std::ofstream(p) << text;
+    return p;
+  }
+
+  // The ConfigError message of loading `text`, or "" when it loads.
+  std::string error_of(const std::string& text, const std::vector<std::string>& sets = {}) {
+    const auto p = write("c.pbtxt", text);
+    try {
+      load_experiment(p, sets);
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return e.what();
+    }
+    return "";
+  }
+
+  std::string path(const std::string& name) { return (dir_ / name).string(); }
+
+  stdfs::path dir_;
+};
+
+TEST_F(ConfigTest, EmptyFileIsAllDefaults) {
+  EXPECT_EQ(error_of(""), "");
+  const auto exp = load_experiment(write("e.pbtxt", ""));
+  EXPECT_FLOAT_EQ(exp.optim().lr(), 0.01f);
+  EXPECT_EQ(exp.prompts().visual().size(), 56);
+  EXPECT_EQ(exp.prompts().text().num_contexts(), 16);
+  EXPECT_EQ(exp.method(), hesp);
+  EXPECT_FLOAT_EQ(exp.losses().supcon_temperature(), 0.5f);
+}
+
+TEST_F(ConfigTest, UnknownFieldNamesFileLineColumnAndField) {
+  const std::string err = error_of("name: \"x\"\noptim {\n  lrr: 0.1\n}\n");
+  EXPECT_THAT(err, HasSubstr(path("c.pbtxt") + ":3:3:"));
+  EXPECT_THAT(err, HasSubstr("field 'optim.lrr'"));
+  EXPECT_THAT(err, HasSubstr("hesp.config.OptimConfig"));
+}
+
+TEST_F(ConfigTest, WrongTypeNamesFieldPath) {
+  const std::string err = error_of("optim {\n  momentum: 0.9\n  lr: \"fast\"\n}\n");
+  EXPECT_THAT(err, HasSubstr(path("c.pbtxt") + ":3:7:"));
+  EXPECT_THAT(err, HasSubstr("field 'optim.lr'"));
+}
+
+TEST_F(ConfigTest, BadEnumValueNamesField) {
+  const std::string err = error_of("prompts { visual { fusion: multiply } }\n");
+  EXPECT_THAT(err, HasSubstr(path("c.pbtxt") + ":1:28:"));
+  EXPECT_THAT(err, HasSubstr("prompts.visual.fusion"));
+  EXPECT_THAT(err, HasSubstr("multiply"));
+}
+
+TEST_F(ConfigTest, SyntaxErrorHasPosition) {
+  const std::string err = error_of("# comment\ndata {\n  frames_per_clip: 8\n");
+  EXPECT_THAT(err, HasSubstr(path("c.pbtxt") + ":4:1:"));
+}
+
+TEST_F(ConfigTest, IntegerFieldRejectsFraction) {
+  const std::string err = error_of("data { frames_per_clip: 8.5 }");
+  EXPECT_THAT(err, HasSubstr(path("c.pbtxt") + ":1:25:"));
+  EXPECT_THAT(err, HasSubstr("data.frames_per_clip"));
+}
+
+TEST_F(ConfigTest, ValidationCollectsEveryProblem) {
+  const std::string err = error_of(
+      "optim { lr: -1 weight_decay: -0.5 }\n"
+      "prompts { visual { size: 300 } }\n"
+      "losses { supcon { weight: -2 } }\n"
+      "data { open_set { num_known: 1 num_unknown: 2 } }\n");
+  EXPECT_THAT(err, HasSubstr("5 config problems")) << err;
+}
+
+TEST_F(ConfigTest, ValidationMessagesAreExact) {
+  const std::string err = error_of(
+      "optim { lr: -1 weight_decay: -0.5 }\n"
+      "prompts { visual { size: 300 } }\n"
+      "losses { supcon { weight: -2 } }\n"
+      "data { open_set { num_known: 1 num_unknown: 2 } }\n");
+  EXPECT_THAT(err, HasSubstr("optim.lr must be > 0 (got -1)"));
+  EXPECT_THAT(err, HasSubstr("optim.weight_decay must be >= 0 (got -0.5)"));
+  EXPECT_THAT(err, HasSubstr("prompts.visual.size must be in [1, data.image_size = 224] (got 300)"));
+  EXPECT_THAT(err, HasSubstr("losses.supcon.weight must be >= 0 (got -2)"));
+  EXPECT_THAT(err, HasSubstr("data.open_set.num_known must be >= 2 (K) (got 1)"));
+  EXPECT_THAT(err, HasSubstr(path("c.pbtxt")));
+}
+
+TEST_F(ConfigTest, CombineNeedsBothBranches) {
+  const std::string err = error_of("prompts { negative { image_enabled: false } }\n");
+  EXPECT_THAT(err, HasSubstr("losses.hybrid must be disabled"));
+  EXPECT_EQ(error_of("prompts { negative { image_enabled: false } }\n"
+                     "losses { hybrid { enabled: false } }\n"),
+            "");
+}
+
+TEST_F(ConfigTest, OverridesApplyAndAreChecked) {
+  const auto p = write("o.pbtxt", "optim { lr: 0.5 }\n");
+  auto exp = load_experiment(p, {"optim.lr=0.02", "model.clip_weights=/w/ViT-B-32.pt",
+                                 "prompts.visual.fusion=replace",
+                                 "data.open_set.known_classes=[\"Angry\", \"Happy\"]",
+                                 "schedule={kind: custom epochs: 4}"});
+  EXPECT_FLOAT_EQ(exp.optim().lr(), 0.02f);
+  EXPECT_EQ(exp.model().clip_weights(), "/w/ViT-B-32.pt");
+  EXPECT_EQ(exp.prompts().visual().fusion(), VisualPromptConfig::replace);
+  ASSERT_EQ(exp.data().open_set().known_classes_size(), 2);
+  EXPECT_EQ(exp.data().open_set().known_classes(1), "Happy");
+  EXPECT_EQ(exp.schedule().epochs(), 4);
+
+  EXPECT_THAT(error_of("", {"optim.lrr=1"}), HasSubstr("optim has no field 'lrr'"));
+  EXPECT_THAT(error_of("", {"optim.lr=fast"}), HasSubstr("invalid --set optim.lr=fast"));
+  EXPECT_THAT(error_of("", {"optim.lr"}), HasSubstr("expected path.to.field=value"));
+  EXPECT_THAT(error_of("", {"optim.lr.x=1"}), HasSubstr("not a (singular) message field"));
+  // Semantic validation runs after overrides.
+  EXPECT_THAT(error_of("", {"optim.lr=-3"}), HasSubstr("optim.lr must be > 0 (got -3)"));
+}
+
+TEST_F(ConfigTest, MissingFileIsAConfigError) {
+  try {
+    load_experiment(dir_ / "absent.pbtxt");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("absent.pbtxt"));
+  }
+}
+
+TEST_F(ConfigTest, EffectiveConfigRoundTripsAndHashesStably) {
+  auto exp = load_experiment(write("a.pbtxt", "optim { lr: 0.03 }\nname: \"run\"\n"));
+  write_effective_config(exp, dir_);
+  const auto again = load_experiment(dir_ / "config.pbtxt");
+  EXPECT_EQ(config_hash(exp), config_hash(again));
+  auto changed = again;
+  changed.mutable_optim()->set_lr(0.04f);
+  EXPECT_NE(config_hash(exp), config_hash(changed));
+}
+
+// Every config we ship must parse and validate.
+TEST(ShippedConfigs, AllParseAndValidate) {
+  const stdfs::path root = stdfs::path(HESP_SOURCE_DIR) / "configs";
+  int checked = 0;
+  for (const auto& entry : stdfs::recursive_directory_iterator(root)) {
+    if (entry.path().extension() != ".pbtxt") continue;
+    if (entry.path().string().find("/sweeps/") != std::string::npos) continue;
+    EXPECT_NO_THROW(load_experiment(entry.path())) << entry.path();
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no experiment configs found under " << root;
+}
+
+}  // namespace
+}  // namespace hesp::config
