@@ -33,6 +33,8 @@ int run_main(int argc, char** argv) {
                "INFO logs from every rank on stderr (default: rank 0 only)");
   add_config_commands(app, global);
   add_comm_commands(app, global);
+  add_clip_commands(app, global);
+  add_metrics_commands(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -23,6 +23,8 @@ void set_action(CLI::App* sub, Action action);
 
 void add_config_commands(CLI::App& app, const GlobalOptions& global);
 void add_comm_commands(CLI::App& app, const GlobalOptions& global);
+void add_clip_commands(CLI::App& app, const GlobalOptions& global);     // cli/clip_command.cc
+void add_metrics_commands(CLI::App& app, const GlobalOptions& global);  // cli/metrics_command.cc
 
 // Parses argv, runs the chosen subcommand, maps errors to exit codes.
 int run_main(int argc, char** argv);
