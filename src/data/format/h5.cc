@@ -1,0 +1,259 @@
+#include "data/format/h5.h"
+
+#include <mutex>
+
+#include "util/errors.h"
+
+namespace hesp::data::h5 {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw UserError("HDF5: " + what); }
+
+std::string file_name_of(hid_t obj) {
+  ssize_t n = H5Fget_name(obj, nullptr, 0);
+  if (n <= 0) return "<unknown file>";
+  std::string s(static_cast<size_t>(n) + 1, '\0');
+  H5Fget_name(obj, s.data(), s.size());
+  s.resize(static_cast<size_t>(n));
+  return s;
+}
+
+std::string where(hid_t obj, const std::string& name) { return file_name_of(obj) + ":" + name; }
+
+Handle vlen_string_type() {
+  Handle t(H5Tcopy(H5T_C_S1));
+  H5Tset_size(t.get(), H5T_VARIABLE);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  return t;
+}
+
+Handle open_dataset(hid_t file, const std::string& name) {
+  if (!has_dataset(file, name)) fail("missing dataset " + where(file, name));
+  Handle d(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
+  if (!d.valid()) fail("cannot open dataset " + where(file, name));
+  return d;
+}
+
+// A 1-D dataset of n elements of `type`, written from `data` in one call.
+void write_1d(hid_t file, const std::string& name, hid_t type, hsize_t n, const void* data) {
+  Handle space(H5Screate_simple(1, &n, nullptr));
+  Handle d(
+      H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!d.valid()) fail("cannot create dataset " + where(file, name));
+  if (n > 0 && H5Dwrite(d.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    fail("cannot write dataset " + where(file, name));
+  }
+}
+
+hsize_t length_1d(hid_t file, const std::string& name, hid_t dset) {
+  Handle space(H5Dget_space(dset));
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) fail(where(file, name) + " is not 1-D");
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  return n;
+}
+
+template <typename T>
+std::vector<T> read_1d(hid_t file, const std::string& name, hid_t mem_type) {
+  Handle d = open_dataset(file, name);
+  std::vector<T> v(length_1d(file, name, d.get()));
+  if (!v.empty() && H5Dread(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) {
+    fail("cannot read dataset " + where(file, name));
+  }
+  return v;
+}
+
+}  // namespace
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    reset();
+    id_ = o.id_;
+    o.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+bool Handle::reset() {
+  if (id_ < 0) return true;
+  const hid_t id = id_;
+  id_ = H5I_INVALID_HID;
+  herr_t rc = 0;
+  switch (H5Iget_type(id)) {
+    case H5I_FILE:
+      rc = H5Fclose(id);
+      break;
+    case H5I_GROUP:
+      rc = H5Gclose(id);
+      break;
+    case H5I_DATASET:
+      rc = H5Dclose(id);
+      break;
+    case H5I_DATASPACE:
+      rc = H5Sclose(id);
+      break;
+    case H5I_DATATYPE:
+      rc = H5Tclose(id);
+      break;
+    case H5I_ATTR:
+      rc = H5Aclose(id);
+      break;
+    case H5I_GENPROP_LST:
+      rc = H5Pclose(id);
+      break;
+    default:
+      rc = H5Idec_ref(id) < 0 ? -1 : 0;
+      break;
+  }
+  return rc >= 0;
+}
+
+void silence_library_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+Handle open_file_read(const std::filesystem::path& path) {
+  silence_library_errors();
+  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f.valid()) fail("cannot open " + path.string() + " (missing, truncated or not HDF5)");
+  return f;
+}
+
+Handle create_file(const std::filesystem::path& path) {
+  silence_library_errors();
+  Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!f.valid()) fail("cannot create " + path.string());
+  return f;
+}
+
+void write_attr_int(hid_t obj, const std::string& name, int64_t value) {
+  Handle space(H5Screate(H5S_SCALAR));
+  Handle a(H5Acreate2(obj, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!a.valid() || H5Awrite(a.get(), H5T_NATIVE_INT64, &value) < 0) {
+    fail("cannot write attribute " + where(obj, name));
+  }
+}
+
+void write_attr_string(hid_t obj, const std::string& name, const std::string& value) {
+  Handle type = vlen_string_type();
+  Handle space(H5Screate(H5S_SCALAR));
+  Handle a(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  const char* p = value.c_str();
+  if (!a.valid() || H5Awrite(a.get(), type.get(), &p) < 0) {
+    fail("cannot write attribute " + where(obj, name));
+  }
+}
+
+int64_t read_attr_int(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) fail("missing attribute " + where(obj, name));
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  int64_t v = 0;
+  if (!a.valid() || H5Aread(a.get(), H5T_NATIVE_INT64, &v) < 0) {
+    fail("cannot read attribute " + where(obj, name));
+  }
+  return v;
+}
+
+std::string read_attr_string(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) fail("missing attribute " + where(obj, name));
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  Handle type = vlen_string_type();
+  char* p = nullptr;
+  if (!a.valid() || H5Aread(a.get(), type.get(), &p) < 0) {
+    fail("cannot read attribute " + where(obj, name));
+  }
+  std::string s = p ? p : "";
+  H5free_memory(p);
+  return s;
+}
+
+bool has_dataset(hid_t file, const std::string& name) {
+  return H5Lexists(file, name.c_str(), H5P_DEFAULT) > 0;
+}
+
+std::vector<hsize_t> dataset_shape(hid_t file, const std::string& name) {
+  Handle d = open_dataset(file, name);
+  Handle space(H5Dget_space(d.get()));
+  const int nd = H5Sget_simple_extent_ndims(space.get());
+  if (nd < 0) fail("cannot read the shape of " + where(file, name));
+  std::vector<hsize_t> dims(static_cast<size_t>(nd));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+void write_strings(hid_t file, const std::string& name, const std::vector<std::string>& v) {
+  std::vector<const char*> ptrs;
+  ptrs.reserve(v.size());
+  for (const auto& s : v) ptrs.push_back(s.c_str());
+  Handle type = vlen_string_type();
+  write_1d(file, name, type.get(), v.size(), ptrs.data());
+}
+
+std::vector<std::string> read_strings(hid_t file, const std::string& name) {
+  Handle d = open_dataset(file, name);
+  const hsize_t n = length_1d(file, name, d.get());
+  std::vector<char*> ptrs(n, nullptr);
+  Handle type = vlen_string_type();
+  if (n > 0 && H5Dread(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0) {
+    fail("cannot read dataset " + where(file, name));
+  }
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (char* p : ptrs) {
+    out.emplace_back(p ? p : "");
+    H5free_memory(p);
+  }
+  return out;
+}
+
+void write_int32s(hid_t file, const std::string& name, const std::vector<int32_t>& v) {
+  write_1d(file, name, H5T_NATIVE_INT32, v.size(), v.data());
+}
+
+std::vector<int32_t> read_int32s(hid_t file, const std::string& name) {
+  return read_1d<int32_t>(file, name, H5T_NATIVE_INT32);
+}
+
+void write_uint64s(hid_t file, const std::string& name, const std::vector<uint64_t>& v) {
+  write_1d(file, name, H5T_NATIVE_UINT64, v.size(), v.data());
+}
+
+std::vector<uint64_t> read_uint64s(hid_t file, const std::string& name) {
+  return read_1d<uint64_t>(file, name, H5T_NATIVE_UINT64);
+}
+
+void read_uint8_range(hid_t file, const std::string& name, uint64_t offset, uint64_t count,
+                      uint8_t* out) {
+  Handle d = open_dataset(file, name);
+  const hsize_t n = length_1d(file, name, d.get());
+  if (offset + count > n) fail("range past the end of " + where(file, name));
+  if (count == 0) return;
+  Handle space(H5Dget_space(d.get()));
+  hsize_t start = offset, cnt = count;
+  H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, &start, nullptr, &cnt, nullptr);
+  Handle mem(H5Screate_simple(1, &cnt, nullptr));
+  if (H5Dread(d.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {
+    fail("cannot read " + where(file, name) + " (corrupt chunk?)");
+  }
+}
+
+void read_uint8_row(hid_t file, const std::string& name, uint64_t index, uint8_t* out) {
+  Handle d = open_dataset(file, name);
+  Handle space(H5Dget_space(d.get()));
+  const int nd = H5Sget_simple_extent_ndims(space.get());
+  if (nd < 1) fail(where(file, name) + " has no rows");
+  std::vector<hsize_t> dims(static_cast<size_t>(nd));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  if (index >= dims[0]) fail("row past the end of " + where(file, name));
+  std::vector<hsize_t> start(dims.size(), 0), count = dims;
+  start[0] = index;
+  count[0] = 1;
+  H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  Handle mem(H5Screate_simple(nd, count.data(), nullptr));
+  if (H5Dread(d.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {
+    fail("cannot read " + where(file, name) + " (corrupt chunk?)");
+  }
+}
+
+}  // namespace hesp::data::h5
