@@ -1,0 +1,89 @@
+#pragma once
+// Batches of decoded, transformed clips, prepared in the background.
+//
+// Pipeline: N worker threads take the clips of the current epoch in reading order; each
+// reads its clip's stored bytes under hdf5_mutex() (one HDF5 read), releases the lock,
+// decodes the frames it needs with TurboJPEG and renders the view straight into its row
+// of the batch tensor. At most `prefetch_batches` batches are in flight or waiting, so
+// memory stays bounded. Batches are handed out in sampler order, and every pixel depends
+// only on (seed, epoch, clip index): the output is the same for any thread count or timing.
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "data/loader/clip_transform.h"
+#include "data/loader/dataset.h"
+#include "data/loader/sampler.h"
+
+namespace hesp::data {
+
+struct LoaderOptions {
+  TransformOptions transform;  // T, S, training/evaluation view, seed.
+  int threads = 2;             // data.loader_threads
+  int prefetch_batches = 2;    // data.prefetch_batches
+  bool float_output = true;    // float in [0, 1]; false = uint8 0..255.
+};
+
+struct Batch {
+  torch::Tensor frames;        // [B, T, 3, S, S], float32 or uint8.
+  torch::Tensor labels;        // int64 [B], mapped labels (-1 = unknown).
+  torch::Tensor clip_indices;  // int64 [B], Dataset indices.
+  std::vector<std::string> clip_ids;
+  SamplerState position;  // This batch's (epoch, step).
+};
+
+class Loader {
+ public:
+  // `dataset` must outlive the loader.
+  Loader(const Dataset& dataset, const DistributedSampler& sampler, const LoaderOptions& options);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Starts reading `from.epoch` at batch `from.step` (a saved position resumes exactly).
+  void start(SamplerState from);
+  // The next batch of the started epoch, or nullopt after its last one. Rethrows a
+  // worker's error (e.g. a corrupt JPEG, as a UserError naming the clip and shard).
+  std::optional<Batch> next();
+  // Where the next call of next() reads: save it in checkpoints.
+  SamplerState position() const;
+
+  // Decodes and renders one clip into frames_out ([T, 3, S, S], contiguous, dtype per
+  // options) exactly as the batches do; for tests and tools.
+  static void load_clip(const Dataset& dataset, int64_t index, int64_t epoch,
+                        const TransformOptions& transform, torch::Tensor frames_out);
+
+ private:
+  struct Pending {
+    Batch batch;
+    int64_t remaining = 0;
+  };
+  void stop();
+  void work();
+
+  const Dataset& dataset_;
+  DistributedSampler sampler_;
+  LoaderOptions options_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_cv_, ready_cv_;
+  int64_t epoch_ = 0, first_step_ = 0;
+  std::vector<std::vector<int64_t>> batches_;       // This epoch's, from first_step_ on.
+  std::vector<std::pair<int64_t, int64_t>> tasks_;  // (batch, row) in reading order.
+  size_t next_task_ = 0;
+  int64_t consumed_ = 0;  // Batches handed out.
+  std::map<int64_t, Pending> pending_;
+  std::exception_ptr error_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace hesp::data
