@@ -1,16 +1,152 @@
 // hesp-pack: converts AFEW / MAFW / DFEW / FERV39k trees and annotation lists into
-// sharded HDF5 (see docs/datasets.md). Subcommands are added as they land.
+// sharded HDF5 (docs/datasets.md), verifies and inspects packed datasets, and writes
+// synthetic datasets in the real layouts for tests, benchmarks and the demo.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "comm/communicator.h"
+#include "convert.h"
+#include "importers.h"
+#include "synth.h"
+#include "text_lines.h"
 #include "util/errors.h"
+#include "util/fs.h"
 #include "util/logging.h"
+#include "verify_inspect.h"
+
+#ifdef HESP_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace {
+
+constexpr const char* kFormatsHelp = R"(Formats (--format) and their layouts:
+  afew            ROOT/Train_AFEW/<Class>/<9-digit id>.avi (or <id>/ with frames), Val_AFEW/...
+                  Each split folder's name is the split. .wav files are ignored.
+                  hesp-pack convert --format afew --root /data/AFEW --output /data/afew-packed
+  mafw            ROOT/data/frames/<5-digit id>/ or ROOT/data/clips/<id>.mp4,
+                  ROOT/single_label.txt, ROOT/multi_label.txt,
+                  ROOT/Train & Test Set/{single,compound}/{no_caption,with_caption}/set_N/{train,test}.txt
+                  Options: --mafw-labels single|compound, --mafw-set N, --mafw-caption.
+                  hesp-pack convert --format mafw --root /data/MAFW --mafw-set 1 --output out/
+  reference-list  Lists of '<frame dir> <frames> <label> [<ClassName>]' relative to ROOT.
+                  hesp-pack convert --format reference-list --root /data/MAFW \
+                    --list train=mafw_reference_train.txt --list test=mafw_reference_val.txt --output out/
+  dfew            ROOT/Clip/clip_224x224/<05d>/*.jpg,
+                  ROOT/EmoLabel_DataSplit/{train,test}(single-labeled)/set_N.csv (video_name,label 1..7)
+                  hesp-pack convert --format dfew --root /data/DFEW --dfew-set 1 --output out/
+  ferv39k         ROOT/2_ClipsforFaceCrop/<Scene>/<Emotion>/<id>/, ROOT/4_setups/All_scenes/{train,test}_All.csv
+                  hesp-pack convert --format ferv39k --root /data/FERV39k --output out/
+  csv             --csv FILE with lines 'path,label,split' (path: frame folder or video, relative to ROOT)
+                  hesp-pack convert --format csv --root /data/mine --csv clips.csv --output out/
+Class names: --class-names a,b,c fixes the label order; --map from=to (or --class-map FILE
+with 'from to' lines) renames source classes (e.g. --map Angry=anger for fusion).
+Run under 'mpirun -np N hesp-pack convert ...' to pack on N processes.)";
+
+// Numeric pack flags, copied into PackParams after parsing.
+struct PackFlags {
+  int frames = 16, size = 224, quality = 95, shard_mb = 512;
+  bool deflate = false;
+};
+
+void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
+                 std::vector<std::string>& lists, std::vector<std::string>& maps,
+                 std::string& class_map_file, std::string& class_names, std::string& encoding,
+                 std::string& resize, int& dfew_set) {
+  auto* c = app.add_subcommand("convert", "convert a dataset tree into sharded HDF5");
+  c->footer(kFormatsHelp);
+  c->add_option("--format", o.format, "afew|mafw|reference-list|dfew|ferv39k|csv")
+      ->required()
+      ->check(CLI::IsMember(hesp::pack::importer_formats()));
+  c->add_option("--root", o.import.root, "dataset root folder")->required();
+  c->add_option("--output", o.output, "output folder (shards, manifest.pbtxt, rejected.tsv)")
+      ->required();
+  c->add_option("--frames-per-clip", f.frames, "stored frames per clip T")
+      ->check(CLI::Range(1, 4096));
+  c->add_option("--size", f.size, "stored frame size S (S x S)")->check(CLI::Range(8, 4096));
+  c->add_option("--encoding", encoding, "jpeg|raw")->check(CLI::IsMember({"jpeg", "raw"}));
+  c->add_option("--jpeg-quality", f.quality, "JPEG quality 1..100")->check(CLI::Range(1, 100));
+  c->add_option("--resize", resize, "stretch|center-crop")
+      ->check(CLI::IsMember({"stretch", "center-crop"}));
+  c->add_option("--shard-size-mb", f.shard_mb, "shard payload bound (MiB)")
+      ->check(CLI::Range(1, 1 << 20));
+  c->add_flag("--raw-deflate", f.deflate, "deflate raw frames");
+  c->add_option("--threads", o.threads, "decode/encode threads per process (0: cores/ranks)");
+  c->add_flag("--strict", o.strict, "any rejected clip is a fatal error");
+  c->add_option("--class-map", class_map_file, "file of 'from to' class renames");
+  c->add_option("--map", maps, "class rename from=to (repeatable)");
+  c->add_option("--class-names", class_names, "output class names in label order, comma-separated");
+  c->add_option("--list", lists, "reference-list: split=FILE (repeatable)");
+  c->add_option("--csv", o.import.csv_file, "csv: annotation file (default ROOT/clips.csv)");
+  c->add_option("--mafw-labels", o.import.mafw_labels, "single|compound")
+      ->check(CLI::IsMember({"single", "compound"}));
+  c->add_option("--mafw-set", o.import.dataset_set, "MAFW official fold 1..5 (0: all clips)")
+      ->check(CLI::Range(0, 5));
+  c->add_option("--mafw-caption", o.import.mafw_caption, "no_caption|with_caption split files")
+      ->check(CLI::IsMember({"no_caption", "with_caption"}));
+  c->add_option("--dfew-set", dfew_set, "DFEW fold 1..5")->check(CLI::Range(1, 5));
+  c->add_option("--source", o.import.source, "auto|frames|video: which media to read")
+      ->check(CLI::IsMember({"auto", "frames", "video"}));
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   hesp::logging::init(argv[0]);
   CLI::App app{"hesp-pack: convert facial-expression video datasets into sharded HDF5"};
+  app.footer(kFormatsHelp);
   app.require_subcommand(1);
+
+  hesp::pack::ConvertOptions conv;
+  std::vector<std::string> lists, maps;
+  std::string class_map_file, class_names, encoding = "jpeg", resize = "stretch";
+  int dfew_set = 1;
+  PackFlags flags;
+  add_convert(app, conv, flags, lists, maps, class_map_file, class_names, encoding, resize,
+              dfew_set);
+
+  std::string verify_dir;
+  bool quick = false;
+  auto* verify = app.add_subcommand("verify", "check checksums and structure, decode every frame");
+  verify->add_option("dir", verify_dir, "packed dataset folder")->required();
+  verify->add_flag("--quick", quick, "skip decoding frames");
+
+  std::string inspect_dir, dump_clip, dump_out;
+  auto* inspect = app.add_subcommand("inspect", "counts per class x split, shards, parameters");
+  inspect->add_option("dir", inspect_dir, "packed dataset folder")->required();
+  inspect->add_option("--dump", dump_clip, "clip id whose frames to write as JPEGs");
+  inspect->add_option("--out", dump_out, "folder for --dump");
+
+  hesp::pack::SynthOptions syn;
+  auto* synth = app.add_subcommand("synth", "write a synthetic dataset in a real layout");
+  synth->add_option("--layout", syn.layout, "afew|mafw|reference-list|dfew")
+      ->required()
+      ->check(CLI::IsMember({"afew", "mafw", "reference-list", "dfew"}));
+  synth->add_option("--out", syn.out, "output folder")->required();
+  synth->add_option("--clips-per-class", syn.clips_per_class, "clips per class");
+  synth->add_option("--frames", syn.frames, "frames per clip (varied a little per clip)");
+  synth->add_option("--size", syn.size, "frame size");
+  synth->add_option("--seed", syn.seed, "random seed");
+  synth->add_flag("--video", syn.video, "AFEW .avi / MAFW .mp4 instead of frame folders");
+  synth->add_flag("--defects", syn.defects,
+                  "plant one clip per bad-input case (DIR/expected_rejections.tsv)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -19,5 +155,62 @@ int main(int argc, char** argv) {
     app.exit(e);
     return hesp::kExitConfigError;
   }
-  return 0;
+  try {
+    if (app.got_subcommand("convert")) {
+      conv.params.set_frames_per_clip(flags.frames);
+      conv.params.set_size(flags.size);
+      conv.params.set_jpeg_quality(flags.quality);
+      conv.params.set_shard_size_mb(flags.shard_mb);
+      conv.params.set_raw_deflate(flags.deflate);
+      conv.params.set_encoding(encoding == "raw" ? hesp::data::PackParams::raw
+                                                 : hesp::data::PackParams::jpeg);
+      conv.params.set_resize(resize == "center-crop" ? hesp::data::PackParams::center_crop
+                                                     : hesp::data::PackParams::stretch);
+      if (conv.format == "dfew") conv.import.dataset_set = dfew_set;
+      conv.import.class_names = split_commas(class_names);
+      for (const auto& l : lists) {
+        const auto eq = l.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          throw hesp::ConfigError("--list wants split=FILE, got " + l);
+        }
+        conv.import.lists[l.substr(0, eq)] = l.substr(eq + 1);
+      }
+      if (!class_map_file.empty()) {
+        for (const auto& line : hesp::pack::read_lines(class_map_file)) {
+          auto f = hesp::pack::split_fields(line);
+          if (f.empty() || f[0][0] == '#') continue;
+          if (f.size() != 2)
+            throw hesp::ConfigError(class_map_file + ": want 'from to', got " + line);
+          conv.import.class_map[f[0]] = f[1];
+        }
+      }
+      for (const auto& m : maps) {
+        const auto eq = m.find('=');
+        if (eq == std::string::npos) throw hesp::ConfigError("--map wants from=to, got " + m);
+        conv.import.class_map[m.substr(0, eq)] = m.substr(eq + 1);
+      }
+      auto comm = hesp::comm::world();
+      hesp::logging::configure_for_rank(comm->rank(), false);
+      try {
+        return hesp::pack::run_convert(conv);
+      } catch (const hesp::UserError& e) {
+        if (comm->size() > 1) {
+          std::cerr << "hesp-pack convert (rank " << comm->rank() << "): " << e.what() << std::endl;
+#ifdef HESP_HAVE_MPI
+          // The other ranks may be waiting in a collective: take the whole job down.
+          MPI_Abort(MPI_COMM_WORLD, e.exit_code());
+#endif
+        }
+        throw;
+      }
+    }
+    if (app.got_subcommand("verify")) return hesp::pack::run_verify(verify_dir, quick);
+    if (app.got_subcommand("inspect"))
+      return hesp::pack::run_inspect(inspect_dir, dump_clip, dump_out);
+    if (app.got_subcommand("synth")) return hesp::pack::run_synth(syn);
+  } catch (const hesp::UserError& e) {
+    std::cerr << "hesp-pack: " << e.what() << std::endl;
+    return e.exit_code();
+  }
+  return hesp::kExitFailure;
 }

@@ -22,10 +22,16 @@ tjhandle compressor() {
   return h.get();
 }
 
-tjhandle decompressor() {
+TjHandle& decompressor_slot() {
   thread_local TjHandle h(tjInitDecompress());
-  return h.get();
+  return h;
 }
+
+tjhandle decompressor() { return decompressor_slot().get(); }
+
+// After a failed decode TurboJPEG 2.1 can leave the handle unusable for the next stream
+// (later headers fail to parse): start the thread over with a fresh handle.
+void reset_decompressor() { decompressor_slot().reset(tjInitDecompress()); }
 
 }  // namespace
 
@@ -37,7 +43,7 @@ std::string encode_rgb(const uint8_t* rgb, int width, int height, int quality) {
   tjhandle h = compressor();
   unsigned char* out = nullptr;
   unsigned long out_size = 0;
-  if (tjCompress2(h, rgb, width, 0, height, TJPF_RGB, &out, &out_size, TJSAMP_420, quality, 0) !=
+  if (tjCompress2(h, rgb, width, 0, height, TJPF_RGB, &out, &out_size, TJSAMP_444, quality, 0) !=
       0) {
     const std::string msg = tjGetErrorStr2(h);
     tjFree(out);
@@ -75,7 +81,9 @@ void decode_rgb_into(const uint8_t* data, size_t size, int width, int height, ui
   tjhandle d = decompressor();
   // Any warning (e.g. premature end of data) is an error: truncated frames must not pass.
   if (tjDecompress2(d, data, size, out, width, 0, height, TJPF_RGB, TJFLAG_STOPONWARNING) != 0) {
-    throw UserError(context + ": corrupt or truncated JPEG (" + tjGetErrorStr2(d) + ")");
+    const std::string msg = tjGetErrorStr2(d);
+    reset_decompressor();
+    throw UserError(context + ": corrupt or truncated JPEG (" + msg + ")");
   }
 }
 
