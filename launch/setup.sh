@@ -64,6 +64,7 @@ export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 mkdir -p "$CCACHE_DIR"
 ccache --max-size=8G >/dev/null 2>&1 || true
 # PCH-friendly settings (the library precompiles LibTorch's headers).
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 
 (( do_build )) || exit 0

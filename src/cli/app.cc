@@ -35,6 +35,10 @@ int run_main(int argc, char** argv) {
   add_comm_commands(app, global);
   add_clip_commands(app, global);
   add_metrics_commands(app, global);
+  add_report_commands(app, global);
+  add_train_commands(app, global);
+  add_summary_commands(app, global);
+  add_sweep_commands(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

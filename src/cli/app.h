@@ -25,6 +25,10 @@ void add_config_commands(CLI::App& app, const GlobalOptions& global);
 void add_comm_commands(CLI::App& app, const GlobalOptions& global);
 void add_clip_commands(CLI::App& app, const GlobalOptions& global);     // cli/clip_command.cc
 void add_metrics_commands(CLI::App& app, const GlobalOptions& global);  // cli/metrics_command.cc
+void add_report_commands(CLI::App& app, const GlobalOptions& global);   // cli/report_command.cc
+void add_train_commands(CLI::App& app, const GlobalOptions& global);    // cli/train_command.cc
+void add_summary_commands(CLI::App& app, const GlobalOptions& global);  // cli/summary_command.cc
+void add_sweep_commands(CLI::App& app, const GlobalOptions& global);    // cli/sweep_command.cc
 
 // Parses argv, runs the chosen subcommand, maps errors to exit codes.
 int run_main(int argc, char** argv);

@@ -53,7 +53,7 @@ void add_clip_tokenize_command(CLI::App* clip_group, const GlobalOptions& /*glob
                   "bpe_simple_vocab_16e6.txt.gz)");
   sub->add_option("--context", options->context_length, "context length in tokens")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   sub->add_flag("--truncate", options->truncate,
                 "cut texts longer than the context (keeping <|endoftext|> last) instead of "
                 "failing");

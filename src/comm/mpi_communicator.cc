@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <cstdlib>
 #include <sstream>
@@ -12,6 +13,26 @@ namespace hesp::comm {
 namespace {
 
 constexpr int kAnnounceTag = 7001;
+
+// Announcements carry (sequence number, operation) packed into one int64, so that rank 0
+// can also tell when two ranks are in DIFFERENT collectives with the same number (a
+// programming error that would otherwise hang: e.g. one rank skipped a barrier).
+constexpr int64_t kOpSlots = 64;
+int64_t op_code(const char* what) {
+  static const char* const names[] = {"barrier", "broadcast", "broadcast_bytes(size)",
+                                      "broadcast_bytes", "all_reduce", "all_gather",
+                                      "all_gather_v(sizes)", "all_gather_v"};
+  for (int64_t i = 0; i < static_cast<int64_t>(sizeof(names) / sizeof(names[0])); ++i) {
+    if (std::strcmp(names[i], what) == 0) return i + 1;
+  }
+  return 0;
+}
+const char* op_name(int64_t code) {
+  static const char* const names[] = {"?", "barrier", "broadcast", "broadcast_bytes(size)",
+                                      "broadcast_bytes", "all_reduce", "all_gather",
+                                      "all_gather_v(sizes)", "all_gather_v"};
+  return code >= 0 && code < 9 ? names[code] : "?";
+}
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
@@ -76,6 +97,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_free(&local);
   MPI_Comm_dup(comm_, &side_);
   last_seen_.assign(size_, 0);
+  last_op_.assign(size_, 0);
   announce_buf_.reserve(64);
 }
 
@@ -101,14 +123,19 @@ void MpiCommunicator::drain_announcements() {
     MPI_Status status;
     MPI_Iprobe(MPI_ANY_SOURCE, kAnnounceTag, side_, &flag, &status);
     if (!flag) break;
-    int64_t seq = 0;
-    MPI_Recv(&seq, 1, MPI_INT64_T, status.MPI_SOURCE, kAnnounceTag, side_, MPI_STATUS_IGNORE);
-    last_seen_[status.MPI_SOURCE] = std::max(last_seen_[status.MPI_SOURCE], seq);
+    int64_t packed = 0;
+    MPI_Recv(&packed, 1, MPI_INT64_T, status.MPI_SOURCE, kAnnounceTag, side_, MPI_STATUS_IGNORE);
+    const int64_t seq = packed / kOpSlots;
+    if (seq >= last_seen_[status.MPI_SOURCE]) {
+      last_seen_[status.MPI_SOURCE] = seq;
+      last_op_[status.MPI_SOURCE] = packed % kOpSlots;
+    }
   }
 }
 
-void MpiCommunicator::begin(const char* /*what*/) {
+void MpiCommunicator::begin(const char* what) {
   ++seq_;
+  op_ = op_code(what);
   if (size_ == 1) return;
   // Retire completed announcements, then post this one (tiny, eager: never blocks).
   for (size_t i = 0; i < announce_reqs_.size();) {
@@ -123,9 +150,10 @@ void MpiCommunicator::begin(const char* /*what*/) {
   }
   if (rank_ == 0) {
     last_seen_[0] = seq_;
+    last_op_[0] = op_;
     drain_announcements();
   } else if (announce_reqs_.size() < announce_buf_.capacity()) {
-    announce_buf_.push_back(seq_);
+    announce_buf_.push_back(seq_ * kOpSlots + op_);
     announce_reqs_.push_back(MPI_REQUEST_NULL);
     MPI_Isend(&announce_buf_.back(), 1, MPI_INT64_T, 0, kAnnounceTag, side_,
               &announce_reqs_.back());
@@ -152,6 +180,13 @@ void MpiCommunicator::wait(MPI_Request* req, const char* what) {
       int n = 0;
       for (int r = 0; r < size_; ++r) {
         if (last_seen_[r] < seq_) missing << (n++ ? ", " : "") << r;
+        if (last_seen_[r] == seq_ && last_op_[r] != op_) {
+          LOG(ERROR) << "collective mismatch: rank 0 is in #" << seq_ << " " << op_name(op_)
+                     << " but rank " << r << " is in #" << seq_ << " " << op_name(last_op_[r])
+                     << "; aborting the job";
+          google::FlushLogFiles(google::GLOG_INFO);
+          MPI_Abort(MPI_COMM_WORLD, 3);
+        }
       }
       LOG(WARNING) << "stall: collective #" << seq_ << " (" << what << ") has waited "
                    << static_cast<int>(waited) << " s; ranks that have not reached it: "

@@ -20,62 +20,67 @@ namespace pb = google::protobuf;
 
 // The dotted path of the field being parsed at (line, col) (both 0-based): text format
 // has no field context in its error messages for type errors, so we rebuild it from the
-// tokens before the error position. Strings and comments are skipped.
+// tokens up to the error position. An identifier in key position names a field; one
+// right after ':' is a value (an enum). Strings and comments are skipped.
 std::string field_path_at(const std::string& text, int line, int col) {
-  std::vector<std::string> stack;
-  std::string last_ident, current;
+  std::vector<std::string> stack;  // Enclosing message fields.
+  std::string key;                 // The innermost field name seen.
+  bool expect_value = false;
   int l = 0, c = 0;
   size_t i = 0;
-  // An identifier that starts exactly at the error position is part of the path.
+  // A token that starts exactly at the error position still counts (it is the culprit).
   auto before_error = [&] { return l < line || (l == line && c <= col); };
-  auto advance = [&](char ch) {
-    if (ch == '\n') {
+  auto advance = [&] {
+    if (text[i++] == '\n') {
       ++l;
       c = 0;
     } else {
       ++c;
     }
   };
+  auto is_word = [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
+  };
   while (i < text.size() && before_error()) {
     const char ch = text[i];
     if (ch == '#') {
-      while (i < text.size() && text[i] != '\n') advance(text[i++]);
-      continue;
-    }
-    if (ch == '"' || ch == '\'') {
-      advance(text[i++]);
+      while (i < text.size() && text[i] != '\n') advance();
+    } else if (ch == '"' || ch == '\'') {
+      advance();
       while (i < text.size() && text[i] != ch) {
-        if (text[i] == '\\' && i + 1 < text.size()) advance(text[i++]);
-        advance(text[i++]);
+        if (text[i] == '\\' && i + 1 < text.size()) advance();
+        advance();
       }
-      if (i < text.size()) advance(text[i++]);
-      continue;
-    }
-    if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
-      std::string ident;
-      while (i < text.size() &&
-             (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_')) {
-        ident.push_back(text[i]);
-        advance(text[i++]);
+      if (i < text.size()) advance();
+      expect_value = false;
+    } else if (is_word(ch)) {
+      std::string word;
+      while (i < text.size() && is_word(text[i])) {
+        word.push_back(text[i]);
+        advance();
       }
-      last_ident = ident;
-      continue;
+      if (!expect_value) key = word;
+      expect_value = false;
+    } else {
+      if (ch == ':') expect_value = true;
+      if (ch == '{' || ch == '<') {
+        stack.push_back(key);
+        key.clear();
+        expect_value = false;
+      }
+      if ((ch == '}' || ch == '>') && !stack.empty()) {
+        key = stack.back();
+        stack.pop_back();
+      }
+      if (ch == '[') expect_value = true;
+      if (ch == ',') expect_value = true;
+      if (ch == ']') expect_value = false;
+      advance();
     }
-    if (ch == ':') current = last_ident;
-    if (ch == '{' || ch == '<') {
-      stack.push_back(last_ident);
-      current.clear();
-    }
-    if ((ch == '}' || ch == '>') && !stack.empty()) {
-      stack.pop_back();
-      current.clear();
-    }
-    advance(text[i++]);
   }
-  if (current.empty()) current = last_ident;
   std::string path;
   for (const auto& s : stack) path += s + ".";
-  return path + current;
+  return path + key;
 }
 
 // Protobuf reports some errors (unknown field, unknown enum value) at the token AFTER the

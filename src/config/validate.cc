@@ -146,6 +146,7 @@ void check_runtime(Problems& p, const Experiment& e) {
             d.bucket_size_mb());
   p.require(d.stall_timeout_s() > 0, "distributed.stall_timeout_s", "be > 0",
             d.stall_timeout_s());
+  p.require(d.stall_abort_s() >= 0, "distributed.stall_abort_s", "be >= 0", d.stall_abort_s());
   p.require(d.nccl_timeout_s() > 0, "distributed.nccl_timeout_s", "be > 0",
             d.nccl_timeout_s());
   p.require(e.logging().log_every_steps() >= 1, "logging.log_every_steps", "be >= 1",

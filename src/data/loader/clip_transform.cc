@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace hesp::data {
@@ -94,8 +95,43 @@ std::vector<Tap> taps(int in_size, int out_size, int offset) {
 }
 
 inline void store(float v, float* out) { *out = v * (1.0f / 255.0f); }
+// Bilinear weights are convex, so v is within [0, 255] up to float error: adding 0.5 and
+// truncating rounds half up without a libm call per pixel.
 inline void store(float v, uint8_t* out) {
-  *out = static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
+  *out = static_cast<uint8_t>(std::min(v + 0.5f, 255.0f));
+}
+
+// HWC -> CHW copy of an S x S window. uint8 copies the bytes; float maps them through a
+// table (byte / 255), the same value store() gives.
+void transpose_to_planes(const uint8_t* hwc, int width, const CropBox& box, int size,
+                         uint8_t* __restrict r, uint8_t* __restrict g, uint8_t* __restrict b) {
+  for (int y = 0; y < size; ++y) {
+    const uint8_t* __restrict row = hwc + (static_cast<size_t>(box.top + y) * width + box.left) * 3;
+    const size_t o = static_cast<size_t>(y) * size;
+    for (int x = 0; x < size; ++x) {
+      r[o + x] = row[3 * x];
+      g[o + x] = row[3 * x + 1];
+      b[o + x] = row[3 * x + 2];
+    }
+  }
+}
+
+void transpose_to_planes(const uint8_t* hwc, int width, const CropBox& box, int size,
+                         float* __restrict r, float* __restrict g, float* __restrict b) {
+  static const auto table = [] {
+    std::array<float, 256> t;
+    for (int i = 0; i < 256; ++i) store(static_cast<float>(i), &t[i]);
+    return t;
+  }();
+  for (int y = 0; y < size; ++y) {
+    const uint8_t* __restrict row = hwc + (static_cast<size_t>(box.top + y) * width + box.left) * 3;
+    const size_t o = static_cast<size_t>(y) * size;
+    for (int x = 0; x < size; ++x) {
+      r[o + x] = table[row[3 * x]];
+      g[o + x] = table[row[3 * x + 1]];
+      b[o + x] = table[row[3 * x + 2]];
+    }
+  }
 }
 
 template <typename Out>
@@ -105,38 +141,45 @@ void render(const uint8_t* hwc, int height, int width, const CropBox& box, bool 
         box.top + box.height <= height && box.left + box.width <= width)
       << "crop box outside the frame";
   const size_t plane = static_cast<size_t>(size) * size;
-  // Identity view: copy, so stored pixels come through bit-exact and fast.
+  Out* r = chw;
+  Out* g = chw + plane;
+  Out* b = chw + 2 * plane;
+  // Identity view: a transpose to planes, so stored pixels come through bit-exact and fast.
   if (box.height == size && box.width == size && !flip) {
-    for (int y = 0; y < size; ++y) {
-      const uint8_t* row = hwc + (static_cast<size_t>(box.top + y) * width + box.left) * 3;
-      for (int x = 0; x < size; ++x) {
-        for (int c = 0; c < 3; ++c) store(row[x * 3 + c], chw + c * plane + y * size + x);
-      }
-    }
+    transpose_to_planes(hwc, width, box, size, r, g, b);
     return;
   }
-  const auto ty = taps(box.height, size, box.top);
+  const auto ty = taps(box.height, size, 0);
   auto tx = taps(box.width, size, box.left);
   if (flip) std::reverse(tx.begin(), tx.end());
-  // Horizontal pass on the two source rows, then the vertical blend (separable bilinear).
-  std::vector<float> r0(static_cast<size_t>(size) * 3), r1(r0.size());
-  auto horizontal = [&](int src_row, std::vector<float>& dst) {
-    const uint8_t* row = hwc + static_cast<size_t>(src_row) * width * 3;
+  // Separable bilinear, as torch computes it: first every crop row resized horizontally
+  // into planes (once per source row, however many output rows use it), then each output
+  // row blends two of those rows (contiguous, vectorisable).
+  thread_local std::vector<float> rows;
+  const size_t row_stride = static_cast<size_t>(size);
+  const size_t rows_plane = static_cast<size_t>(box.height) * row_stride;
+  rows.resize(3 * rows_plane);
+  for (int sy = 0; sy < box.height; ++sy) {
+    const uint8_t* row = hwc + static_cast<size_t>(box.top + sy) * width * 3;
+    float* hr = rows.data() + sy * row_stride;
     for (int x = 0; x < size; ++x) {
-      const uint8_t* a = row + tx[x].i0 * 3;
-      const uint8_t* b = row + tx[x].i1 * 3;
+      const uint8_t* p0 = row + tx[x].i0 * 3;
+      const uint8_t* p1 = row + tx[x].i1 * 3;
       const float w1 = tx[x].w1, w0 = 1.0f - w1;
-      for (int c = 0; c < 3; ++c) dst[x * 3 + c] = w0 * a[c] + w1 * b[c];
+      hr[x] = w0 * p0[0] + w1 * p1[0];
+      hr[rows_plane + x] = w0 * p0[1] + w1 * p1[1];
+      hr[2 * rows_plane + x] = w0 * p0[2] + w1 * p1[2];
     }
-  };
-  for (int y = 0; y < size; ++y) {
-    horizontal(ty[y].i0, r0);
-    horizontal(ty[y].i1, r1);
-    const float w1 = ty[y].w1, w0 = 1.0f - w1;
-    for (int x = 0; x < size; ++x) {
-      for (int c = 0; c < 3; ++c) {
-        store(w0 * r0[x * 3 + c] + w1 * r1[x * 3 + c], chw + c * plane + y * size + x);
-      }
+  }
+  for (int c = 0; c < 3; ++c) {
+    Out* out = chw + c * plane;
+    const float* base = rows.data() + c * rows_plane;
+    for (int y = 0; y < size; ++y) {
+      const float* a = base + ty[y].i0 * row_stride;
+      const float* b1 = base + ty[y].i1 * row_stride;
+      const float w1 = ty[y].w1, w0 = 1.0f - w1;
+      Out* o = out + static_cast<size_t>(y) * size;
+      for (int x = 0; x < size; ++x) store(w0 * a[x] + w1 * b1[x], o + x);
     }
   }
 }

@@ -52,7 +52,7 @@ ClipPlan plan_clip(const TransformOptions& options, int stored_frames, int heigh
 
 // Renders one HWC RGB uint8 frame's crop box, resized bilinearly to size x size
 // (half-pixel centres, align_corners=False as torch's interpolate, no antialias), mirrored
-// when flip, into CHW planes: float in [0, 1] or uint8 (rounded half to even).
+// when flip, into CHW planes: float in [0, 1] or uint8 (rounded half up).
 void render_frame(const uint8_t* hwc, int height, int width, const CropBox& box, bool flip,
                   int size, float* chw_out);
 void render_frame(const uint8_t* hwc, int height, int width, const CropBox& box, bool flip,

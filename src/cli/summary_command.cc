@@ -1,0 +1,53 @@
+// `hesp summary RUN_DIR...`: one table row per finished run (its result.json), for the
+// demo and for a quick look at a few runs; `hesp report` makes the paper's tables.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/app.h"
+#include "util/errors.h"
+#include "util/fs.h"
+
+namespace hesp::cli {
+
+void add_summary_commands(CLI::App& app, const GlobalOptions&) {
+  auto* summary = app.add_subcommand("summary", "print a results table of finished runs");
+  auto dirs = std::make_shared<std::vector<std::string>>();
+  summary->add_option("run_dirs", *dirs, "run directories (each with result.json)")->required();
+  set_action(summary, [dirs] {
+    std::printf("| %-28s | %-13s | %6s | %6s | %8s | %6s | %8s |\n", "run", "method", "AUROC",
+                "OSCR", "accuracy", "TNR95", "macro-F1");
+    std::printf("|%s|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(),
+                std::string(15, '-').c_str(), std::string(8, '-').c_str(),
+                std::string(8, '-').c_str(), std::string(10, '-').c_str(),
+                std::string(8, '-').c_str(), std::string(10, '-').c_str());
+    int missing = 0;
+    for (const auto& d : *dirs) {
+      const auto path = std::filesystem::path(d) / "result.json";
+      if (!std::filesystem::exists(path)) {
+        std::printf("| %-28s | %-13s | %6s | %6s | %8s | %6s | %8s |\n",
+                    std::filesystem::path(d).filename().c_str(), "(no result)", "-", "-", "-",
+                    "-", "-");
+        ++missing;
+        continue;
+      }
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(fs::read_file(path));
+      } catch (const nlohmann::json::exception& e) {
+        throw UserError(path.string() + ": not valid JSON (" + e.what() + ")");
+      }
+      const auto& m = j.at("metrics");
+      std::printf("| %-28s | %-13s | %6.2f | %6.2f | %8.2f | %6.2f | %8.2f |\n",
+                  std::filesystem::path(d).filename().c_str(),
+                  j.at("method").get<std::string>().c_str(), 100 * m.at("auroc").get<double>(),
+                  100 * m.at("oscr").get<double>(), 100 * m.at("closed_set_accuracy").get<double>(),
+                  100 * m.at("tnr_at_95tpr").get<double>(),
+                  100 * m.value("macro_f1", 0.0));
+    }
+    return missing == 0 ? 0 : 1;
+  });
+}
+
+}  // namespace hesp::cli

@@ -1,0 +1,139 @@
+#include "model/hesp_model.h"
+
+#include <glog/logging.h>
+
+#include "losses/classification.h"
+#include "losses/reciprocal_points.h"
+#include "model/normalization.h"
+
+namespace hesp::model {
+namespace {
+
+bool hesp_like(config::Method m) { return m == config::hesp || m == config::hesp_b1; }
+
+}  // namespace
+
+HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip::ClipModel> clip,
+                             const clip::Tokenizer& tokenizer,
+                             const std::vector<std::string>& class_names)
+    : exp_(exp), method_(exp.method()), clip_(std::move(clip)) {
+  CHECK(clip_);
+  const auto& p = exp.prompts();
+  const int64_t K = static_cast<int64_t>(class_names.size());
+  const int64_t S = exp.data().image_size();
+  const int64_t E = clip_->config().embed_dim;
+  CHECK_EQ(S, clip_->config().image_resolution)
+      << "data.image_size must equal the CLIP input resolution (the trainer checks this)";
+  torch::NoGradGuard no_grad_for_fixed_features;
+  cam_text_features_ = encode_templates(*clip_, tokenizer, p.visual().cam_template(), class_names);
+  if (hesp_like(method_) && p.visual().enabled()) {
+    visual_prompt_ = register_module("visual_prompt", VisualPrompt(p.visual().size(), p.visual().fusion()));
+  }
+  if (hesp_like(method_) && p.text().enabled()) {
+    text_prompts_ = register_module(
+        "text_prompts", TextPrompts(*clip_, tokenizer, class_names, p.text().num_contexts(),
+                                    p.text().class_specific(), p.text().init_std()));
+  } else {
+    fixed_text_features_ =
+        encode_templates(*clip_, tokenizer, p.text().zeroshot_template(), class_names);
+  }
+  if (hesp_like(method_) && p.negative().text_enabled()) {
+    negative_text_features_ =
+        encode_templates(*clip_, tokenizer, p.negative().text_template(), class_names);
+  }
+  if (hesp_like(method_) && p.negative().image_enabled()) {
+    negative_images_ = register_parameter(
+        "negative_images", torch::randn({K, 3, S, S}) * p.negative().image_init_std());
+  }
+  if (method_ == config::clip_arpl) {
+    // ARPL initialises its reciprocal points at 0.1 x N(0, 1).
+    reciprocal_points_ = register_parameter("reciprocal_points", torch::randn({K, E}) * 0.1);
+  }
+  if (method_ != config::clip_zeroshot) {
+    radius_ = register_parameter("radius", torch::zeros({1}));
+  }
+  // Fixed features are buffers, so that model->to(dtype/device) moves them too.
+  for (auto* t : {&cam_text_features_, &fixed_text_features_, &negative_text_features_}) {
+    if (t->defined()) *t = t->detach();
+  }
+  register_buffer("cam_text_features", cam_text_features_);
+  if (fixed_text_features_.defined()) register_buffer("fixed_text_features", fixed_text_features_);
+  if (negative_text_features_.defined()) {
+    register_buffer("negative_text_features", negative_text_features_);
+  }
+  if (method_ != config::clip_zeroshot) {
+    temporal_ = register_module(
+        "temporal", TemporalPooling(exp.model().temporal(), exp.data().frames_per_clip(), E));
+  } else {
+    temporal_ = register_module(
+        "temporal", TemporalPooling(config::ModelConfig::mean, exp.data().frames_per_clip(), E));
+  }
+}
+
+torch::Tensor HespModelImpl::encode_video(const torch::Tensor& frames) const {
+  const int64_t B = frames.size(0), T = frames.size(1);
+  const auto flat = clip_normalize(frames.reshape({B * T, frames.size(2), frames.size(3), frames.size(4)}));
+  const auto per_frame = clip_->encode_image(flat).view({B, T, -1});
+  return temporal_->forward(per_frame);
+}
+
+Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor& centers) const {
+  Outputs out;
+  const auto prompted = uses_visual_prompt() ? visual_prompt_->forward(frames, centers) : frames;
+  out.video_features = encode_video(prompted);
+  const auto scale = clip_->logit_scale().exp();
+  auto cosine_logits = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    return scale * torch::matmul(a / a.norm(2, -1, true), (b / b.norm(2, -1, true)).t());
+  };
+  if (method_ != config::clip_arpl) {
+    out.known_logits = cosine_logits(out.video_features, known_text_features());
+  }
+  torch::Tensor points;
+  bool euclidean = false;
+  if (negative_images_.defined()) {
+    out.negative_image_features = clip_->encode_image(negative_images_);
+    points = out.negative_image_features;
+    euclidean = method_ == config::hesp_b1 ||
+                exp_.prompts().negative().neg_logits() == config::NegativePromptConfig::euclidean;
+  } else if (reciprocal_points_.defined()) {
+    points = reciprocal_points_;
+  }
+  if (points.defined()) {
+    out.negative_logits = euclidean ? losses::euclidean_neg_logits(out.video_features, points)
+                                    : losses::arpl_neg_logits(out.video_features, points);
+  }
+  // The prediction (spec §9): (s + l) / 2 when both branches exist.
+  if (out.known_logits.defined() && out.negative_logits.defined()) {
+    out.combined_logits = (out.known_logits + out.negative_logits) / 2;
+    out.combined_log_probs = losses::combined_log_probs(
+        out.known_logits, out.negative_logits,
+        exp_.losses().combine() == config::LossConfig::probs ? losses::Combine::kProbs
+                                                             : losses::Combine::kLogits);
+  } else {
+    out.combined_logits = out.known_logits.defined() ? out.known_logits : out.negative_logits;
+    out.combined_log_probs = torch::log_softmax(out.combined_logits, 1);
+  }
+  return out;
+}
+
+torch::Tensor HespModelImpl::known_text_features() const {
+  return text_prompts_.is_empty() ? fixed_text_features_
+                                  : text_prompts_->forward(*clip_, exp_.model().cut_text_at_eot());
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> HespModelImpl::learnable() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : named_parameters(/*recurse=*/true)) {
+    if (item.value().requires_grad()) out.emplace_back(item.key(), item.value());
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> HespModelImpl::pixel_space_parameters() const {
+  std::vector<torch::Tensor> out;
+  if (uses_visual_prompt()) out.push_back(visual_prompt_->delta);
+  if (negative_images_.defined()) out.push_back(negative_images_);
+  return out;
+}
+
+}  // namespace hesp::model

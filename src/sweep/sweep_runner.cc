@@ -1,0 +1,324 @@
+#include "sweep/sweep_runner.h"
+
+#include <fcntl.h>
+#include <glog/logging.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "sweep/sweep_lock.h"
+#include "train/trainer.h"
+#include "util/errors.h"
+#include "util/fs.h"
+
+namespace hesp::sweep {
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+// Set by SIGUSR1 / SIGTERM between runs (inside a run the trainer's own handler is active
+// and the trainer returns kExitPreempted).
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void hesp_sweep_on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// Installs the between-runs handlers for the lifetime of the sweep.
+class StopSignals {
+ public:
+  StopSignals() {
+    struct sigaction sa {};
+    sa.sa_handler = hesp_sweep_on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old_usr1_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGUSR1, &old_usr1_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_usr1_ {};
+  struct sigaction old_term_ {};
+};
+
+json read_json(const stdfs::path& p) {
+  try {
+    return json::parse(fs::read_file(p));
+  } catch (const std::exception&) {
+    return json();  // Absent or half-written: the run is not finished.
+  }
+}
+
+void write_status(const stdfs::path& run_dir, const PlannedRun& run, const std::string& status,
+                  const std::string& error, double wall_s, int ranks, int group) {
+  json j;
+  j["status"] = status;
+  j["config_hash"] = run.config_hash;
+  j["wall_s"] = wall_s;
+  j["ranks"] = ranks;
+  j["group"] = group;
+  j["host"] = this_host();
+  if (!error.empty()) j["error"] = error;
+  fs::atomic_write_file(run_dir / "sweep_status.json", j.dump(1));
+}
+
+std::string new_session_id() {
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%08x%08x", rd(), static_cast<unsigned>(getpid()));
+  return buf;
+}
+
+bool claim(const stdfs::path& dir, int index) {
+  const stdfs::path f = dir / std::to_string(index);
+  const int fd = open(f.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+// Trains one run with `group`; returns its exit code, 1 for a run that threw.
+int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communicator& group,
+              int group_id) {
+  const stdfs::path run_dir = options.out / run.rel_dir;
+  if (group.rank() == 0) stdfs::create_directories(run_dir);
+  group.barrier();
+  LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string() << " on "
+            << group.size() << " rank(s)";
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string error;
+  int rc = 1;
+  try {
+    train::TrainOptions t;
+    t.run_dir = run_dir;
+    t.threads = options.threads;
+    t.log_all_ranks = options.log_all_ranks;
+    rc = train::run_training(run.exp, t, group);
+  } catch (const std::exception& e) {
+    error = e.what();
+    rc = 1;
+  }
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!error.empty()) LOG(ERROR) << "sweep: run " << run.rel_dir.string() << " failed: " << error;
+  if (group.rank() == 0) {
+    const std::string status = rc == 0 ? "finished" : rc == kExitPreempted ? "preempted" : "failed";
+    write_status(run_dir, run, status,
+                 error.empty() && rc != 0 && rc != kExitPreempted
+                     ? "run_training returned " + std::to_string(rc)
+                     : error,
+                 wall, group.size(), group_id);
+  }
+  return rc;
+}
+
+// Waits (sleeping, not spinning in an MPI collective that would steal the cores of groups
+// still training) until every group has written its done file.
+void wait_for_groups(const stdfs::path& dir, int groups) {
+  for (;;) {
+    int done = 0;
+    for (int g = 0; g < groups; ++g) done += stdfs::exists(dir / ("done." + std::to_string(g)));
+    if (done == groups) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+// Rank 0 runs `fn`; a UserError there is rethrown on every rank with the same message.
+template <typename Fn>
+void on_root_or_throw(comm::Communicator& world, Fn fn) {
+  std::string error;
+  int code = 0;
+  if (world.rank() == 0) {
+    try {
+      fn();
+    } catch (const UserError& e) {
+      error = e.what();
+      code = e.exit_code();
+    }
+  }
+  error = world.broadcast_string(error, 0);
+  code = static_cast<int>(world.all_reduce_int(code, comm::ReduceOp::kMax));
+  if (!error.empty()) throw UserError(error, code);
+}
+
+int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world) {
+  if (options.run_index >= static_cast<int>(plan.runs.size())) {
+    throw ConfigError("--run-index " + std::to_string(options.run_index) + " is out of range: the sweep has " +
+                      std::to_string(plan.runs.size()) + " runs (0.." +
+                      std::to_string(plan.runs.size() - 1) + ")");
+  }
+  const auto& run = plan.runs[static_cast<size_t>(options.run_index)];
+  std::unique_ptr<FileLock> lock;
+  on_root_or_throw(world, [&] {
+    const std::string holder = live_lock_holder(options.out / "sweep.lock");
+    if (!holder.empty()) {
+      throw UserError("output directory " + options.out.string() +
+                      " is in use by another sweep (" + holder + ")");
+    }
+    lock = FileLock::acquire(options.out / run.rel_dir / "run.lock",
+                             "run folder " + (options.out / run.rel_dir).string());
+  });
+  int rc = 0;
+  if (run_finished(run, options.out)) {
+    LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string() << " already finished";
+  } else {
+    rc = train_one(run, options, world, 0);
+  }
+  if (world.rank() == 0) {
+    lock.reset();
+    write_summary(plan, options.out);
+  }
+  return rc == 0 ? 0 : rc == kExitPreempted ? kExitPreempted : kExitFailure;
+}
+
+}  // namespace
+
+bool run_finished(const PlannedRun& run, const stdfs::path& out) {
+  const json j = read_json(out / run.rel_dir / "result.json");
+  return j.is_object() && j.contains("config_hash") && j["config_hash"].is_string() &&
+         j["config_hash"].get<std::string>() == run.config_hash;
+}
+
+void write_summary(const SweepPlan& plan, const stdfs::path& out) {
+  json runs = json::array();
+  std::map<std::string, int> counts;
+  for (const auto& r : plan.runs) {
+    const stdfs::path dir = out / r.rel_dir;
+    json e;
+    e["index"] = r.index;
+    e["dir"] = r.rel_dir.string();
+    e["setting"] = r.setting;
+    e["method"] = config::Method_Name(r.exp.method());
+    e["variant"] = r.variant;
+    e["known"] = r.known;
+    e["unknown"] = r.unknown;
+    e["openness"] = r.openness;
+    e["split"] = r.split;
+    e["seed"] = r.seed;
+    e["config_hash"] = r.config_hash;
+    e["estimated_cost"] = r.cost;
+    const json status = read_json(dir / "sweep_status.json");
+    const bool status_current = status.is_object() && status.value("config_hash", "") == r.config_hash;
+    std::string state;
+    if (run_finished(r, out)) {
+      state = "finished";
+      const json result = read_json(dir / "result.json");
+      json m = result.value("metrics", json::object());
+      m.erase("confusion");
+      e["metrics"] = m;
+    } else if (status_current && status.value("status", "") == "failed") {
+      state = "failed";
+      e["error"] = status.value("error", "");
+    } else if (stdfs::exists(dir / "checkpoints") || (status_current && status.value("status", "") == "preempted")) {
+      state = "interrupted";
+    } else {
+      state = "pending";
+    }
+    if (status_current && status.contains("wall_s")) e["wall_s"] = status["wall_s"];
+    if (status_current && status.contains("group")) e["group"] = status["group"];
+    e["status"] = state;
+    ++counts[state];
+    runs.push_back(e);
+  }
+  json j;
+  j["name"] = plan.config.name();
+  j["num_runs"] = plan.runs.size();
+  j["counts"] = counts;
+  j["layout"] = "<setting>/<method>[-<variant>]/<K>-<U>/split<i>[-seed<s>]/result.json";
+  j["runs"] = runs;
+  fs::atomic_write_file(out / "sweep_summary.json", j.dump(1));
+}
+
+int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world) {
+  StopSignals signals;
+  g_stop_signal = 0;
+  if (world.rank() == 0) stdfs::create_directories(options.out);
+  world.barrier();
+  if (options.run_index >= 0) return run_single(plan, options, world);
+
+  const int g = options.group_size;
+  if (g < 1 || world.size() % g != 0) {
+    throw ConfigError("--group-size " + std::to_string(g) + " must divide the number of ranks (" +
+                      std::to_string(world.size()) + ")");
+  }
+  const int groups = world.size() / g;
+  std::unique_ptr<FileLock> lock;
+  std::string session;
+  on_root_or_throw(world, [&] {
+    lock = FileLock::acquire(options.out / "sweep.lock", "output directory " + options.out.string());
+    // Claims of a sweep that died are void: this sweep holds the lock now.
+    std::error_code ec;
+    stdfs::remove_all(options.out / ".claims", ec);
+    session = new_session_id();
+    stdfs::create_directories(options.out / ".claims" / session);
+  });
+  session = world.broadcast_string(session, 0);
+  const stdfs::path claims = options.out / ".claims" / session;
+
+  auto group = world.split(world.rank() / g, world.rank());
+  const int group_id = world.rank() / g;
+  std::vector<int> order;
+  for (const int i : longest_first(plan)) {
+    if (!run_finished(plan.runs[static_cast<size_t>(i)], options.out)) order.push_back(i);
+  }
+  if (world.rank() == 0) {
+    LOG(INFO) << "sweep " << plan.config.name() << ": " << plan.runs.size() << " runs, "
+              << plan.runs.size() - order.size() << " already finished, " << groups
+              << " group(s) of " << g << " rank(s)";
+  }
+  size_t next = 0;
+  bool preempted = false;
+  int failed = 0;
+  for (;;) {
+    const bool stop = group->all_reduce_int(g_stop_signal, comm::ReduceOp::kMax) != 0;
+    int64_t index = -1;
+    if (!stop && group->rank() == 0) {
+      while (next < order.size()) {
+        const int candidate = order[next++];
+        if (claim(claims, candidate)) {
+          index = candidate;
+          break;
+        }
+      }
+    }
+    index = group->all_reduce_int(index, comm::ReduceOp::kMax);
+    if (stop) {
+      preempted = true;
+      break;
+    }
+    if (index < 0) break;
+    const int rc = train_one(plan.runs[static_cast<size_t>(index)], options, *group, group_id);
+    if (rc == kExitPreempted) {
+      preempted = true;
+      break;
+    }
+    if (rc != 0) ++failed;
+  }
+  if (group->rank() == 0) fs::atomic_write_file(claims / ("done." + std::to_string(group_id)), "");
+  wait_for_groups(claims, groups);
+  world.barrier();
+  preempted = world.all_reduce_int(preempted ? 1 : 0, comm::ReduceOp::kMax) != 0;
+  failed = static_cast<int>(world.all_reduce_int(group->rank() == 0 ? failed : 0, comm::ReduceOp::kSum));
+  if (world.rank() == 0) {
+    write_summary(plan, options.out);
+    std::error_code ec;
+    stdfs::remove_all(options.out / ".claims", ec);
+    lock.reset();
+    LOG(INFO) << "sweep " << plan.config.name() << ": summary in "
+              << (options.out / "sweep_summary.json").string()
+              << (preempted ? " (preempted: rerun to continue)" : "")
+              << (failed ? " (" + std::to_string(failed) + " run(s) failed)" : std::string());
+  }
+  if (preempted) return kExitPreempted;
+  return failed > 0 ? kExitFailure : kExitOk;
+}
+
+}  // namespace hesp::sweep

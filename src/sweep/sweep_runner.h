@@ -1,0 +1,41 @@
+#pragma once
+// Runs a sweep plan under one MPI world.
+//
+// Scheduling: the world is split into groups of `group_size` ranks (comm.split). There is
+// no dedicated coordinator rank: the leader (rank 0) of every group, world rank 0 included,
+// claims the next unclaimed run in longest-first order by creating
+// <out>/.claims/<session>/<index> with O_EXCL, so a group that becomes free takes the
+// longest run left, on any number of nodes that share the output folder. The leader
+// broadcasts the claimed index to its group, which trains it data-parallel with
+// train::run_training and the group communicator in <out>/<run rel_dir>.
+//
+// A run whose result.json holds its config hash is skipped; an interrupted one resumes
+// from its checkpoints (run_training does that). A run that throws is recorded with its
+// error in <run_dir>/sweep_status.json and in <out>/sweep_summary.json, and the sweep goes
+// on. SIGUSR1 / SIGTERM stop the sweep: the running runs checkpoint, nothing new starts,
+// and every rank returns kExitPreempted (75).
+#include <filesystem>
+
+#include "comm/communicator.h"
+#include "sweep/sweep_plan.h"
+
+namespace hesp::sweep {
+
+struct SweepOptions {
+  std::filesystem::path out;
+  int group_size = 1;
+  int run_index = -1;  // >= 0: only this run, with the whole world (SLURM job arrays).
+  int threads = 0;
+  bool log_all_ranks = false;
+};
+
+// Exit code: 0 when every run finished, 75 when preempted, 1 when some run failed.
+int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world);
+
+// True when <out>/<rel_dir>/result.json exists and holds the run's config hash.
+bool run_finished(const PlannedRun& run, const std::filesystem::path& out);
+
+// Writes <out>/sweep_summary.json from the state of every run folder.
+void write_summary(const SweepPlan& plan, const std::filesystem::path& out);
+
+}  // namespace hesp::sweep

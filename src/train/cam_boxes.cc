@@ -1,0 +1,89 @@
+#include "train/cam_boxes.h"
+
+#include <glog/logging.h>
+
+#include "data/loader/loader.h"
+
+namespace hesp::train {
+namespace {
+
+// The key under which cam_once stores its single box.
+constexpr const char* kRunBoxKey = "__run__";
+
+// First frame of the evaluation view of one clip [3, S, S] on [0, 1].
+torch::Tensor first_eval_frame(const config::Experiment& exp, const data::Dataset& ds,
+                               int64_t index) {
+  data::TransformOptions t;
+  t.frames = exp.data().frames_per_clip();
+  t.size = exp.data().image_size();
+  t.training = false;
+  t.seed = exp.train().seed();
+  auto frames = torch::empty({t.frames, 3, t.size, t.size});
+  data::Loader::load_clip(ds, index, /*epoch=*/0, t, frames);
+  return frames[0];
+}
+
+}  // namespace
+
+void compute_missing_boxes(const config::Experiment& exp, const model::HespModelImpl& model,
+                           const std::vector<const data::Dataset*>& datasets,
+                           comm::Communicator& comm, model::CamCache* cache) {
+  const auto box = exp.prompts().visual().box();
+  if (!model.uses_visual_prompt() || box == config::VisualPromptConfig::center) return;
+  // The clips without a box, in a deterministic order identical on every rank.
+  std::vector<std::pair<const data::Dataset*, int64_t>> todo;
+  std::vector<std::string> ids;
+  if (box == config::VisualPromptConfig::cam_once) {
+    if (!cache->contains(kRunBoxKey)) {
+      todo.emplace_back(datasets.front(), 0);
+      ids.push_back(kRunBoxKey);
+    }
+  } else {
+    for (const auto* ds : datasets) {
+      for (const auto& clip : ds->clips()) {
+        if (cache->contains(clip.clip_id)) continue;
+        if (std::find(ids.begin(), ids.end(), clip.clip_id) != ids.end()) continue;
+        todo.emplace_back(ds, clip.index);
+        ids.push_back(clip.clip_id);
+      }
+    }
+  }
+  if (todo.empty()) return;
+  const int64_t n = static_cast<int64_t>(todo.size());
+  const int64_t begin = n * comm.rank() / comm.size(), end = n * (comm.rank() + 1) / comm.size();
+  LOG(INFO) << "Grad-CAM boxes for " << n << " clip(s); this rank computes " << end - begin;
+  const int64_t chunk = 16;
+  std::vector<torch::Tensor> mine;
+  for (int64_t i = begin; i < end; i += chunk) {
+    std::vector<torch::Tensor> images;
+    for (int64_t j = i; j < std::min(end, i + chunk); ++j) {
+      images.push_back(first_eval_frame(exp, *todo[j].first, todo[j].second));
+    }
+    const auto cam = model::grad_cam(model.clip(), torch::stack(images), model.cam_text_features());
+    mine.push_back(cam.centers);
+  }
+  const auto local = mine.empty() ? torch::empty({0, 2}, torch::kLong) : torch::cat(mine);
+  const auto all = comm.all_gather_v(local.contiguous());  // Rank order = todo order.
+  CHECK_EQ(all.size(0), n);
+  for (int64_t i = 0; i < n; ++i) {
+    cache->put(ids[static_cast<size_t>(i)], all[i][0].item<int64_t>(), all[i][1].item<int64_t>());
+  }
+}
+
+torch::Tensor batch_centers(const config::Experiment& exp, const model::CamCache& cache,
+                            const std::vector<std::string>& clip_ids) {
+  const int64_t B = static_cast<int64_t>(clip_ids.size());
+  auto out = torch::empty({B, 2}, torch::kLong);
+  const int64_t S = exp.data().image_size();
+  const auto box = exp.prompts().visual().box();
+  for (int64_t b = 0; b < B; ++b) {
+    std::pair<int64_t, int64_t> c{S / 2, S / 2};
+    if (box == config::VisualPromptConfig::cam_once) c = cache.at(kRunBoxKey);
+    if (box == config::VisualPromptConfig::cam_per_video) c = cache.at(clip_ids[static_cast<size_t>(b)]);
+    out[b][0] = c.first;
+    out[b][1] = c.second;
+  }
+  return out;
+}
+
+}  // namespace hesp::train

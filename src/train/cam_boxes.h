@@ -1,0 +1,29 @@
+#pragma once
+// Visual-prompt box centres for every clip of a run (spec §2, `box`):
+//   cam_per_video  Grad-CAM on the first frame of each clip's evaluation view, once per
+//                  clip; under data parallelism each rank computes a contiguous share and
+//                  the shares are all-gathered, so every rank holds every box;
+//   cam_once       one box for the whole run, from the first training clip;
+//   center         the image centre.
+// The boxes are cached in <run_dir>/cam_cache.tsv (and in checkpoints), so a resumed run
+// and the evaluation reuse them instead of recomputing.
+#include <filesystem>
+
+#include "comm/communicator.h"
+#include "config/experiment.pb.h"
+#include "data/loader/dataset.h"
+#include "model/grad_cam.h"
+#include "model/hesp_model.h"
+
+namespace hesp::train {
+
+// Adds the boxes of every clip of `datasets` that the cache lacks. Collective.
+void compute_missing_boxes(const config::Experiment& exp, const model::HespModelImpl& model,
+                           const std::vector<const data::Dataset*>& datasets,
+                           comm::Communicator& comm, model::CamCache* cache);
+
+// [B, 2] int64 centres of a batch's clips (from the cache, or fixed for `center`).
+torch::Tensor batch_centers(const config::Experiment& exp, const model::CamCache& cache,
+                            const std::vector<std::string>& clip_ids);
+
+}  // namespace hesp::train

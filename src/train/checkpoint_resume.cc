@@ -1,0 +1,151 @@
+#include "train/checkpoint_resume.h"
+
+#include <glog/logging.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "util/errors.h"
+
+namespace hesp::train {
+namespace {
+
+std::string trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Flattens text format into "a.b.c" -> value; repeated occurrences join with ", " in
+// order, so that a reordered repeated field still shows as a change.
+std::map<std::string, std::string> flatten_text_config(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::vector<std::string> scope;
+  std::istringstream in(text);
+  std::string raw;
+  auto prefix = [&] {
+    std::string p;
+    for (const auto& s : scope) p += s + ".";
+    return p;
+  };
+  while (std::getline(in, raw)) {
+    const std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
+    if (line == "}" || line == ">") {
+      if (!scope.empty()) scope.pop_back();
+      continue;
+    }
+    if (line.back() == '{' || line.back() == '<') {
+      std::string name = trim(line.substr(0, line.size() - 1));
+      if (!name.empty() && name.back() == ':') name = trim(name.substr(0, name.size() - 1));
+      scope.push_back(name);
+      continue;
+    }
+    const size_t colon = line.find(':');
+    const std::string key =
+        prefix() + trim(colon == std::string::npos ? line : line.substr(0, colon));
+    const std::string value = colon == std::string::npos ? "" : trim(line.substr(colon + 1));
+    auto [it, inserted] = out.emplace(key, value);
+    if (!inserted) it->second += ", " + value;
+  }
+  return out;
+}
+
+std::string short_hash(const std::string& h) { return h.empty() ? "(none)" : h; }
+
+}  // namespace
+
+std::string describe_config_diff(const std::string& before, const std::string& after,
+                                 size_t max_lines) {
+  const auto a = flatten_text_config(before);
+  const auto b = flatten_text_config(after);
+  std::set<std::string> keys;
+  for (const auto& kv : a) keys.insert(kv.first);
+  for (const auto& kv : b) keys.insert(kv.first);
+  std::vector<std::string> lines;
+  for (const auto& k : keys) {
+    const auto ia = a.find(k);
+    const auto ib = b.find(k);
+    const std::string va = ia == a.end() ? "(unset)" : ia->second;
+    const std::string vb = ib == b.end() ? "(unset)" : ib->second;
+    if (va != vb) lines.push_back(k + ": " + va + " -> " + vb);
+  }
+  std::string out;
+  for (size_t i = 0; i < lines.size() && i < max_lines; ++i) out += "  " + lines[i] + "\n";
+  if (lines.size() > max_lines) {
+    out += "  ... and " + std::to_string(lines.size() - max_lines) + " more\n";
+  }
+  return out;
+}
+
+void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckpt_path,
+                             const ResumeRequest& request) {
+  std::string problems;
+  if (ckpt.config_hash != request.config_hash) {
+    problems += "the config changed: checkpoint config hash " + short_hash(ckpt.config_hash) +
+                ", current config hash " + short_hash(request.config_hash) + "\n";
+    if (!ckpt.config_text.empty() && !request.config_text.empty()) {
+      const std::string diff = describe_config_diff(ckpt.config_text, request.config_text);
+      if (!diff.empty()) problems += "changed fields (checkpoint -> current):\n" + diff;
+    }
+  }
+  if (ckpt.manifest_fingerprint != request.manifest_fingerprint) {
+    problems += "the dataset changed: checkpoint manifest fingerprint " +
+                short_hash(ckpt.manifest_fingerprint) + ", current manifest fingerprint " +
+                short_hash(request.manifest_fingerprint) + "\n";
+  }
+  if (problems.empty()) return;
+  if (request.force) {
+    LOG(WARNING) << "resuming from " << ckpt_path << " although (forced):\n" << problems;
+    return;
+  }
+  throw UserError("refusing to resume from " + ckpt_path + ":\n" + problems +
+                      "Use a new run directory, or force the resume if the change is intended.",
+                  kExitConfigError);
+}
+
+std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
+                                               const CheckpointStore& store,
+                                               const ResumeRequest& request) {
+  // Rank 0's decision: "none", "ok:<path>" (bytes follow) or "error:<message>".
+  std::string decision;
+  std::optional<VerifiedCheckpointFile> file;
+  if (comm.is_root()) {
+    try {
+      if (!request.explicit_path.empty()) {
+        file = read_checkpoint_file(request.explicit_path);
+      } else {
+        file = store.latest_valid_file();
+      }
+      decision = file ? "ok:" + file->path.string() : "none";
+    } catch (const UserError& e) {
+      decision = std::string("error:") + e.what();
+    }
+  }
+  comm.broadcast_bytes(decision, 0);
+  if (decision == "none") return std::nullopt;
+  if (decision.rfind("error:", 0) == 0) throw UserError(decision.substr(6));
+  CHECK(decision.rfind("ok:", 0) == 0) << "resolve_resume: bad decision '" << decision << "'";
+  const std::string path = decision.substr(3);
+
+  std::string bytes = comm.is_root() ? std::move(file->bytes) : std::string();
+  comm.broadcast_bytes(bytes, 0);
+  LoadedCheckpoint loaded;
+  loaded.path = path;
+  if (comm.is_root()) {
+    loaded.state = std::move(file->state);
+  } else {
+    loaded.state = parse_checkpoint(bytes, path + " (received from rank 0)");
+  }
+  check_resume_compatible(loaded.state, path, request);
+  if (comm.is_root()) {
+    LOG(INFO) << "resuming from " << path << " (epoch " << loaded.state.epoch << ", step "
+              << loaded.state.step << ")";
+  }
+  return loaded;
+}
+
+}  // namespace hesp::train

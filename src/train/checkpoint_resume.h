@@ -1,0 +1,45 @@
+#pragma once
+// Resuming a run on every rank from the same checkpoint. Rank 0 alone looks at the disk
+// (ranks may see a shared filesystem at different moments), decides, and broadcasts the
+// verified bytes; every rank then parses identical bytes and runs the same compatibility
+// check, so all ranks resume from the same state or all fail with the same message.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "comm/communicator.h"
+#include "train/checkpoint_store.h"
+
+namespace hesp::train {
+
+struct ResumeRequest {
+  // What the current run is; compared with what the checkpoint was written under.
+  std::string config_hash;
+  std::string manifest_fingerprint;
+  std::string config_text;  // Effective config, to name the changed fields.
+  // Resume even when the config or the manifest changed (logged as a warning).
+  bool force = false;
+  // A specific file instead of the store's newest valid one. A damaged explicit file is
+  // an error, never silently replaced by another.
+  std::filesystem::path explicit_path;
+};
+
+// Collective: call on every rank. nullopt when there is nothing to resume from.
+// Throws UserError (same message on every rank) for a damaged explicit file or an
+// incompatible checkpoint without force.
+std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
+                                               const CheckpointStore& store,
+                                               const ResumeRequest& request);
+
+// Throws UserError (exit code 2) when `ckpt` was written under another config or
+// manifest, naming both hashes and the changed config fields; with force, warns instead.
+void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckpt_path,
+                             const ResumeRequest& request);
+
+// Field-level differences between two protobuf text-format configs, one per line:
+// "optim.lr: 0.01 -> 0.02", "(unset)" for a field present on one side only. Empty when
+// the texts are equivalent line for line. At most max_lines lines (+ a count of the rest).
+std::string describe_config_diff(const std::string& before, const std::string& after,
+                                 size_t max_lines = 20);
+
+}  // namespace hesp::train

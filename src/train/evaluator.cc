@@ -1,0 +1,102 @@
+#include "train/evaluator.h"
+
+#include <glog/logging.h>
+
+#include "data/loader/loader.h"
+#include "train/cam_boxes.h"
+#include "util/errors.h"
+
+namespace hesp::train {
+
+metrics::ScoreKind score_kind(const config::Experiment& exp) {
+  // clip_zeroshot is defined with MSP (spec §10); the other methods follow eval.score.
+  if (exp.method() == config::clip_zeroshot) return metrics::ScoreKind::kMsp;
+  return exp.eval().score() == config::EvalConfig::msp ? metrics::ScoreKind::kMsp
+                                                       : metrics::ScoreKind::kMaxLogit;
+}
+
+Predictions predict(const config::Experiment& exp, const model::HespModelImpl& model,
+                    const data::Dataset& dataset, const model::CamCache& cache,
+                    comm::Communicator& comm) {
+  data::SamplerOptions so;
+  so.num_clips = dataset.size();
+  so.rank = comm.rank();
+  so.world_size = comm.size();
+  so.batch_size = exp.eval().batch_size();
+  so.training = false;
+  so.seed = exp.train().seed();
+  data::LoaderOptions lo;
+  lo.transform.frames = exp.data().frames_per_clip();
+  lo.transform.size = exp.data().image_size();
+  lo.transform.training = false;
+  lo.transform.seed = exp.train().seed();
+  lo.threads = exp.data().loader_threads();
+  lo.prefetch_batches = exp.data().prefetch_batches();
+  data::Loader loader(dataset, data::DistributedSampler(so), lo);
+  loader.start({0, 0});
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> logits, labels;
+  // With combine = probs the MSP is taken of P_H itself: log P_H has softmax P_H.
+  const bool msp = score_kind(exp) == metrics::ScoreKind::kMsp;
+  while (auto batch = loader.next()) {
+    const auto centers = model.uses_visual_prompt()
+                             ? batch_centers(exp, cache, batch->clip_ids)
+                             : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
+    const auto out = model.forward(batch->frames, centers);
+    logits.push_back((msp ? out.combined_log_probs : out.combined_logits).to(torch::kFloat64));
+    labels.push_back(batch->labels);
+  }
+  const int64_t K = static_cast<int64_t>(dataset.known_classes().size());
+  Predictions p;
+  const auto local_logits =
+      logits.empty() ? torch::empty({0, K}, torch::kFloat64) : torch::cat(logits).contiguous();
+  const auto local_labels =
+      labels.empty() ? torch::empty({0}, torch::kLong) : torch::cat(labels).contiguous();
+  p.logits = comm.all_gather_v(local_logits);
+  p.labels = comm.all_gather_v(local_labels);
+  CHECK_EQ(p.logits.size(0), dataset.size());
+  return p;
+}
+
+std::vector<double> scores_of(const config::Experiment& exp, const Predictions& p) {
+  return metrics::score_rows(p.logits, score_kind(exp)).scores;
+}
+
+metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions& test,
+                                const std::optional<std::vector<double>>& train_scores) {
+  const auto known = test.labels >= 0;
+  const auto known_idx = known.nonzero().view(-1);
+  const auto unknown_idx = known.logical_not().nonzero().view(-1);
+  if (known_idx.numel() == 0 || unknown_idx.numel() == 0) {
+    throw UserError("the test set needs clips of both known and unknown classes (known: " +
+                    std::to_string(known_idx.numel()) +
+                    ", unknown: " + std::to_string(unknown_idx.numel()) + ")");
+  }
+  metrics::OpenSetOptions o;
+  o.score = score_kind(exp);
+  o.threshold_percentile = exp.eval().threshold_percentile();
+  return metrics::evaluate_open_set(test.logits.index_select(0, known_idx),
+                                    test.labels.index_select(0, known_idx),
+                                    test.logits.index_select(0, unknown_idx), train_scores, o);
+}
+
+nlohmann::json to_json(const metrics::OpenSetResult& r) {
+  nlohmann::json j = {{"score", metrics::score_kind_name(r.score)},
+                      {"num_known_classes", r.num_known_classes},
+                      {"n_known", r.n_known},
+                      {"n_unknown", r.n_unknown},
+                      {"auroc", r.auroc},
+                      {"oscr", r.oscr},
+                      {"closed_set_accuracy", r.closed_set_accuracy},
+                      {"tnr_at_95tpr", r.tnr_at_tpr}};
+  if (r.at_threshold) {
+    const auto& t = *r.at_threshold;
+    j["threshold"] = t.threshold;
+    j["open_set_accuracy"] = t.open_set_accuracy;
+    j["macro_f1"] = t.macro_f1;
+    j["confusion"] = t.confusion;
+  }
+  return j;
+}
+
+}  // namespace hesp::train

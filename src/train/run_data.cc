@@ -1,0 +1,83 @@
+#include "train/run_data.h"
+
+#include <glog/logging.h>
+
+#include <filesystem>
+#include <set>
+
+#include "util/errors.h"
+#include "util/fs.h"
+#include "util/hash.h"
+
+namespace hesp::train {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+stdfs::path manifest_file(const std::string& path) {
+  stdfs::path p(path);
+  return stdfs::is_directory(p) ? p / "manifest.pbtxt" : p;
+}
+
+data::DatasetOptions base_options(const config::Experiment& exp) {
+  data::DatasetOptions o;
+  for (const auto& m : exp.data().manifests()) o.manifests.emplace_back(m);
+  for (const auto& m : exp.data().class_map()) o.class_map.emplace_back(m.from(), m.to());
+  return o;
+}
+
+}  // namespace
+
+RunData open_run_data(const config::Experiment& exp) {
+  if (exp.data().manifests_size() == 0) {
+    throw ConfigError("data.manifests is empty: give the packed dataset(s) to train on");
+  }
+  RunData run;
+  std::string fingerprint_input;
+  for (const auto& m : exp.data().manifests()) {
+    fingerprint_input += fs::read_file(manifest_file(m));
+  }
+  run.manifest_fingerprint = hash::sha256_hex(fingerprint_input);
+
+  // Every class present in the manifests (canonical names, label order): open the whole
+  // data once without checksums just to read the class list.
+  auto probe_options = base_options(exp);
+  probe_options.verify_checksums = false;
+  const data::Dataset probe(probe_options);
+  const std::vector<std::string> present = probe.known_classes();
+  const auto& split = exp.data().open_set();
+  run.classes = sweep::resolve_open_set_split(split, present);
+  LOG(INFO) << "open-set split: " << run.classes.description << " (K=" << run.classes.known.size()
+            << ", U=" << run.classes.unknown.size() << ", openness " << run.classes.openness << ")";
+
+  auto train_options = base_options(exp);
+  train_options.splits = {exp.data().train_split()};
+  train_options.classes = run.classes.known;
+  train_options.known_classes = run.classes.known;
+  train_options.unknown = data::UnknownClasses::kExclude;
+  run.train = std::make_unique<data::Dataset>(train_options);
+
+  auto test_options = base_options(exp);
+  test_options.splits = {exp.data().test_split()};
+  test_options.classes = run.classes.known;
+  test_options.classes.insert(test_options.classes.end(), run.classes.unknown.begin(),
+                              run.classes.unknown.end());
+  test_options.known_classes = run.classes.known;
+  test_options.unknown = data::UnknownClasses::kMinusOne;
+  test_options.verify_checksums = false;  // The training set's open verified every shard.
+  run.test = std::make_unique<data::Dataset>(test_options);
+
+  if (run.train->size() == 0) {
+    throw UserError("no training clips: split '" + exp.data().train_split() +
+                    "' has no clip of the known classes in " + exp.data().manifests(0));
+  }
+  if (run.test->size() == 0) {
+    throw UserError("no test clips: split '" + exp.data().test_split() + "' is empty in " +
+                    exp.data().manifests(0));
+  }
+  LOG(INFO) << "data: " << run.train->size() << " training clips, " << run.test->size()
+            << " test clips";
+  return run;
+}
+
+}  // namespace hesp::train

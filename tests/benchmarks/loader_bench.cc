@@ -1,0 +1,215 @@
+// Data loader throughput: clips/s of T=8 frames at 224^2 through Loader (2 threads), beside
+// the pure TurboJPEG decode rate of the same frames in the same run (the loader's ceiling:
+// target >= 80%), the training view (crop + resize + flip, float output), and jpeg vs raw
+// shards (read rate, bytes per clip). Shards are written with hesp-pack's ShardWriter.
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+#include "bench_util.h"
+#include "data/format/jpeg_codec.h"
+#include "data/format/manifest_io.h"
+#include "data/format/shard_writer.h"
+#include "data/loader/clip_transform.h"
+#include "data/loader/loader.h"
+
+namespace hesp::data {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr int kClips = 96, kStored = 16, kFrames = 8, kSize = 224, kThreads = 2, kBatch = 8;
+
+// Face-sized smooth structure plus sensor-like noise: JPEG sizes close to real face crops.
+std::vector<uint8_t> frame(int clip, int t) {
+  std::vector<uint8_t> rgb(kSize * kSize * 3);
+  uint64_t s = static_cast<uint64_t>(clip) * 7919 + static_cast<uint64_t>(t) * 104729 + 1;
+  for (int y = 0; y < kSize; ++y) {
+    for (int x = 0; x < kSize; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        const double r = std::hypot(x - 112.0, (y - 100.0) * 0.8);
+        const double v = 60 + 120 * std::exp(-r * r / 6000.0) + 30 * std::sin(0.05 * x + clip + c) +
+                         10 * std::sin(0.3 * y + t) + static_cast<double>(s >> 61);
+        rgb[(y * kSize + x) * 3 + c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+      }
+    }
+  }
+  return rgb;
+}
+
+stdfs::path pack(const stdfs::path& dir, bool jpeg, std::vector<std::vector<std::string>>* enc) {
+  stdfs::remove_all(dir);
+  stdfs::create_directories(dir);
+  PackParams p;
+  p.set_frames_per_clip(kStored);
+  p.set_size(kSize);
+  p.set_encoding(jpeg ? PackParams::jpeg : PackParams::raw);
+  Manifest m;
+  *m.mutable_params() = p;
+  m.add_class_names("a");
+  m.add_class_names("b");
+  ShardWriter w(dir / "shard-00000.h5", p);
+  for (int i = 0; i < kClips; ++i) {
+    shard::ClipRecord r{"bench/" + std::to_string(i), i % 2, "", "train", kStored};
+    std::vector<std::string> frames;
+    std::vector<uint8_t> raw;
+    for (int t = 0; t < kStored; ++t) {
+      auto f = frame(i, t);
+      if (jpeg) {
+        frames.push_back(jpeg::encode_rgb(f.data(), kSize, kSize, 95));
+      } else {
+        raw.insert(raw.end(), f.begin(), f.end());
+      }
+    }
+    if (jpeg) {
+      w.add_jpeg_clip(r, frames);
+      enc->push_back(frames);
+    } else {
+      w.add_raw_clip(r, raw.data());
+    }
+  }
+  *m.add_shards() = w.finish();
+  m.set_num_clips(kClips);
+  write_manifest(dir, m);
+  return dir;
+}
+
+// Clips/s of one pass of the loader over the dataset.
+double loader_rate(const Dataset& ds, bool training, bool as_float) {
+  SamplerOptions so;
+  so.num_clips = ds.size();
+  so.batch_size = kBatch;
+  so.training = training;
+  DistributedSampler sampler(so);
+  LoaderOptions o;
+  o.transform.training = training;
+  o.transform.frames = kFrames;
+  o.transform.size = kSize;
+  o.threads = kThreads;
+  o.prefetch_batches = 4;
+  o.float_output = as_float;
+  Loader loader(ds, sampler, o);
+  int64_t epoch = 0, clips = 0;
+  const double s = bench::time_median(
+      [&] {
+        loader.start({epoch++, 0});
+        while (auto b = loader.next()) clips += b->frames.size(0);
+      },
+      3, 1);
+  return static_cast<double>(sampler.clips_per_epoch()) / s;
+}
+
+int run() {
+  const stdfs::path root =
+      stdfs::temp_directory_path() / ("hesp_loader_bench_" + std::to_string(getpid()));
+  std::vector<std::vector<std::string>> encoded, unused;
+  const auto jpeg_dir = pack(root / "jpeg", true, &encoded);
+  const auto raw_dir = pack(root / "raw", false, &unused);
+  DatasetOptions o;
+  o.manifests = {jpeg_dir};
+  Dataset jpeg_ds(o);
+  o.manifests = {raw_dir};
+  Dataset raw_ds(o);
+
+  // Ceiling: decode the evaluation frames of every clip, clips split over kThreads threads.
+  const auto picks = sample_frames(kStored, kFrames, false, nullptr);
+  const double decode_s = bench::time_median(
+      [&] {
+        std::atomic<int> next{0};
+        auto work = [&] {
+          std::vector<uint8_t> out(kSize * kSize * 3);
+          for (int i; (i = next++) < kClips;) {
+            for (int j : picks) {
+              const auto& b = encoded[i][j];
+              jpeg::decode_rgb_into(reinterpret_cast<const uint8_t*>(b.data()), b.size(), kSize,
+                                    kSize, out.data(), "bench");
+            }
+          }
+        };
+        std::vector<std::thread> pool;
+        for (int t = 0; t < kThreads; ++t) pool.emplace_back(work);
+        for (auto& t : pool) t.join();
+      },
+      3, 1);
+  const double decode_rate = kClips / decode_s;
+  // Where the loader's time goes: the HDF5 read of every clip alone (one thread, the lock
+  // makes more pointless), and decode + render without HDF5 (kThreads threads).
+  EncodedClip scratch;
+  const double read_rate = kClips / bench::time_median(
+                                        [&] {
+                                          for (int i = 0; i < kClips; ++i)
+                                            jpeg_ds.read(i, &scratch);
+                                        },
+                                        3, 1);
+  TransformOptions eval_view;
+  eval_view.training = false;
+  eval_view.frames = kFrames;
+  eval_view.size = kSize;
+  const double load_clip_rate =
+      kClips / bench::time_median(
+                   [&] {
+                     std::atomic<int> next{0};
+                     auto work = [&] {
+                       auto out = torch::empty({kFrames, 3, kSize, kSize}, torch::kUInt8);
+                       for (int i; (i = next++) < kClips;)
+                         Loader::load_clip(jpeg_ds, i, 0, eval_view, out);
+                     };
+                     std::vector<std::thread> pool;
+                     for (int t = 0; t < kThreads; ++t) pool.emplace_back(work);
+                     for (auto& t : pool) t.join();
+                   },
+                   3, 1);
+  const double eval_u8 = loader_rate(jpeg_ds, false, false);
+  const double eval_f32 = loader_rate(jpeg_ds, false, true);
+  const double train_f32 = loader_rate(jpeg_ds, true, true);
+  const double raw_u8 = loader_rate(raw_ds, false, false);
+  const double jpeg_bytes =
+      static_cast<double>(stdfs::file_size(jpeg_dir / "shard-00000.h5")) / kClips;
+  const double raw_bytes =
+      static_cast<double>(stdfs::file_size(raw_dir / "shard-00000.h5")) / kClips;
+  stdfs::remove_all(root);
+
+  const double gflops = bench::sgemm_ceiling(kThreads);
+  std::printf("sgemm ceiling (%d threads): %.1f GFLOP/s\n", kThreads, gflops);
+  std::printf("TurboJPEG decode ceiling : %8.1f clips/s (%d x %d^2 frames, %d threads)\n",
+              decode_rate, kFrames, kSize, kThreads);
+  std::printf("HDF5 clip read (1 thread) : %8.1f clips/s\n", read_rate);
+  std::printf("load_clip eval uint8     : %8.1f clips/s (read+decode+render, %d threads)\n",
+              load_clip_rate, kThreads);
+  std::printf("loader eval uint8 (jpeg) : %8.1f clips/s = %.0f%% of the decode ceiling\n", eval_u8,
+              100 * eval_u8 / decode_rate);
+  std::printf("loader eval float (jpeg) : %8.1f clips/s = %.0f%%\n", eval_f32,
+              100 * eval_f32 / decode_rate);
+  std::printf("loader train float (jpeg): %8.1f clips/s = %.0f%% (crop+resize+flip)\n", train_f32,
+              100 * train_f32 / decode_rate);
+  std::printf("loader eval uint8 (raw)  : %8.1f clips/s\n", raw_u8);
+  std::printf("bytes/clip (%d stored frames): jpeg q95 %.0f, raw %.0f (%.1fx)\n", kStored,
+              jpeg_bytes, raw_bytes, raw_bytes / jpeg_bytes);
+  nlohmann::json j = {{"clips", kClips},
+                      {"stored_frames", kStored},
+                      {"frames", kFrames},
+                      {"size", kSize},
+                      {"threads", kThreads},
+                      {"sgemm_gflops", gflops},
+                      {"decode_ceiling_clips_per_s", decode_rate},
+                      {"hdf5_read_clips_per_s", read_rate},
+                      {"load_clip_clips_per_s", load_clip_rate},
+                      {"loader_eval_uint8_clips_per_s", eval_u8},
+                      {"loader_eval_float_clips_per_s", eval_f32},
+                      {"loader_train_float_clips_per_s", train_f32},
+                      {"loader_raw_eval_uint8_clips_per_s", raw_u8},
+                      {"fraction_of_ceiling", eval_u8 / decode_rate},
+                      {"jpeg_bytes_per_clip", jpeg_bytes},
+                      {"raw_bytes_per_clip", raw_bytes},
+                      {"peak_rss_mib", bench::peak_rss_mib()}};
+  bench::write_results("loader", j);
+  return 0;
+}
+
+}  // namespace
+}  // namespace hesp::data
+
+int main() { return hesp::data::run(); }

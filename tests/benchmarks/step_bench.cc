@@ -1,0 +1,139 @@
+// One HESP training step on the CPU with the released ViT-B/32 shapes (random weights),
+// T = 8 frames, batch 8, K = 7: wall time split into the visual tower (prompted frames,
+// forward + backward to the prompt), the text tower (prompt contexts), the negative
+// images, the losses and the optimiser, with achieved GFLOP/s beside the sgemm ceiling
+// and peak memory. The same step for clip_arpl, for comparison.
+// Usage: bench_step [--arch ViT-B/32] [--frames 8] [--batch 8] [--reps 2]
+#include <cstring>
+
+#include "bench_util.h"
+#include "clip/model/clip_config.h"
+#include "clip/model/clip_model.h"
+#include "clip/tokenizer/tokenizer.h"
+#include "comm/communicator.h"
+#include "model/hesp_loss.h"
+#include "model/hesp_model.h"
+#include "train/sgd.h"
+#include "util/threads.h"
+
+namespace {
+
+using namespace hesp;
+
+// Matrix-product FLOPs of one ViT image forward (2 x multiply-adds).
+double vit_forward_flops(const clip::ClipConfig& c) {
+  const double n = static_cast<double>(c.num_visual_tokens()), W = static_cast<double>(c.vision_width);
+  const double p = static_cast<double>(c.vision_patch_size);
+  const double per_layer = 2 * n * W * 3 * W + 2 * n * n * W * 2 + 2 * n * W * W + 2 * n * W * 8 * W;
+  return 2 * (n - 1) * W * 3 * p * p + c.vision_layers * per_layer + 2 * W * c.embed_dim;
+}
+
+double text_forward_flops(const clip::ClipConfig& c, double length) {
+  const double W = static_cast<double>(c.transformer_width);
+  const double per_layer = 2 * length * W * 3 * W + 2 * length * length * W * 2 +
+                           2 * length * W * W + 2 * length * W * 8 * W;
+  return c.transformer_layers * per_layer + 2 * W * c.embed_dim;
+}
+
+nlohmann::json bench_method(config::Method method, const std::string& arch, int T, int B, int K,
+                            int reps, int threads, double ceiling) {
+  const auto cfg = clip::named_config(arch);
+  auto clip = std::make_shared<clip::ClipModel>(cfg);
+  clip->init_random(0);
+  clip->freeze();
+  const clip::Tokenizer tok(std::string(HESP_SOURCE_DIR) + "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
+  config::Experiment exp;
+  exp.set_method(method);
+  exp.mutable_data()->set_image_size(static_cast<int>(cfg.image_resolution));
+  exp.mutable_data()->set_frames_per_clip(T);
+  const std::vector<std::string> classes{"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"};
+  torch::manual_seed(0);
+  model::HespModel m(exp, clip, tok, std::vector<std::string>(classes.begin(), classes.begin() + K));
+  train::Sgd sgd(m->learnable(), 0.9, 1e-4);
+  sgd.set_lr(0.01);
+  comm::SingleCommunicator single;
+  const int64_t S = cfg.image_resolution;
+  const auto frames = torch::rand({B, T, 3, S, S});
+  const auto centers = torch::full({B, 2}, S / 2, torch::kLong);
+  const auto labels = torch::arange(B, torch::kLong) % K;
+
+  // The whole step, as the trainer runs it.
+  auto step = [&] {
+    sgd.zero_grad();
+    const auto out = m->forward(frames, centers);
+    model::hesp_loss(exp, *m, out, labels, single).total.backward();
+    sgd.step();
+  };
+  const double step_s = bench::time_median(step, reps, 1);
+
+  // The parts, each timed on its own (forward + backward to the learnable inputs).
+  nlohmann::json parts;
+  const bool prompts = method == config::hesp || method == config::hesp_b1;
+  {
+    auto x = torch::rand({B * T, 3, S, S}).requires_grad_(true);
+    parts["visual_fwd_bwd_s"] = bench::time_median([&] { clip->encode_image(x).sum().backward(); }, reps, 1);
+  }
+  if (prompts) {
+    parts["text_fwd_bwd_s"] =
+        bench::time_median([&] { m->known_text_features().sum().backward(); }, reps, 1);
+    auto n = torch::randn({K, 3, S, S}).requires_grad_(true);
+    parts["negative_images_fwd_bwd_s"] =
+        bench::time_median([&] { clip->encode_image(n).sum().backward(); }, reps, 1);
+  }
+  {
+    const auto out = m->forward(frames, centers);
+    model::Outputs detached = out;
+    detached.video_features = out.video_features.detach().requires_grad_(true);
+    if (out.known_logits.defined()) detached.known_logits = out.known_logits.detach().requires_grad_(true);
+    if (out.negative_logits.defined()) detached.negative_logits = out.negative_logits.detach().requires_grad_(true);
+    if (out.negative_image_features.defined())
+      detached.negative_image_features = out.negative_image_features.detach().requires_grad_(true);
+    if (out.combined_log_probs.defined()) detached.combined_log_probs = out.combined_log_probs.detach().requires_grad_(true);
+    parts["losses_s"] = bench::time_median(
+        [&] { model::hesp_loss(exp, *m, detached, labels, single).total.backward(); }, reps, 1);
+  }
+  parts["optimizer_s"] = bench::time_median([&] { sgd.step(); }, reps, 1);
+
+  // FLOPs of the step: frames (+ negative images) forward and backward-to-input (~2x
+  // forward for a frozen tower: no weight gradients), the text tower likewise.
+  const double images = static_cast<double>(B * T + (prompts ? K : 0));
+  const double text_len = 1 + 16 + 4;  // SOT, contexts, name + "." + EOT (cut at EOT)
+  const double flops = 2 * images * vit_forward_flops(cfg) +
+                       (prompts ? 2 * K * text_forward_flops(cfg, text_len) : 0.0);
+  const double gflops = flops / step_s / 1e9;
+  return {{"method", config::Method_Name(method)},
+          {"arch", arch},
+          {"frames", T},
+          {"batch", B},
+          {"classes", K},
+          {"threads", threads},
+          {"step_s", step_s},
+          {"clips_per_s", B / step_s},
+          {"parts", parts},
+          {"step_gflop", flops / 1e9},
+          {"achieved_gflops", gflops},
+          {"sgemm_ceiling_gflops", ceiling},
+          {"fraction_of_ceiling", gflops / ceiling},
+          {"target_fraction", 0.5},
+          {"peak_rss_mib", bench::peak_rss_mib()}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string arch = "ViT-B/32";
+  int T = 8, B = 8, reps = 2;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--arch")) arch = argv[i + 1];
+    if (!std::strcmp(argv[i], "--frames")) T = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--batch")) B = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+  }
+  const int threads = hesp::threads::configure(0, 1);
+  const double ceiling = hesp::bench::sgemm_ceiling(threads);
+  nlohmann::json j;
+  j["hesp"] = bench_method(hesp::config::hesp, arch, T, B, 7, reps, threads, ceiling);
+  j["clip_arpl"] = bench_method(hesp::config::clip_arpl, arch, T, B, 7, reps, threads, ceiling);
+  hesp::bench::write_results("step", j);
+  return 0;
+}

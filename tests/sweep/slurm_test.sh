@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The sbatch scripts of cluster/slurm/ on a real one-node SLURM (cluster/local/start.sh):
+#  1. sweep.sbatch runs a demo sweep to the end;
+#  2. sweep-array.sbatch runs the same sweep as a job array, one run per task;
+#  3. train.sbatch gets USR1 mid-run: the ranks checkpoint, the job requeues itself, the
+#     requeued job resumes and ends with the metrics of an uninterrupted run.
+# Skips (77) only when the SLURM or munge binaries are absent. Stops every daemon it starts.
+set -uo pipefail
+hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
+for b in sbatch squeue scontrol scancel slurmctld slurmd munged; do
+  command -v "$b" > /dev/null || { echo "$b not found: skipping"; exit 77; }
+done
+[[ -n "$mpirun" ]] && command -v "$mpirun" > /dev/null || { echo "mpirun not found: skipping"; exit 77; }
+work=$(mktemp -d)
+cluster=""
+cleanup() {
+  [[ -n "$cluster" ]] && bash "$src/cluster/local/stop.sh" "$cluster"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cluster=$(bash "$src/cluster/local/start.sh" "$work/slurm" | tail -1) || { echo "FAIL: SLURM did not start"; cat "$work"/slurm/log/*.log; exit 1; }
+# shellcheck disable=SC1091
+source "$cluster/env.sh"
+bash "$src/tests/sweep/make_demo_data.sh" "$pack" "$work/data" || { echo "FAIL: data"; exit 1; }
+export HESP_SWEEP_DATA="$work/data" HESP_ROOT="$src" HESP_BIN="$hesp"
+export HESP_MPIRUN_FLAGS="--allow-run-as-root --oversubscribe"
+fail=0
+# The demo sweep with one split per cell (4 runs), its relative paths made absolute.
+sed -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$src/configs/#g" -e 's/num_splits: 2/num_splits: 1/' \
+  "$src/configs/sweeps/demo.pbtxt" > "$work/sweep.pbtxt"
+cd "$work"
+
+# 1. One allocation, the in-job scheduler.
+sbatch --wait --ntasks=2 --output="$work/sweep-%j.out" "$src/cluster/slurm/sweep.sbatch" \
+  "$work/sweep.pbtxt" "$work/s" 1 > /dev/null; rc=$?
+n=$(find "$work/s" -name result.json 2> /dev/null | wc -l)
+echo "sweep.sbatch: exit $rc, $n runs finished"
+[[ $rc -eq 0 && $n -eq 4 ]] || { echo "FAIL: sweep.sbatch"; cat "$work"/sweep-*.out; fail=1; }
+
+# 2. The job array.
+runs=$("$hesp" sweep --config "$work/sweep.pbtxt" --list | wc -l)
+sbatch --wait --array=0-$((runs - 1)) --ntasks=1 --output="$work/array-%A_%a.out" \
+  "$src/cluster/slurm/sweep-array.sbatch" "$work/sweep.pbtxt" "$work/arr" > /dev/null; rc=$?
+n=$(find "$work/arr" -name result.json 2> /dev/null | wc -l)
+echo "sweep-array.sbatch: exit $rc, $n of $runs runs finished"
+[[ $rc -eq 0 && $n -eq $runs ]] || { echo "FAIL: sweep-array.sbatch"; cat "$work"/array-*.out; fail=1; }
+for f in $(cd "$work/s" && find . -name result.json); do
+  cmp -s <(jq -S .metrics "$work/s/$f") <(jq -S .metrics "$work/arr/$f") ||
+    { echo "FAIL: $f differs between the array and the in-job sweep"; fail=1; }
+done
+
+# 3. Preempt a training job; it must requeue, resume and match an uninterrupted run.
+sets=(--set "data.manifests=[\"$work/data/afew\"]"
+      --set "model.clip_weights=$src/tests/data/fixtures/clip/tiny_clip_a.safetensors"
+      --set "schedule={kind: custom epochs: 3}" --set "checkpoint={every_epochs: 1 keep_last: 5}"
+      --set "data.frames_per_clip=2" --set "eval.every_epochs=100" --set "train.global_batch_size=4")
+OMP_NUM_THREADS=1 "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 \
+  -x OMP_NUM_THREADS "$hesp" train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$work/plain" \
+  "${sets[@]}" > "$work/plain.log" 2>&1 || { echo "FAIL: the plain run"; tail -20 "$work/plain.log"; fail=1; }
+job=$(sbatch --parsable --ntasks=2 --output="$work/train.out" "$src/cluster/slurm/train.sbatch" \
+  "$src/configs/demo/hesp.pbtxt" "$work/pre" "${sets[@]}")
+for _ in $(seq 1 1200); do
+  ls "$work/pre/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
+  sleep 0.25
+done
+scancel --signal=USR1 --batch "$job"
+for _ in $(seq 1 1200); do
+  [[ -z "$(squeue -h -j "$job" 2> /dev/null)" && -f "$work/pre/result.json" ]] && break
+  # A requeued job waits ~2 min before it is eligible again; make it eligible now.
+  if grep -q "scontrol requeue" "$work/train.out" && ! grep -q "restart 1" "$work/train.out"; then
+    scontrol update JobId="$job" StartTime=now > /dev/null 2>&1 || true
+  fi
+  sleep 0.5
+done
+grep -q "scontrol requeue" "$work/train.out" || { echo "FAIL: the job did not requeue itself"; fail=1; }
+grep -q "restart 1" "$work/train.out" || { echo "FAIL: the requeued job did not run"; fail=1; }
+grep -qr "resumed from" "$work/train.out" "$work/pre/logs" || { echo "FAIL: no resume from a checkpoint"; fail=1; }
+if [[ -f "$work/pre/result.json" ]]; then
+  cmp -s <(jq -S .metrics "$work/plain/result.json") <(jq -S .metrics "$work/pre/result.json") ||
+    { echo "FAIL: the requeued run's metrics differ from the uninterrupted run's"; fail=1; }
+else
+  echo "FAIL: the requeued run did not finish"; fail=1
+fi
+[[ $fail -eq 0 ]] || cat "$work/train.out"
+exit $fail

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The demo sweep (2 settings x 2 openness x 2 splits) under mpirun -np 2 --group-size 1:
+#  1. every run finishes and the summary says so;
+#  2. a second invocation trains nothing (every result.json stays untouched);
+#  3. a sweep stopped by SIGUSR1 mid-way exits 75, a rerun completes it, and every run's
+#     metrics equal those of the uninterrupted sweep.
+set -uo pipefail
+hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
+if [[ -z "$mpirun" ]] || ! command -v "$mpirun" > /dev/null; then
+  echo "mpirun not found: skipping"; exit 77
+fi
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+bash "$src/tests/sweep/make_demo_data.sh" "$pack" "$work/data" || { echo "FAIL: data"; exit 1; }
+export HESP_SWEEP_DATA="$work/data" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+sweep=("$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 -x HESP_SWEEP_DATA
+       -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS "$hesp" sweep
+       --config "$src/configs/sweeps/demo.pbtxt" --group-size 1)
+fail=0
+count_finished() { jq '.counts.finished // 0' "$1/sweep_summary.json" 2> /dev/null || echo 0; }
+
+t0=$(date +%s)
+"${sweep[@]}" --out "$work/a" > "$work/a.log" 2>&1; rc=$?
+echo "uninterrupted sweep: exit $rc in $(( $(date +%s) - t0 )) s"
+[[ $rc -eq 0 ]] || { echo "FAIL: sweep exited $rc"; tail -40 "$work/a.log"; exit 1; }
+n=$(find "$work/a" -name result.json | wc -l)
+[[ $n -eq 8 ]] || { echo "FAIL: $n result.json files, 8 expected"; fail=1; }
+[[ $(count_finished "$work/a") -eq 8 ]] || { echo "FAIL: summary does not show 8 finished runs"; fail=1; }
+for d in afew/hesp/5-2/split0 afew/hesp/3-4/split1 mafw/hesp/8-3/split0 mafw/hesp/5-6/split1; do
+  [[ -f "$work/a/$d/result.json" ]] || { echo "FAIL: missing $d/result.json"; fail=1; }
+done
+[[ ! -e "$work/a/sweep.lock" ]] || { echo "FAIL: the lock file stayed"; fail=1; }
+
+# 2. Nothing to do the second time.
+find "$work/a" -name result.json -exec md5sum {} + | sort > "$work/before.md5"
+"${sweep[@]}" --out "$work/a" > "$work/a2.log" 2>&1; rc=$?
+[[ $rc -eq 0 ]] || { echo "FAIL: second sweep exited $rc"; fail=1; }
+grep -q "8 already finished" "$work/a2.log" || { echo "FAIL: second sweep did not skip 8 runs"; fail=1; }
+find "$work/a" -name result.json -exec md5sum {} + | sort > "$work/after.md5"
+cmp -s "$work/before.md5" "$work/after.md5" || { echo "FAIL: a finished run was trained again"; fail=1; }
+
+# 3. Stop mid-way with SIGUSR1 (as SLURM does), then rerun.
+"${sweep[@]}" --out "$work/b" > "$work/b1.log" 2>&1 &
+launcher=$!
+for _ in $(seq 1 1200); do
+  [[ $(find "$work/b" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && break
+  kill -0 $launcher 2> /dev/null || break
+  sleep 0.25
+done
+kill -USR1 $launcher
+wait $launcher; rc=$?
+done_first=$(find "$work/b" -name result.json | wc -l)
+echo "interrupted sweep: exit $rc with $done_first finished runs"
+[[ $rc -eq 75 ]] || { echo "FAIL: the interrupted sweep exited $rc, 75 expected"; tail -20 "$work/b1.log"; fail=1; }
+[[ $done_first -lt 8 ]] || { echo "FAIL: the sweep finished before the signal (test too slow to interrupt)"; fail=1; }
+"${sweep[@]}" --out "$work/b" > "$work/b2.log" 2>&1; rc=$?
+[[ $rc -eq 0 ]] || { echo "FAIL: the resumed sweep exited $rc"; tail -20 "$work/b2.log"; fail=1; }
+for f in $(cd "$work/a" && find . -name result.json | sort); do
+  if [[ ! -f "$work/b/$f" ]]; then echo "FAIL: $f missing after the resume"; fail=1; continue; fi
+  if ! cmp -s <(jq -S .metrics "$work/a/$f") <(jq -S .metrics "$work/b/$f"); then
+    echo "FAIL: $f metrics differ between the uninterrupted and the resumed sweep"; fail=1
+  fi
+done
+exit $fail

@@ -1,0 +1,244 @@
+// The trainer end to end on a small packed dataset and the tiny fixture CLIP.
+//  - Resume equivalence: 4 epochs straight == 2 epochs, stop, resume, SIGUSR1 mid-epoch,
+//    resume again; final learnable tensors and optimiser state bitwise equal.
+//  - Rank equivalence (under mpirun -np 2): 1 rank with batch B == 2 ranks with B/2;
+//    final tensors and per-epoch losses to 1e-5 relative.
+//  - Corrupt newest checkpoint: the resume falls back to the previous one, warning with
+//    the file's name.
+//  - A changed config is refused (with the changed field named), --force accepts it.
+//  - Training drives the loss down and closed-set accuracy above chance (hesp, hesp_b1).
+#include <glog/logging.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "train/checkpoint_store.h"
+#include "train/preemption.h"
+#include "train/trainer.h"
+#include "trainer_test_util.h"
+#include "util/errors.h"
+#include "util/fs.h"
+#include "util/logging.h"
+
+namespace hesp::train {
+namespace {
+
+namespace stdfs = std::filesystem;
+using testing::final_tensors;
+using testing::test_data;
+using testing::tiny_run;
+
+comm::Communicator& world_comm() { return *comm::world(); }
+
+stdfs::path fresh_dir(comm::Communicator& c, const std::string& name) {
+  const auto dir = test_data(c).root / "runs" / name;
+  if (c.rank() == 0) stdfs::remove_all(dir);
+  c.barrier();
+  return dir;
+}
+
+int train(const config::Experiment& e, const stdfs::path& dir, comm::Communicator& c,
+          int max_epochs = 0, bool force = false) {
+  TrainOptions o;
+  o.run_dir = dir;
+  o.threads = 1;
+  o.max_epochs_this_run = max_epochs;
+  o.force = force;
+  PreemptionGuard::clear_flags();
+  return run_training(e, o, c);
+}
+
+void expect_tensors_equal(const std::map<std::string, torch::Tensor>& a,
+                          const std::map<std::string, torch::Tensor>& b, double rtol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) {
+    if (name.rfind("rng/", 0) == 0) continue;
+    ASSERT_TRUE(b.count(name)) << name;
+    const auto& u = b.at(name);
+    if (rtol == 0) {
+      EXPECT_TRUE(torch::equal(t, u)) << name << " differs (max abs diff "
+                                      << (t - u).abs().max().item<double>() << ")";
+    } else {
+      const double scale = std::max(1e-12, t.abs().max().item<double>());
+      EXPECT_LE((t - u).abs().max().item<double>() / scale, rtol) << name;
+    }
+  }
+}
+
+std::vector<nlohmann::json> metrics_lines(const stdfs::path& dir) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(dir / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(Trainer, ResumeIsBitwiseEqualToAnUninterruptedRun) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP() << "single-process test runs on rank 0";
+  const auto exp = tiny_run(test_data(single), config::hesp, 4);
+  const auto straight = fresh_dir(single, "straight");
+  ASSERT_EQ(train(exp, straight, single), kExitOk);
+
+  const auto resumed = fresh_dir(single, "resumed");
+  ASSERT_EQ(train(exp, resumed, single, /*max_epochs=*/2), kExitPreempted);
+  // Second leg: SIGUSR1 once epoch 3 has started; the trainer checkpoints mid-epoch.
+  std::atomic<bool> done{false};
+  std::thread signaller([&] {
+    while (!done) {
+      try {
+        if (fs::read_file(resumed / "logs" / "rank0.log").find("epoch 3/4 step 1/") !=
+            std::string::npos) {
+          std::raise(SIGUSR1);
+          return;
+        }
+      } catch (const UserError&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  const int rc = train(exp, resumed, single);
+  done = true;
+  signaller.join();
+  ASSERT_EQ(rc, kExitPreempted);
+  const auto ckpts = CheckpointStore(resumed, 0).list();
+  ASSERT_FALSE(ckpts.empty());
+  int64_t epoch = 0, step = 0;
+  ASSERT_TRUE(parse_checkpoint_name(ckpts.back().filename().string(), &epoch, &step));
+  EXPECT_EQ(epoch, 2) << "the SIGUSR1 checkpoint is inside epoch 3 (0-based 2)";
+  EXPECT_GT(step, 0);
+  ASSERT_EQ(train(exp, resumed, single), kExitOk);
+  expect_tensors_equal(final_tensors(straight), final_tensors(resumed), /*rtol=*/0);
+  // The results agree too.
+  const auto a = nlohmann::json::parse(fs::read_file(straight / "result.json"));
+  const auto b = nlohmann::json::parse(fs::read_file(resumed / "result.json"));
+  EXPECT_EQ(a["metrics"], b["metrics"]);
+  EXPECT_EQ(a["clips"], b["clips"]);
+}
+
+TEST(Trainer, TwoRanksEqualOneRankWithTheWholeBatch) {
+  auto& c = world_comm();
+  if (c.size() != 2) GTEST_SKIP() << "needs mpirun -np 2";
+  const auto exp = tiny_run(test_data(c), config::hesp, 2);
+  const auto one = fresh_dir(c, "one_rank");
+  if (c.rank() == 0) {
+    comm::SingleCommunicator single;
+    ASSERT_EQ(train(exp, one, single), kExitOk);
+  }
+  c.barrier();
+  const auto two = fresh_dir(c, "two_ranks");
+  ASSERT_EQ(train(exp, two, c), kExitOk);
+  if (c.rank() != 0) return;
+  expect_tensors_equal(final_tensors(one), final_tensors(two), 1e-5);
+  const auto m1 = metrics_lines(one), m2 = metrics_lines(two);
+  ASSERT_EQ(m1.size(), m2.size());
+  for (size_t i = 0; i < m1.size(); ++i) {
+    if (!m1[i].contains("loss")) continue;
+    const double a = m1[i]["loss"], b = m2[i]["loss"];
+    EXPECT_NEAR(a, b, 1e-5 * std::abs(a)) << "epoch line " << i;
+  }
+}
+
+class WarningCollector : public google::LogSink {
+ public:
+  void send(google::LogSeverity s, const char*, const char*, int, const struct ::tm*,
+            const char* m, size_t n) override {
+    if (s < google::GLOG_WARNING) return;
+    std::lock_guard<std::mutex> l(mu);
+    text += std::string(m, n) + "\n";
+  }
+  std::mutex mu;
+  std::string text;
+};
+
+TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  const auto exp = tiny_run(test_data(single), config::hesp, 3);
+  const auto dir = fresh_dir(single, "corrupt");
+  ASSERT_EQ(train(exp, dir, single, /*max_epochs=*/2), kExitPreempted);
+  auto files = CheckpointStore(dir, 0).list();
+  ASSERT_GE(files.size(), 2u);
+  const auto newest = files.back();
+  {
+    std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(stdfs::file_size(newest) / 2));
+    char ch = 0;
+    f.read(&ch, 1);
+    f.seekp(static_cast<std::streamoff>(stdfs::file_size(newest) / 2));
+    ch = static_cast<char>(ch ^ 0x5a);
+    f.write(&ch, 1);
+  }
+  WarningCollector warnings;
+  google::AddLogSink(&warnings);
+  const int rc = train(exp, dir, single);
+  google::RemoveLogSink(&warnings);
+  ASSERT_EQ(rc, kExitOk);
+  EXPECT_NE(warnings.text.find(newest.filename().string()), std::string::npos) << warnings.text;
+  // The resume started from epoch 1's checkpoint, so epoch 2 ran again: two "epoch 2" lines.
+  int epoch2 = 0;
+  for (const auto& l : metrics_lines(dir)) epoch2 += l.value("epoch", 0) == 2 && l.contains("loss");
+  EXPECT_EQ(epoch2, 2);
+}
+
+TEST(Trainer, ChangedConfigIsRefusedUnlessForced) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  auto exp = tiny_run(test_data(single), config::hesp, 2);
+  const auto dir = fresh_dir(single, "mismatch");
+  ASSERT_EQ(train(exp, dir, single, 1), kExitPreempted);
+  exp.mutable_optim()->set_lr(0.5f);
+  try {
+    train(exp, dir, single);
+    FAIL() << "a changed config must be refused";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("optim.lr"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(train(exp, dir, single, 0, /*force=*/true), kExitOk);
+}
+
+TEST(Trainer, HespAndHespB1LearnTheSyntheticClasses) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  for (auto method : {config::hesp, config::hesp_b1}) {
+    auto exp = tiny_run(test_data(single), method, 8);
+    exp.mutable_optim()->set_lr(0.05f);
+    const auto dir = fresh_dir(single, std::string("learn_") + config::Method_Name(method));
+    ASSERT_EQ(train(exp, dir, single), kExitOk);
+    const auto lines = metrics_lines(dir);
+    double first = -1, last = -1;
+    for (const auto& l : lines) {
+      if (!l.contains("loss")) continue;
+      if (first < 0) first = l["loss"];
+      last = l["loss"];
+    }
+    EXPECT_LT(last, 0.8 * first) << config::Method_Name(method);
+    const auto result = nlohmann::json::parse(fs::read_file(dir / "result.json"));
+    // 5 known classes: chance is 0.2.
+    EXPECT_GT(result["metrics"]["closed_set_accuracy"].get<double>(), 0.45)
+        << config::Method_Name(method) << " " << result["metrics"].dump();
+  }
+}
+
+}  // namespace
+}  // namespace hesp::train
+
+int main(int argc, char** argv) {
+  hesp::logging::init(argv[0]);
+  ::testing::InitGoogleTest(&argc, argv);
+  auto world = hesp::comm::world();
+  hesp::logging::configure_for_rank(world->rank(), false);
+  // A failed assertion on one rank must not leave the other waiting forever.
+  world->set_stall_timeouts(30, 300);
+  int rc = RUN_ALL_TESTS();
+  rc = static_cast<int>(world->all_reduce_int(rc, hesp::comm::ReduceOp::kMax));
+  if (world->rank() == 0 && hesp::train::testing::g_test_data_made) {
+    std::error_code ec;
+    std::filesystem::remove_all(hesp::train::testing::test_data(*world).root, ec);
+  }
+  return rc;
+}
