@@ -15,8 +15,9 @@ namespace hesp::cli {
 
 void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
   auto* sweep = app.add_subcommand(
-      "sweep", "train every run of a sweep config; exit 0 when all finished, 75 when preempted, "
-               "1 when a run failed (see <out>/sweep_summary.json)");
+      "sweep",
+      "train every run of a sweep config; exit 0 when all finished, 75 when preempted, "
+      "1 when a run failed (see <out>/sweep_summary.json)");
   struct Options {
     std::string config, out;
     int group_size = 1;
@@ -56,9 +57,8 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
         std::cout << std::setw(5) << r.index << "  " << std::left << std::setw(48)
                   << r.rel_dir.string() << std::right << " openness " << std::fixed
                   << std::setprecision(3) << r.openness << "  epochs "
-                  << sweep::planned_epochs(r.exp) << "  train clips " << r.train_clips
-                  << "  est " << std::setprecision(0) << r.cost << (done ? "  [finished]" : "")
-                  << "\n";
+                  << sweep::planned_epochs(r.exp) << "  train clips " << r.train_clips << "  est "
+                  << std::setprecision(0) << r.cost << (done ? "  [finished]" : "") << "\n";
       }
       return 0;
     }

@@ -41,8 +41,8 @@ std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,
   for (int attempt = 0; attempt < 2; ++attempt) {
     const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd >= 0) {
-      const bool ok = write(fd, content.data(), content.size()) ==
-                      static_cast<ssize_t>(content.size());
+      const bool ok =
+          write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
       close(fd);
       if (!ok) throw UserError("cannot write lock file " + file.string());
       return std::unique_ptr<FileLock>(new FileLock(file));

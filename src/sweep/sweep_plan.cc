@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -22,8 +22,7 @@ namespace {
 namespace stdfs = std::filesystem;
 
 const std::set<std::string>& known_settings() {
-  static const std::set<std::string> names = {"afew", "mafw", "fusion", "mafw_compound",
-                                              "custom"};
+  static const std::set<std::string> names = {"afew", "mafw", "fusion", "mafw_compound", "custom"};
   return names;
 }
 
@@ -36,7 +35,8 @@ std::string expand_env(const std::string& text, const std::string& where) {
     const size_t open = text.find("${", pos);
     if (open == std::string::npos) break;
     const size_t close = text.find('}', open);
-    if (close == std::string::npos) throw ConfigError(where + ": unterminated ${ in \"" + text + "\"");
+    if (close == std::string::npos)
+      throw ConfigError(where + ": unterminated ${ in \"" + text + "\"");
     const std::string name = text.substr(open + 2, close - open - 2);
     const char* value = std::getenv(name.c_str());
     if (value == nullptr || *value == '\0') {
@@ -93,8 +93,7 @@ std::string folder_name(const std::string& s, const std::string& where) {
 
 }  // namespace
 
-void parse_openness(const std::string& text, const std::string& where, int* known,
-                    int* unknown) {
+void parse_openness(const std::string& text, const std::string& where, int* known, int* unknown) {
   const auto colon = text.find(':');
   try {
     if (colon == std::string::npos) throw std::invalid_argument("no colon");
@@ -249,8 +248,8 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
                                 std::to_string(k) + " known and " + std::to_string(u) +
                                 " unknown classes (" + rd.classes.description + ")");
             }
-            it = clips_by_data.emplace(key, std::make_pair(rd.train->size(), rd.test->size()))
-                     .first;
+            it =
+                clips_by_data.emplace(key, std::make_pair(rd.train->size(), rd.test->size())).first;
           }
           clips = it->second;
         }

@@ -15,20 +15,20 @@
 namespace hesp::sweep {
 
 struct PlannedRun {
-  int index = 0;                // Position in the expansion order (--list, --run-index).
-  std::string setting;          // Folder name of the setting.
-  std::string method;           // Folder name: method name, "-<variant>" when one is set.
-  std::string variant;          // Empty = none.
-  int known = 0, unknown = 0;   // K:U.
-  double openness = 0;          // 1 - sqrt(K / (K + U)).
+  int index = 0;               // Position in the expansion order (--list, --run-index).
+  std::string setting;         // Folder name of the setting.
+  std::string method;          // Folder name: method name, "-<variant>" when one is set.
+  std::string variant;         // Empty = none.
+  int known = 0, unknown = 0;  // K:U.
+  double openness = 0;         // 1 - sqrt(K / (K + U)).
   int split = 0;
-  uint64_t seed = 0;            // Training seed.
+  uint64_t seed = 0;              // Training seed.
   std::filesystem::path rel_dir;  // <setting>/<method>/<K>-<U>/split<i>[-seed<s>].
-  config::Experiment exp;       // What run_training receives.
-  std::string config_hash;      // config::config_hash(exp): a finished run's result.json holds it.
-  int64_t train_clips = 0;      // Known training clips (0 when the data was not opened).
+  config::Experiment exp;         // What run_training receives.
+  std::string config_hash;  // config::config_hash(exp): a finished run's result.json holds it.
+  int64_t train_clips = 0;  // Known training clips (0 when the data was not opened).
   int64_t test_clips = 0;
-  double cost = 0;              // Estimate: epochs x train clips x method cost + test clips.
+  double cost = 0;  // Estimate: epochs x train clips x method cost + test clips.
 };
 
 struct SweepPlan {

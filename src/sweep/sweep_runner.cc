@@ -91,8 +91,8 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
   const stdfs::path run_dir = options.out / run.rel_dir;
   if (group.rank() == 0) stdfs::create_directories(run_dir);
   group.barrier();
-  LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string() << " on "
-            << group.size() << " rank(s)";
+  LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string() << " on " << group.size()
+            << " rank(s)";
   const auto t0 = std::chrono::steady_clock::now();
   std::string error;
   int rc = 1;
@@ -106,8 +106,7 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
     error = e.what();
     rc = 1;
   }
-  const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!error.empty()) LOG(ERROR) << "sweep: run " << run.rel_dir.string() << " failed: " << error;
   if (group.rank() == 0) {
     const std::string status = rc == 0 ? "finished" : rc == kExitPreempted ? "preempted" : "failed";
@@ -151,17 +150,17 @@ void on_root_or_throw(comm::Communicator& world, Fn fn) {
 
 int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world) {
   if (options.run_index >= static_cast<int>(plan.runs.size())) {
-    throw ConfigError("--run-index " + std::to_string(options.run_index) + " is out of range: the sweep has " +
-                      std::to_string(plan.runs.size()) + " runs (0.." +
-                      std::to_string(plan.runs.size() - 1) + ")");
+    throw ConfigError("--run-index " + std::to_string(options.run_index) +
+                      " is out of range: the sweep has " + std::to_string(plan.runs.size()) +
+                      " runs (0.." + std::to_string(plan.runs.size() - 1) + ")");
   }
   const auto& run = plan.runs[static_cast<size_t>(options.run_index)];
   std::unique_ptr<FileLock> lock;
   on_root_or_throw(world, [&] {
     const std::string holder = live_lock_holder(options.out / "sweep.lock");
     if (!holder.empty()) {
-      throw UserError("output directory " + options.out.string() +
-                      " is in use by another sweep (" + holder + ")");
+      throw UserError("output directory " + options.out.string() + " is in use by another sweep (" +
+                      holder + ")");
     }
     lock = FileLock::acquire(options.out / run.rel_dir / "run.lock",
                              "run folder " + (options.out / run.rel_dir).string());
@@ -206,7 +205,8 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
     e["config_hash"] = r.config_hash;
     e["estimated_cost"] = r.cost;
     const json status = read_json(dir / "sweep_status.json");
-    const bool status_current = status.is_object() && status.value("config_hash", "") == r.config_hash;
+    const bool status_current =
+        status.is_object() && status.value("config_hash", "") == r.config_hash;
     std::string state;
     if (run_finished(r, out)) {
       state = "finished";
@@ -217,7 +217,8 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
     } else if (status_current && status.value("status", "") == "failed") {
       state = "failed";
       e["error"] = status.value("error", "");
-    } else if (stdfs::exists(dir / "checkpoints") || (status_current && status.value("status", "") == "preempted")) {
+    } else if (stdfs::exists(dir / "checkpoints") ||
+               (status_current && status.value("status", "") == "preempted")) {
       state = "interrupted";
     } else {
       state = "pending";
@@ -253,7 +254,8 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
   std::unique_ptr<FileLock> lock;
   std::string session;
   on_root_or_throw(world, [&] {
-    lock = FileLock::acquire(options.out / "sweep.lock", "output directory " + options.out.string());
+    lock =
+        FileLock::acquire(options.out / "sweep.lock", "output directory " + options.out.string());
     // Claims of a sweep that died are void: this sweep holds the lock now.
     std::error_code ec;
     stdfs::remove_all(options.out / ".claims", ec);
@@ -306,7 +308,8 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
   wait_for_groups(claims, groups);
   world.barrier();
   preempted = world.all_reduce_int(preempted ? 1 : 0, comm::ReduceOp::kMax) != 0;
-  failed = static_cast<int>(world.all_reduce_int(group->rank() == 0 ? failed : 0, comm::ReduceOp::kSum));
+  failed =
+      static_cast<int>(world.all_reduce_int(group->rank() == 0 ? failed : 0, comm::ReduceOp::kSum));
   if (world.rank() == 0) {
     write_summary(plan, options.out);
     std::error_code ec;

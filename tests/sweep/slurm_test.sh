@@ -26,7 +26,7 @@ export HESP_SWEEP_DATA="$work/data" HESP_ROOT="$src" HESP_BIN="$hesp"
 export HESP_MPIRUN_FLAGS="--allow-run-as-root --oversubscribe"
 fail=0
 # The demo sweep with one split per cell (4 runs), its relative paths made absolute.
-sed -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$src/configs/#g" -e 's/num_splits: 2/num_splits: 1/' \
+sed -e "s#=\.\./\.\./#=$src/#g" -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$src/configs/#g" -e 's/num_splits: 2/num_splits: 1/' \
   "$src/configs/sweeps/demo.pbtxt" > "$work/sweep.pbtxt"
 cd "$work"
 

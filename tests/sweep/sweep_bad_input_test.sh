@@ -19,7 +19,7 @@ base_set: "data.frames_per_clip=2"
 num_splits: 1
 methods: [clip_zeroshot]
 $2
-$3
+${3:-}
 CFG
 }
 afew() { echo "settings { name: \"$1\" manifests: \"\${HESP_SWEEP_DATA}/afew\" train_split: \"Train_AFEW\" test_split: \"Val_AFEW\" openness: \"$2\" }"; }
@@ -29,7 +29,7 @@ expect_failure() {
   "$hesp" sweep --config "$work/$1.pbtxt" --out "$out" > "$work/$1.log" 2>&1; local rc=$?
   if [[ $rc -eq 0 ]]; then echo "FAIL: $1: exit 0"; fail=1; return; fi
   if ! grep -qi -- "$2" "$work/$1.log"; then
-    echo "FAIL: $1: message lacks '$2':"; cat "$work/$1.log"; fail=1
+    echo "FAIL: $1: message lacks '$2':"; cat "$work/$1.log"; fail=1; return
   fi
   if [[ -d "$out/afew" ]]; then echo "FAIL: $1: a run folder was made"; fail=1; fi
   echo "ok: $1 (exit $rc): $(grep -i -m1 -- "$2" "$work/$1.log")"
