@@ -93,11 +93,11 @@ TEST(ClipCli, ZeroshotPrintsProbabilities) {
   Tokenizer tokenizer(std::string(HESP_SOURCE_DIR) + "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
   auto model = ClipModel::load(fixture("tiny_clip_a.safetensors"));
   torch::NoGradGuard no_grad;
-  auto text = model->encode_text(
+  auto text_features = model->encode_text(
       tokenizer.tokenize({"a photo of a happy.", "a photo of a sad.", "a photo of a surprise."}));
   auto image = model->encode_image(
       H5File::open_read(fixture("tiny_clip_a.reference.h5")).read_float("images"));
-  auto expected = model->logits_per_image(image, text).to(torch::kDouble).softmax(-1);
+  auto expected = model->logits_per_image(image, text_features).to(torch::kDouble).softmax(-1);
   auto acc = expected.accessor<double, 2>();
   for (size_t i = 0; i < 6; ++i) {
     double sum = 0;
