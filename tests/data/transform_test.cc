@@ -129,7 +129,7 @@ TEST(DataTransform, RenderMatchesTorchBilinear) {
     // uint8 = the value rounded half up; float rounding may tip a value sitting on a .5.
     const auto rounded = (want + 0.5).floor();
     EXPECT_LE((got8.to(torch::kFloat32) - rounded).abs().max().item<float>(), 1.0f);
-    EXPECT_LT((got8.to(torch::kFloat32) - rounded).abs().mean().item<float>(), 0.001f);
+    EXPECT_LT((got8.to(torch::kFloat32) - rounded).abs().mean().item<float>(), 0.01f);
   }
 }
 
