@@ -59,13 +59,13 @@ int main() {
           torch::NoGradGuard no_grad;
           model.encode_image(x);
         },
-        5, 1);
+        3, 1);
     const double fwd_bwd = hesp::bench::time_median(
         [&] {
           auto in = x.clone().requires_grad_(true);
           model.encode_image(in).sum().backward();
         },
-        5, 1);
+        3, 1);
     const double f_flops = batch * image_forward_flops(config);
     const double b_flops = batch * image_backward_flops(config);
     const double fwd_gflops = f_flops / fwd / 1e9, fb_gflops = (f_flops + b_flops) / fwd_bwd / 1e9;
