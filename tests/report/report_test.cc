@@ -207,7 +207,7 @@ TEST(Report, FailedAndMissingRunsAreMarkedNotAveraged) {
   fs::atomic_write_file(dir / "sweep_summary.json", summary.dump(1));
 
   const auto out = write_report({dir, dir / "out", {"md", "csv"}});
-  EXPECT_EQ(out.runs_not_done, 3);
+  EXPECT_EQ(out.runs_not_done, 2);  // The vanished run has no entry: only the tables see it.
   const std::string md = slurp(dir / "out" / "tables.md");
   // Split 3 is planned for hesp_b1 5-2 only, but the split set is the setting's: every
   // cell now expects 4 splits, so every cell lacks one. Check each marking.
@@ -292,7 +292,9 @@ TEST(Report, FiguresAreWellFormedSvgWithOneRocPolylinePerMethod) {
     EXPECT_EQ(counts["svg"], 1);
     EXPECT_GE(counts["text"], 4) << f;  // Title, axis labels / class labels, legend.
     EXPECT_EQ(counts["g"] > 0, true);
-    if (f.filename() == "roc_afew.svg") EXPECT_EQ(counts["polyline"], 3);
+    if (f.filename() == "roc_afew.svg") {
+      EXPECT_EQ(counts["polyline"], 3);
+    }
     if (f.filename().string().rfind("confusion_", 0) == 0) {
       EXPECT_EQ(counts["rect"], 1 + 6 * 6 + 5);  // Background, (K+1)^2 cells, scale.
     }
@@ -365,7 +367,7 @@ TEST(Report, ErrorsNameTheDirectoryOrFile) {
   EXPECT_NE(e.find("'oscr'"), std::string::npos) << e;
   fs::atomic_write_file(bad, R"({"method": "clip_arpl", "openness": 0.15, "known_classes": ["a"],
     "unknown_classes": ["b"], "metrics": {"auroc": 0.5, "oscr": 0.4, "closed_set_accuracy": 1},
-    "clips": [{"clip_id": "c", "label": 3, "prediction": 0, "score": 1.0}]})");
+    "clips": [{"clip_id": "c", "label": 0, "prediction": 0, "score": 1.0}]})");
   e = error_of({dir, {}, {"md"}});
   EXPECT_NE(e.find("disagrees with its directory"), std::string::npos) << e;
   stdfs::remove_all(dir / "afew");

@@ -16,8 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kEmotions = {"angry",   "disgust", "fear",    "happy",
-                                            "neutral", "sad",     "surprise"};
+// MAFW's 11 single emotions: enough for every K:U the tests use (K + U <= 11).
+const std::vector<std::string> kEmotions = {"angry",   "disgust",  "fear",        "happy",
+                                            "neutral", "sad",      "surprise",    "contempt",
+                                            "anxiety", "helpless", "disappointed"};
 
 // How far known scores sit above unknown ones: better methods separate more, so the
 // tables have a visible order (as in the paper).
