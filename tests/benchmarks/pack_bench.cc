@@ -104,7 +104,7 @@ int main() {
       "  hesp-pack convert jpeg     %8.0f frames/s, %8.0f bytes/clip\n"
       "  hesp-pack convert raw      %8.0f frames/s, %8.0f bytes/clip\n"
       "  (sgemm ceiling %.1f GFLOP/s on %d threads)\n",
-      threads, static_cast<long long>(clips), T, S,
+      threads, static_cast<long long>(clips), T, S, S,
       j["pure_decode_resize_encode_frames_per_s"].get<double>(),
       j["pack_jpeg_frames_per_s"].get<double>(), j["pack_jpeg_bytes_per_clip"].get<double>(),
       j["pack_raw_frames_per_s"].get<double>(), j["pack_raw_bytes_per_clip"].get<double>(),
