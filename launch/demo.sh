@@ -55,7 +55,7 @@ if [[ -z "$weights" ]]; then
   [[ -f "$weights" ]] || "$hesp" clip init --arch tiny --seed 0 --out "$weights"
 fi
 
-threads=$(( $(nproc) / np )); (( threads >= 1 )) || threads=1
+threads=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / np )); (( threads >= 1 )) || threads=1
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 mpirun_cmd=(mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np"
             -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS)

@@ -74,7 +74,7 @@ if [[ ! -f "$build_dir/build.ninja" ]]; then
   log "configuring $build_dir (Release)"
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-jobs="${HESP_BUILD_JOBS:-$(nproc)}"
+jobs="${HESP_BUILD_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"
 log "building with $jobs job(s)"
 cmake --build "$build_dir" -j "$jobs"
 log "done: $build_dir/bin/hesp, $build_dir/bin/hesp-pack"

@@ -19,7 +19,7 @@ while [[ $# -gt 0 ]]; do
     *) break ;;
   esac
 done
-cores=$(nproc)
+cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 per_node=$np
 if [[ -n "$hosts" ]]; then
   nhosts=$(tr ',' '\n' <<< "$hosts" | wc -l)

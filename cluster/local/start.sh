@@ -8,7 +8,7 @@ dir="${1:-$(mktemp -d /tmp/hesp-slurm.XXXXXX)}"
 mkdir -p "$dir"/{state,spool,log,munge}
 dir="$(cd "$dir" && pwd)"
 host="$(hostname -s)"
-cpus="${HESP_SLURM_CPUS:-$(nproc)}"
+cpus="${HESP_SLURM_CPUS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}"
 mem_mb=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
 # Free TCP ports: two local clusters (or a system one) must not collide.
 read -r ctld_port slurmd_port < <(python3 -c '

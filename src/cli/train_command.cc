@@ -2,6 +2,7 @@
 #include "cli/app.h"
 #include "comm/communicator.h"
 #include "config/config_loader.h"
+#include "train/preemption.h"
 #include "train/trainer.h"
 #include "util/logging.h"
 
@@ -19,13 +20,16 @@ void add_train_commands(CLI::App& app, const GlobalOptions& global) {
   };
   auto o = std::make_shared<Options>();
   train->add_option("--config", o->config, "experiment config (.pbtxt)")->required();
-  train->add_option("--run-dir", o->run_dir, "run directory (created; resumed when it has checkpoints)")
+  train
+      ->add_option("--run-dir", o->run_dir,
+                   "run directory (created; resumed when it has checkpoints)")
       ->required();
   train->add_option("--set", o->overrides, "override path.to.field=value (repeatable)");
   train->add_flag("--force", o->force, "resume even if the config or the data changed");
   train->add_option("--max-epochs-this-run", o->max_epochs,
                     "checkpoint and exit 75 after this many epochs (for testing resumes)");
   set_action(train, [o, &global] {
+    train::catch_preemption_signals_for_process();
     auto world = comm::world();
     logging::configure_for_rank(world->rank(), global.log_all_ranks);
     const auto exp = config::load_experiment(o->config, o->overrides);

@@ -46,6 +46,12 @@ const char* step_action_name(StepAction a) {
   return "?";
 }
 
+void catch_preemption_signals_for_process() {
+  install(SIGUSR1, on_stop_signal, nullptr);
+  install(SIGTERM, on_stop_signal, nullptr);
+  install(SIGHUP, on_checkpoint_signal, nullptr);
+}
+
 PreemptionGuard::PreemptionGuard(std::filesystem::path run_dir) {
   CHECK(!g_guard_active.exchange(true)) << "only one PreemptionGuard may be active";
   if (!run_dir.empty()) trigger_file_ = std::move(run_dir) / "CHECKPOINT_NOW";

@@ -22,6 +22,13 @@ enum class StepAction {
 
 const char* step_action_name(StepAction a);
 
+// Installs the flag-setting handlers for the rest of the process's life. `hesp train`
+// calls it first thing: a preemption signal that arrives while CLIP loads or the CAM
+// boxes are computed is then acted on at the first step (instead of killing the rank
+// without a checkpoint), and one that arrives after the run has finished, while MPI shuts
+// down, is ignored (instead of turning a finished run into a failed job step).
+void catch_preemption_signals_for_process();
+
 // Installs the handlers for SIGUSR1, SIGTERM (stop) and SIGHUP (checkpoint) and restores
 // the previous ones on destruction. One guard at a time per process.
 class PreemptionGuard {

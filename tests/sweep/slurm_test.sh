@@ -18,9 +18,15 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM
 cluster=$(bash "$src/cluster/local/start.sh" "$work/slurm" | tail -1) || { echo "FAIL: SLURM did not start"; cat "$work"/slurm/log/*.log; exit 1; }
 # shellcheck disable=SC1091
 source "$cluster/env.sh"
+cpus=$(sinfo -h -N -o '%c' | head -1)
+[[ "$cpus" -ge 2 ]] || { echo "FAIL: the local SLURM node has $cpus CPU(s); the jobs below need 2"; exit 1; }
+# Every job gets a time limit, so a job that can never start or never ends fails the test
+# instead of hanging it.
+export SBATCH_TIMELIMIT=10
 bash "$src/tests/sweep/make_demo_data.sh" "$pack" "$work/data" || { echo "FAIL: data"; exit 1; }
 export HESP_SWEEP_DATA="$work/data" HESP_ROOT="$src" HESP_BIN="$hesp"
 export HESP_MPIRUN_FLAGS="--allow-run-as-root --oversubscribe"
@@ -31,7 +37,7 @@ sed -e "s#=\.\./\.\./#=$src/#g" -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$s
 cd "$work"
 
 # 1. One allocation, the in-job scheduler.
-sbatch --wait --ntasks=2 --output="$work/sweep-%j.out" "$src/cluster/slurm/sweep.sbatch" \
+timeout 900 sbatch --wait --ntasks=2 --output="$work/sweep-%j.out" "$src/cluster/slurm/sweep.sbatch" \
   "$work/sweep.pbtxt" "$work/s" 1 > /dev/null; rc=$?
 n=$(find "$work/s" -name result.json 2> /dev/null | wc -l)
 echo "sweep.sbatch: exit $rc, $n runs finished"
@@ -39,7 +45,7 @@ echo "sweep.sbatch: exit $rc, $n runs finished"
 
 # 2. The job array.
 runs=$("$hesp" sweep --config "$work/sweep.pbtxt" --list | wc -l)
-sbatch --wait --array=0-$((runs - 1)) --ntasks=1 --output="$work/array-%A_%a.out" \
+timeout 900 sbatch --wait --array=0-$((runs - 1)) --ntasks=1 --output="$work/array-%A_%a.out" \
   "$src/cluster/slurm/sweep-array.sbatch" "$work/sweep.pbtxt" "$work/arr" > /dev/null; rc=$?
 n=$(find "$work/arr" -name result.json 2> /dev/null | wc -l)
 echo "sweep-array.sbatch: exit $rc, $n of $runs runs finished"
@@ -50,9 +56,10 @@ for f in $(cd "$work/s" && find . -name result.json); do
 done
 
 # 3. Preempt a training job; it must requeue, resume and match an uninterrupted run.
+# 60 short epochs keep it running well after its first checkpoint, when USR1 is sent.
 sets=(--set "data.manifests=[\"$work/data/afew\"]"
       --set "model.clip_weights=$src/tests/data/fixtures/clip/tiny_clip_a.safetensors"
-      --set "schedule={kind: custom epochs: 3}" --set "checkpoint={every_epochs: 1 keep_last: 5}"
+      --set "schedule={kind: custom epochs: 60}" --set "checkpoint={every_epochs: 1 keep_last: 2}"
       --set "data.frames_per_clip=2" --set "eval.every_epochs=100" --set "train.global_batch_size=4")
 OMP_NUM_THREADS=1 "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 \
   -x OMP_NUM_THREADS "$hesp" train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$work/plain" \

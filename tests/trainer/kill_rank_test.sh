@@ -11,13 +11,14 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 "$pack" convert --format afew --root "$work/synth" --output "$work/packed" --frames-per-clip 4 --size 64 --threads 1 > /dev/null || exit 1
 sets=(--set "data.manifests=[\"$work/packed\"]"
       --set "model.clip_weights=$src/tests/data/fixtures/clip/tiny_clip_a.safetensors"
-      --set "schedule={kind: custom epochs: 3}" --set "checkpoint={every_epochs: 1 keep_last: 5}"
+      --set "schedule={kind: custom epochs: 30}" --set "checkpoint={every_epochs: 1 keep_last: 2}"
       --set "data.frames_per_clip=2" --set "eval.every_epochs=100")
 run=(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2
      "$hesp" train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$work/run" "${sets[@]}")
 "${run[@]}" > "$work/first.log" 2>&1 &
 launcher=$!
-# Wait for the first checkpoint, then for the run to be inside the next epoch.
+# Wait for the first checkpoint, then for the run to be inside the next epoch. 30 epochs
+# keep the run alive well past the first checkpoint, however fast the machine.
 for _ in $(seq 1 600); do
   ls "$work/run/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
   sleep 0.5
@@ -25,7 +26,8 @@ done
 if ! ls "$work/run/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1; then
   echo "FAIL: no checkpoint appeared"; cat "$work/first.log"; kill -9 $launcher; exit 1
 fi
-sleep 1
+sleep 0.3
+kill -0 $launcher 2> /dev/null || { echo "FAIL: the run ended before a rank could be killed"; exit 1; }
 victim=""
 for pid in $(pgrep -f "hesp train --config"); do
   if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$pid; fi
