@@ -9,7 +9,8 @@ function(hesp_add_test_binary name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   hesp_set_warnings(${name})
-  target_link_libraries(${name} PRIVATE hesp_core GTest::gtest GTest::gmock ${ARG_LIBS})
+  target_link_libraries(${name} PRIVATE hesp_core hesp_test_support GTest::gtest GTest::gmock
+    ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     HESP_SOURCE_DIR="${CMAKE_SOURCE_DIR}" HESP_SHARED_DIR="${HESP_SHARED_DIR}"
     HESP_BINARY_DIR="${CMAKE_BINARY_DIR}")

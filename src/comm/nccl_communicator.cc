@@ -21,23 +21,34 @@ void check_cuda(cudaError_t e, const char* what) {
 
 ncclDataType_t nccl_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kInt: return ncclInt32;
-    case torch::kLong: return ncclInt64;
-    case torch::kByte: return ncclUint8;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kHalf: return ncclFloat16;
-    default: LOG(FATAL) << "NCCL communicator: unsupported dtype " << t.scalar_type();
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kLong:
+      return ncclInt64;
+    case torch::kByte:
+      return ncclUint8;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kHalf:
+      return ncclFloat16;
+    default:
+      LOG(FATAL) << "NCCL communicator: unsupported dtype " << t.scalar_type();
   }
   return ncclFloat32;
 }
 
 ncclRedOp_t nccl_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return ncclSum;
-    case ReduceOp::kMax: return ncclMax;
-    case ReduceOp::kMin: return ncclMin;
+    case ReduceOp::kSum:
+      return ncclSum;
+    case ReduceOp::kMax:
+      return ncclMax;
+    case ReduceOp::kMin:
+      return ncclMin;
   }
   return ncclSum;
 }
@@ -127,30 +138,34 @@ void NcclCommunicator::wait_for_completion(const char* what) {
 
 // Our stream waits for the work torch has queued on its current stream (the producer of
 // the tensors we are about to read).
-#define HESP_AFTER_PRODUCER()                                                           \
-  do {                                                                                  \
-    auto producer_ = static_cast<cudaStream_t>(compat::current_cuda_stream());          \
-    check_cuda(cudaEventRecord(state_->ready, producer_), "cudaEventRecord");          \
-    check_cuda(cudaStreamWaitEvent(state_->stream, state_->ready, 0), "wait event");    \
+#define HESP_AFTER_PRODUCER()                                                        \
+  do {                                                                               \
+    auto producer_ = static_cast<cudaStream_t>(compat::current_cuda_stream());       \
+    check_cuda(cudaEventRecord(state_->ready, producer_), "cudaEventRecord");        \
+    check_cuda(cudaStreamWaitEvent(state_->stream, state_->ready, 0), "wait event"); \
   } while (0)
 
-#define HESP_NCCL(call, what)                                                           \
-  do {                                                                                  \
-    const ncclResult_t r_ = (call);                                                     \
-    if (r_ != ncclSuccess) throw UserError(std::string("NCCL ") + (what) + ": " +       \
-                                           ncclGetErrorString(r_));                     \
+#define HESP_NCCL(call, what)                                                         \
+  do {                                                                                \
+    const ncclResult_t r_ = (call);                                                   \
+    if (r_ != ncclSuccess)                                                            \
+      throw UserError(std::string("NCCL ") + (what) + ": " + ncclGetErrorString(r_)); \
   } while (0)
 
 void NcclCommunicator::barrier() {
-  auto t = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat).device(torch::kCUDA, device_));
+  auto t =
+      torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat).device(torch::kCUDA, device_));
   all_reduce(t, ReduceOp::kSum);
 }
 
+// Host tensors (scalars, decisions, CPU-side metadata such as CAM centres) go over the
+// bootstrap communicator, so one communicator serves the whole trainer on GPUs.
 void NcclCommunicator::broadcast(torch::Tensor& t, int root) {
+  if (!t.is_cuda()) return bootstrap_->broadcast(t, root);
   check_cuda_tensor(t, "broadcast");
   HESP_AFTER_PRODUCER();
-  HESP_NCCL(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
-                          nccl_type(t), root, state_->comm, state_->stream),
+  HESP_NCCL(ncclBroadcast(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t),
+                          root, state_->comm, state_->stream),
             "broadcast");
   wait_for_completion("broadcast");
 }
@@ -160,15 +175,17 @@ void NcclCommunicator::broadcast_bytes(std::string& s, int root) {
 }
 
 void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
+  if (!t.is_cuda()) return bootstrap_->all_reduce(t, op);
   check_cuda_tensor(t, "all_reduce");
   HESP_AFTER_PRODUCER();
-  HESP_NCCL(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()),
-                          nccl_type(t), nccl_op(op), state_->comm, state_->stream),
+  HESP_NCCL(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t),
+                          nccl_op(op), state_->comm, state_->stream),
             "all_reduce");
   wait_for_completion("all_reduce");
 }
 
 torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& t) {
+  if (!t.is_cuda()) return bootstrap_->all_gather(t);
   check_cuda_tensor(t, "all_gather");
   auto sizes = t.sizes().vec();
   sizes[0] *= size();
@@ -182,6 +199,7 @@ torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& t) {
 }
 
 torch::Tensor NcclCommunicator::all_gather_v(const torch::Tensor& t) {
+  if (!t.is_cuda()) return bootstrap_->all_gather_v(t);
   check_cuda_tensor(t, "all_gather_v");
   // Exchange the row counts on the host, pad every part to the longest, gather, slice.
   auto counts = bootstrap_->all_gather(torch::tensor({t.size(0)}, torch::kLong));

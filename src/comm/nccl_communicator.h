@@ -4,6 +4,8 @@
 // all_gather_v. A watchdog bounds every collective: when one does not complete within
 // the timeout, or NCCL reports an asynchronous error, the communicator is aborted
 // (ncclCommAbort) and a UserError is thrown, so a dead peer never hangs the job.
+// Host (CPU) tensors are passed to the bootstrap communicator, so one communicator
+// serves both the gradients on the GPU and the scalars and metadata on the host.
 #include <memory>
 
 #include "comm/communicator.h"

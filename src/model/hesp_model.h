@@ -22,12 +22,12 @@ namespace hesp::model {
 
 // What one forward pass gives the losses and the evaluation.
 struct Outputs {
-  torch::Tensor video_features;   // F_V [B, E], not normalised
-  torch::Tensor known_logits;     // s [B, K] (undefined for clip_arpl)
-  torch::Tensor negative_logits;  // l [B, K] (undefined without negative images/points)
+  torch::Tensor video_features;           // F_V [B, E], not normalised
+  torch::Tensor known_logits;             // s [B, K] (undefined for clip_arpl)
+  torch::Tensor negative_logits;          // l [B, K] (undefined without negative images/points)
   torch::Tensor negative_image_features;  // F_V^- [K, E] (undefined unless negative images)
-  torch::Tensor combined_logits;  // what predicts: (s + l) / 2, or s, or l  [B, K]
-  torch::Tensor combined_log_probs;  // log P_H [B, K] (combine = probs mixes probabilities)
+  torch::Tensor combined_logits;          // what predicts: (s + l) / 2, or s, or l  [B, K]
+  torch::Tensor combined_log_probs;       // log P_H [B, K] (combine = probs mixes probabilities)
 };
 
 class HespModelImpl : public torch::nn::Module {
@@ -52,6 +52,8 @@ class HespModelImpl : public torch::nn::Module {
   const torch::Tensor& cam_text_features() const { return cam_text_features_; }
   const torch::Tensor& negative_text_features() const { return negative_text_features_; }
   const clip::ClipModel& clip() const { return *clip_; }
+  // Where the model lives (the trainer moves it): inputs go there before forward.
+  torch::Device device() const { return cam_text_features_.device(); }
   config::Method method() const { return method_; }
   bool uses_visual_prompt() const { return !visual_prompt_.is_empty(); }
   bool trainable() const { return method_ != config::clip_zeroshot; }
@@ -67,12 +69,12 @@ class HespModelImpl : public torch::nn::Module {
   VisualPrompt visual_prompt_{nullptr};
   TextPrompts text_prompts_{nullptr};
   TemporalPooling temporal_{nullptr};
-  torch::Tensor fixed_text_features_;      // zero-shot prompts (clip_zeroshot, no text prompt)
-  torch::Tensor cam_text_features_;        // "a photo of a {class}." for Grad-CAM
-  torch::Tensor negative_text_features_;   // "This video is not {class}." (constant)
-  torch::Tensor negative_images_;          // N_k [K, 3, S, S] learnable (hesp, hesp_b1)
-  torch::Tensor reciprocal_points_;        // [K, E] learnable (clip_arpl)
-  torch::Tensor radius_;                   // R, learnable scalar
+  torch::Tensor fixed_text_features_;     // zero-shot prompts (clip_zeroshot, no text prompt)
+  torch::Tensor cam_text_features_;       // "a photo of a {class}." for Grad-CAM
+  torch::Tensor negative_text_features_;  // "This video is not {class}." (constant)
+  torch::Tensor negative_images_;         // N_k [K, 3, S, S] learnable (hesp, hesp_b1)
+  torch::Tensor reciprocal_points_;       // [K, E] learnable (clip_arpl)
+  torch::Tensor radius_;                  // R, learnable scalar
 };
 TORCH_MODULE(HespModel);
 

@@ -167,7 +167,8 @@ std::vector<int> seeded_permutation(int n, uint64_t seed) {
 OpenSetClasses resolve_open_set_split(const config::OpenSetSplit& s,
                                       const std::vector<std::string>& class_names,
                                       const std::string& dataset_key,
-                                      const std::filesystem::path& base_dir) {
+                                      const std::filesystem::path& base_dir,
+                                      const std::vector<int64_t>& clips_per_class) {
   const ClassIndex idx(class_names);
   const int ways = (s.known_classes_size() > 0) + (s.num_known() > 0) + s.has_splits_file();
   if (ways != 1) {
@@ -214,7 +215,34 @@ OpenSetClasses resolve_open_set_split(const config::OpenSetSplit& s,
     out.description = f.description;
   }
 
-  if (s.unknown_classes_size() > 0) {
+  if (s.unknown_most_frequent() > 0) {
+    const std::string field = "data.open_set.unknown_most_frequent";
+    if (s.unknown_classes_size() > 0) {
+      throw ConfigError(field + " and data.open_set.unknown_classes are exclusive");
+    }
+    if (s.known_classes_size() == 0) {
+      throw ConfigError(field + " needs data.open_set.known_classes");
+    }
+    CHECK_EQ(clips_per_class.size(), class_names.size()) << "clip counts per class needed";
+    std::vector<int> candidates;
+    for (int i = 0; i < idx.size(); ++i) {
+      if (!known.count(i) && clips_per_class[static_cast<size_t>(i)] > 0) candidates.push_back(i);
+    }
+    const size_t n = static_cast<size_t>(s.unknown_most_frequent());
+    if (candidates.size() < n) {
+      throw ConfigError(field + " = " + std::to_string(n) + ", but only " +
+                        std::to_string(candidates.size()) +
+                        " classes outside the known set have clips");
+    }
+    std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+      const auto ca = clips_per_class[static_cast<size_t>(a)],
+                 cb = clips_per_class[static_cast<size_t>(b)];
+      return ca != cb ? ca > cb
+                      : class_names[static_cast<size_t>(a)] < class_names[static_cast<size_t>(b)];
+    });
+    unknown.insert(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n));
+    out.description += ", the " + std::to_string(n) + " most frequent other classes unknown";
+  } else if (s.unknown_classes_size() > 0) {
     unknown = indices_of(idx, s.unknown_classes(), "data.open_set.unknown_classes");
     for (int i : unknown) {
       if (known.count(i)) {

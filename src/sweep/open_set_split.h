@@ -35,12 +35,14 @@ double openness(int num_known, int num_unknown);
 // `dataset_key`: the dataset's key in a splits file; empty = derived from
 // OpenSetSplit.setting (case-insensitive, e.g. "afew" -> "AFEW"). Relative splits_file
 // paths resolve against `base_dir` (empty = the working directory).
+// `clips_per_class` (parallel to class_names) is needed by unknown_most_frequent only.
 // Throws ConfigError for every user mistake (unknown class name, K < 2, more classes than
 // present, index out of range, dataset key missing, unreadable file), naming the field.
 OpenSetClasses resolve_open_set_split(const config::OpenSetSplit& split,
                                       const std::vector<std::string>& class_names,
                                       const std::string& dataset_key = "",
-                                      const std::filesystem::path& base_dir = {});
+                                      const std::filesystem::path& base_dir = {},
+                                      const std::vector<int64_t>& clips_per_class = {});
 
 // The deterministic draw of way 2, exposed for tests: a permutation of 0..n-1.
 std::vector<int> seeded_permutation(int n, uint64_t seed);

@@ -59,8 +59,9 @@ void compute_missing_boxes(const config::Experiment& exp, const model::HespModel
     for (int64_t j = i; j < std::min(end, i + chunk); ++j) {
       images.push_back(first_eval_frame(exp, *todo[j].first, todo[j].second));
     }
-    const auto cam = model::grad_cam(model.clip(), torch::stack(images), model.cam_text_features());
-    mine.push_back(cam.centers);
+    const auto cam = model::grad_cam(model.clip(), torch::stack(images).to(model.device()),
+                                     model.cam_text_features());
+    mine.push_back(cam.centers.to(torch::kCPU));
   }
   const auto local = mine.empty() ? torch::empty({0, 2}, torch::kLong) : torch::cat(mine);
   const auto all = comm.all_gather_v(local.contiguous());  // Rank order = todo order.
@@ -79,7 +80,8 @@ torch::Tensor batch_centers(const config::Experiment& exp, const model::CamCache
   for (int64_t b = 0; b < B; ++b) {
     std::pair<int64_t, int64_t> c{S / 2, S / 2};
     if (box == config::VisualPromptConfig::cam_once) c = cache.at(kRunBoxKey);
-    if (box == config::VisualPromptConfig::cam_per_video) c = cache.at(clip_ids[static_cast<size_t>(b)]);
+    if (box == config::VisualPromptConfig::cam_per_video)
+      c = cache.at(clip_ids[static_cast<size_t>(b)]);
     out[b][0] = c.first;
     out[b][1] = c.second;
   }

@@ -5,6 +5,7 @@
 #include "data/loader/loader.h"
 #include "train/cam_boxes.h"
 #include "util/errors.h"
+#include "util/torch_compat.h"
 
 namespace hesp::train {
 
@@ -42,8 +43,10 @@ Predictions predict(const config::Experiment& exp, const model::HespModelImpl& m
     const auto centers = model.uses_visual_prompt()
                              ? batch_centers(exp, cache, batch->clip_ids)
                              : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
-    const auto out = model.forward(batch->frames, centers);
-    logits.push_back((msp ? out.combined_log_probs : out.combined_logits).to(torch::kFloat64));
+    compat::CudaBf16Autocast autocast(model.device().is_cuda() && exp.train().bf16_autocast());
+    const auto out = model.forward(batch->frames.to(model.device()), centers);
+    logits.push_back(
+        (msp ? out.combined_log_probs : out.combined_logits).to(torch::kCPU, torch::kFloat64));
     labels.push_back(batch->labels);
   }
   const int64_t K = static_cast<int64_t>(dataset.known_classes().size());

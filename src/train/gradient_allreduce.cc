@@ -22,7 +22,9 @@ torch::Tensor slice_of(const torch::Tensor& flat, const GradBucket& b, size_t sl
 // Packs, averages and unpacks one bucket of `tensors` (in place).
 void reduce_bucket(comm::Communicator& comm, const GradBucket& b,
                    const std::vector<torch::Tensor>& tensors) {
-  auto flat = torch::empty({b.numel}, torch::TensorOptions().dtype(b.dtype));
+  // On the tensors' device: CUDA gradients are reduced by NCCL without a host copy.
+  const auto device = tensors[b.indices.front()].device();
+  auto flat = torch::empty({b.numel}, torch::TensorOptions().dtype(b.dtype).device(device));
   for (size_t k = 0; k < b.indices.size(); ++k) {
     const auto& t = tensors[b.indices[k]];
     flat.narrow(0, b.offsets[k], t.numel()).copy_(t.reshape(-1));
@@ -167,7 +169,8 @@ void GradientAllReducer::enable_hooks() {
   hook_thread_ = std::this_thread::get_id();
   flat_.clear();
   for (const auto& b : buckets_) {
-    flat_.push_back(torch::zeros({b.numel}, torch::TensorOptions().dtype(b.dtype)));
+    const auto device = params_[b.indices.front()].device();
+    flat_.push_back(torch::zeros({b.numel}, torch::TensorOptions().dtype(b.dtype).device(device)));
   }
   reset_round();
   for (size_t i = 0; i < params_.size(); ++i) {

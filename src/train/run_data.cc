@@ -46,7 +46,11 @@ RunData open_run_data(const config::Experiment& exp) {
   const data::Dataset probe(probe_options);
   const std::vector<std::string> present = probe.known_classes();
   const auto& split = exp.data().open_set();
-  run.classes = sweep::resolve_open_set_split(split, present);
+  std::vector<int64_t> clips_per_class(present.size(), 0);
+  for (const auto& c : probe.clips()) {
+    if (c.label >= 0) ++clips_per_class[static_cast<size_t>(c.label)];
+  }
+  run.classes = sweep::resolve_open_set_split(split, present, "", {}, clips_per_class);
   LOG(INFO) << "open-set split: " << run.classes.description << " (K=" << run.classes.known.size()
             << ", U=" << run.classes.unknown.size() << ", openness " << run.classes.openness << ")";
 

@@ -19,6 +19,7 @@
 #include "train/gradient_allreduce.h"
 #include "train/lr_schedule.h"
 #include "train/metrics_log.h"
+#include "train/placement.h"
 #include "train/preemption.h"
 #include "train/run_data.h"
 #include "train/sgd.h"
@@ -26,6 +27,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/logging.h"
+#include "util/resources.h"
 #include "util/threads.h"
 #include "util/torch_compat.h"
 
@@ -58,8 +60,8 @@ CheckpointState make_state(const std::string& config_hash, const std::string& co
   return s;
 }
 
-void restore_state(const CheckpointState& s, const std::string& path,
-                   model::HespModelImpl& model, Sgd& sgd, model::CamCache* cache) {
+void restore_state(const CheckpointState& s, const std::string& path, model::HespModelImpl& model,
+                   Sgd& sgd, model::CamCache* cache) {
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : model.learnable()) {
     auto it = s.tensors.find("param/" + name);
@@ -134,7 +136,10 @@ void normalized_gradient_step(const model::HespModelImpl& model, double eta) {
 }  // namespace
 
 int run_training(const config::Experiment& exp, const TrainOptions& options,
-                 comm::Communicator& comm) {
+                 comm::Communicator& world) {
+  const Placement placement = place_rank(exp, world);
+  comm::Communicator& comm = *placement.comm;
+  const torch::Device device = placement.device;
   // --- run directory, logs, threads, effective config ---
   std::string ok = "ok";
   if (comm.is_root()) {
@@ -154,8 +159,8 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   const std::string config_hash = config::config_hash(exp);
   if (comm.is_root()) config::write_effective_config(exp, options.run_dir);
   LOG(INFO) << "run " << options.run_dir.string() << ": method "
-            << config::Method_Name(exp.method()) << ", " << comm.size() << " rank(s) x "
-            << threads << " thread(s), backend " << comm.backend();
+            << config::Method_Name(exp.method()) << ", " << comm.size() << " rank(s) x " << threads
+            << " thread(s), backend " << comm.backend();
 
   const int64_t global_batch = exp.train().global_batch_size();
   if (global_batch % comm.size() != 0) {
@@ -169,6 +174,10 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   auto clip = load_clip(exp);
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp.model().vocab()));
   model::HespModel model(exp, clip, tokenizer, data.classes.known);
+  // Built on the CPU (same random draws on every device), then moved; `to` keeps the
+  // parameter objects, so `learnable` below refers to the tensors on the device.
+  clip->to(device);
+  model->to(device);
   const auto learnable = model->learnable();
   check_same_shapes(comm, learnable);
   {
@@ -231,17 +240,18 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   ProgressFormatter progress(total_epochs * steps_per_epoch,
                              position.epoch * steps_per_epoch + position.step, run_start);
   auto save = [&](const data::SamplerState& at) {
-    store.save_on_root(
-        comm, make_state(config_hash, config_text, data.manifest_fingerprint, at, *model, sgd, cache));
+    store.save_on_root(comm, make_state(config_hash, config_text, data.manifest_fingerprint, at,
+                                        *model, sgd, cache));
   };
   int epochs_this_run = 0;
-  double data_wait = 0, allreduce_time = 0, step_time = 0;
   for (int64_t epoch = position.epoch; epoch < total_epochs; ++epoch) {
     sgd.set_lr(schedule.lr(static_cast<int>(epoch)));
     loader.start({epoch, epoch == position.epoch ? position.step : 0});
     std::map<std::string, double> sums;
     int64_t steps_done = 0;
-    for (int64_t step = epoch == position.epoch ? position.step : 0; step < steps_per_epoch; ++step) {
+    double data_wait = 0, allreduce_time = 0, step_time = 0;  // This rank, this epoch.
+    for (int64_t step = epoch == position.epoch ? position.step : 0; step < steps_per_epoch;
+         ++step) {
       const double t0 = now_s();
       auto batch = loader.next();
       CHECK(batch) << "sampler ended before steps_per_epoch";
@@ -249,8 +259,14 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
       const auto centers = model->uses_visual_prompt()
                                ? batch_centers(exp, cache, batch->clip_ids)
                                : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
-      const auto out = model->forward(batch->frames, centers);
-      auto loss = model::hesp_loss(exp, *model, out, batch->labels, comm);
+      const auto frames = batch->frames.to(device, /*non_blocking=*/true);
+      const auto labels = batch->labels.to(device, /*non_blocking=*/true);
+      model::LossBreakdown loss;
+      {
+        compat::CudaBf16Autocast autocast(placement.bf16_autocast);
+        const auto out = model->forward(frames, centers);
+        loss = model::hesp_loss(exp, *model, out, labels, comm);
+      }
       sgd.zero_grad();
       loss.total.backward();
       const double t2 = now_s();
@@ -292,13 +308,20 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
     // Per-epoch means over ranks (each rank's mean of its steps, then the mean of those).
     nlohmann::json record = {{"epoch", epoch + 1}, {"lr", sgd.lr()}};
     for (auto& [k, v] : sums) {
-      const double mean = comm.all_reduce_double(v / std::max<int64_t>(1, steps_done),
-                                                 comm::ReduceOp::kSum) / comm.size();
+      const double mean =
+          comm.all_reduce_double(v / std::max<int64_t>(1, steps_done), comm::ReduceOp::kSum) /
+          comm.size();
       record[k] = mean;
     }
-    const double timing[3] = {data_wait, allreduce_time, step_time};
-    record["data_wait_fraction"] = step_time > 0 ? timing[0] / timing[2] : 0.0;
-    record["allreduce_fraction"] = step_time > 0 ? timing[1] / timing[2] : 0.0;
+    // Throughput and its overheads, as rank 0 saw them: the all-reduce time includes
+    // waiting for the slowest rank, so imbalance shows up there. RSS is the largest rank's.
+    record["data_wait_fraction"] = step_time > 0 ? data_wait / step_time : 0.0;
+    record["allreduce_fraction"] = step_time > 0 ? allreduce_time / step_time : 0.0;
+    record["step_s"] = steps_done > 0 ? step_time / static_cast<double>(steps_done) : 0.0;
+    record["samples_per_s"] =
+        step_time > 0 ? static_cast<double>(global_batch * steps_done) / step_time : 0.0;
+    record["peak_rss_mib"] =
+        comm.all_reduce_double(resources::peak_rss_mib(), comm::ReduceOp::kMax);
     const bool last = epoch + 1 == total_epochs;
     if (!last && (epoch + 1) % exp.eval().every_epochs() == 0) {
       const auto test = predict(exp, *model, *data.test, cache, comm);
@@ -322,7 +345,8 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
     }
     ++epochs_this_run;
     if (last || (epoch + 1) % exp.checkpoint().every_epochs() == 0) save({epoch + 1, 0});
-    if (!last && options.max_epochs_this_run > 0 && epochs_this_run >= options.max_epochs_this_run) {
+    if (!last && options.max_epochs_this_run > 0 &&
+        epochs_this_run >= options.max_epochs_this_run) {
       save({epoch + 1, 0});
       LOG(WARNING) << "stopping after " << epochs_this_run << " epoch(s) (--max-epochs-this-run)";
       return kExitPreempted;

@@ -2,9 +2,9 @@
 // The ONLY place where LibTorch version differences are handled. Debian ships LibTorch
 // 1.13 (CPU); clusters use the official LibTorch 2.x (CUDA). Everything else includes
 // this header instead of testing TORCH_VERSION_* itself.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
-#include <ATen/autocast_mode.h>
 
 #define HESP_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||       \
@@ -35,6 +35,32 @@ inline void set_cuda_autocast(bool enabled) {
 #endif
 }
 
+// bf16 autocast on CUDA for one scope (forward and loss); a no-op when `enabled` is
+// false. Matmuls and convolutions run in bf16, reductions and LayerNorm stay fp32 (the
+// towers compute LayerNorm in fp32 explicitly). The dtype setter was renamed in 2.4.
+class CudaBf16Autocast {
+ public:
+  explicit CudaBf16Autocast(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+#if HESP_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
+    set_cuda_autocast(true);
+  }
+  ~CudaBf16Autocast() {
+    if (!enabled_) return;
+    set_cuda_autocast(false);
+    at::autocast::clear_cache();
+  }
+  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
+  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+
+ private:
+  const bool enabled_;
+};
+
 // The random generator state as a byte tensor; the API is the same in 1.13 and 2.x, but
 // keep the call here so that a future difference has one place to go.
 inline torch::Tensor cpu_generator_state(const at::Generator& gen) { return gen.get_state(); }
@@ -47,6 +73,15 @@ inline bool torch_has_cuda() {
   return torch::cuda::is_available();
 #else
   return false;
+#endif
+}
+
+// CUDA devices this process can use through torch (0 with a CPU-only LibTorch).
+inline int cuda_device_count() {
+#if defined(HESP_TORCH_CUDA)
+  return static_cast<int>(torch::cuda::device_count());
+#else
+  return 0;
 #endif
 }
 

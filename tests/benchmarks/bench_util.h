@@ -2,7 +2,7 @@
 // Shared helpers for the benchmarks in tests/benchmarks (run by launch/bench.sh).
 // Every benchmark reports its figures beside the machine's own reference figure (the
 // sgemm ceiling through torch) and writes them to bench-results/<name>.json.
-#include <sys/resource.h>
+#include "util/resources.h"
 #include <torch/torch.h>
 
 #include <chrono>
@@ -51,12 +51,7 @@ inline double sgemm_ceiling(int threads) {
   return g;
 }
 
-// Peak resident set size of this process, in MiB.
-inline double peak_rss_mib() {
-  struct rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;
-}
+inline double peak_rss_mib() { return resources::peak_rss_mib(); }
 
 // Where results go: $HESP_BENCH_DIR or ./bench-results.
 inline std::filesystem::path results_dir() {

@@ -53,7 +53,8 @@ void check_all_reduce(torch::ScalarType type) {
     auto expected = torch::empty({n}, torch::kFloat64);
     for (int64_t i = 0; i < n; ++i) {
       t[i] = static_cast<T>(contribution(c.rank(), i) * ((i % 3 == 0) ? -1 : 1));
-      double acc = op == ReduceOp::kSum ? 0 : static_cast<T>(contribution(0, i) * ((i % 3 == 0) ? -1 : 1));
+      double acc =
+          op == ReduceOp::kSum ? 0 : static_cast<T>(contribution(0, i) * ((i % 3 == 0) ? -1 : 1));
       for (int r = 0; r < c.size(); ++r) {
         const double v = static_cast<T>(contribution(r, i) * ((i % 3 == 0) ? -1 : 1));
         if (op == ReduceOp::kSum) acc += v;
@@ -64,7 +65,9 @@ void check_all_reduce(torch::ScalarType type) {
     }
     c.all_reduce(t, op);
     EXPECT_TRUE(torch::allclose(t.to(torch::kFloat64), expected, 1e-6, 1e-6))
-        << "op " << static_cast<int>(op) << " dtype " << type << "\n" << t << "\n" << expected;
+        << "op " << static_cast<int>(op) << " dtype " << type << "\n"
+        << t << "\n"
+        << expected;
   }
 }
 
@@ -131,13 +134,3 @@ TEST(Collectives, SplitIntoGroups) {
 
 }  // namespace
 }  // namespace hesp::comm
-
-int main(int argc, char** argv) {
-  hesp::logging::init(argv[0]);
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = hesp::comm::world();
-  hesp::logging::configure_for_rank(world->rank(), false);
-  const int rc = RUN_ALL_TESTS();
-  // Every rank must agree on success, or mpirun would report the wrong status.
-  return static_cast<int>(world->all_reduce_int(rc, hesp::comm::ReduceOp::kMax));
-}

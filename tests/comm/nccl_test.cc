@@ -4,6 +4,7 @@
 
 #include "comm/communicator.h"
 #include "comm/nccl_communicator.h"
+#include "support/mpi_gtest.h"
 #include "util/logging.h"
 #include "util/torch_compat.h"
 
@@ -17,14 +18,16 @@ TEST(Nccl, CollectivesMatchLocalValues) {
   auto world_comm = world();
   NcclCommunicator nccl(world_comm, /*timeout_s=*/120);
   const auto dev = torch::Device(torch::kCUDA, nccl.device());
-  auto t = torch::full({1000}, static_cast<float>(nccl.rank() + 1), torch::TensorOptions().device(dev));
+  auto t =
+      torch::full({1000}, static_cast<float>(nccl.rank() + 1), torch::TensorOptions().device(dev));
   nccl.all_reduce(t, ReduceOp::kSum);
   const float expected = nccl.size() * (nccl.size() + 1) / 2.0f;
   EXPECT_TRUE(torch::allclose(t.cpu(), torch::full({1000}, expected)));
   auto b = torch::full({7}, static_cast<float>(nccl.rank()), torch::TensorOptions().device(dev));
   nccl.broadcast(b, 0);
   EXPECT_TRUE(torch::equal(b.cpu(), torch::zeros({7})));
-  auto g = nccl.all_gather_v(torch::full({nccl.rank() + 1, 3}, 1.0f, torch::TensorOptions().device(dev)));
+  auto g = nccl.all_gather_v(
+      torch::full({nccl.rank() + 1, 3}, 1.0f, torch::TensorOptions().device(dev)));
   EXPECT_EQ(g.size(0), nccl.size() * (nccl.size() + 1) / 2);
 }
 
@@ -32,12 +35,7 @@ TEST(Nccl, CollectivesMatchLocalValues) {
 }  // namespace hesp::comm
 
 int main(int argc, char** argv) {
-  hesp::logging::init(argv[0]);
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = hesp::comm::world();
-  int rc = RUN_ALL_TESTS();
-  // Report "skipped" to ctest (code 77) when there was nothing to run on.
-  const auto* unit = ::testing::UnitTest::GetInstance();
-  if (rc == 0 && unit->skipped_test_count() == unit->total_test_count()) rc = 77;
-  return static_cast<int>(world->all_reduce_int(rc, hesp::comm::ReduceOp::kMax));
+  hesp::testing::MpiGtestOptions options;
+  options.all_skipped_code = 77;  // ctest: "skipped" when there was no GPU to run on.
+  return hesp::testing::run_all_tests_on_every_rank(argc, argv, options);
 }

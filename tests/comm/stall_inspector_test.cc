@@ -8,40 +8,21 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "comm/communicator.h"
+#include "support/log_capture.h"
 #include "util/fs.h"
 #include "util/logging.h"
 
 namespace hesp::comm {
 namespace {
 
-// Collects WARNING messages of this process.
-class WarningCollector : public google::LogSink {
- public:
-  void send(google::LogSeverity severity, const char*, const char*, int, const struct ::tm*,
-            const char* message, size_t len) override {
-    if (severity < google::GLOG_WARNING) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(message, len) + "\n";
-  }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  std::mutex mu_;
-  std::string text_;
-};
-
 TEST(StallInspector, NamesTheLateRank) {
   auto c = world();
-  WarningCollector collector;
-  google::AddLogSink(&collector);
+  std::optional<hesp::testing::LogCapture> collector(std::in_place);
   c->set_stall_timeouts(/*warn_s=*/0.3, /*abort_s=*/0);
   const int late = c->size() - 1;
   if (c->rank() == late && c->size() > 1) {
@@ -51,8 +32,8 @@ TEST(StallInspector, NamesTheLateRank) {
   c->all_reduce(t, ReduceOp::kSum);
   EXPECT_TRUE(torch::equal(t, torch::full({4}, static_cast<float>(c->size()))));
   c->set_stall_timeouts(60, 0);
-  google::RemoveLogSink(&collector);
-  const std::string warnings = collector.text();
+  const std::string warnings = collector->text();
+  collector.reset();
   if (c->size() == 1) {
     EXPECT_EQ(warnings, "");
   } else if (c->rank() == 0) {
@@ -66,16 +47,18 @@ TEST(StallInspector, NamesTheLateRank) {
 
 TEST(RankLogging, OneFilePerRankWithPrefix) {
   auto c = world();
-  std::string dir = c->rank() == 0 ? (std::filesystem::temp_directory_path() /
-                                      ("hesp_logs_" + std::to_string(::getpid())))
-                                         .string()
-                                   : "";
+  std::string dir =
+      c->rank() == 0
+          ? (std::filesystem::temp_directory_path() / ("hesp_logs_" + std::to_string(::getpid())))
+                .string()
+          : "";
   c->broadcast_bytes(dir, 0);
   logging::configure_for_rank(c->rank(), false, dir);
   LOG(INFO) << "hello from rank " << c->rank();
   logging::close_rank_file();
   c->barrier();
-  const auto file = std::filesystem::path(dir) / "logs" / ("rank" + std::to_string(c->rank()) + ".log");
+  const auto file =
+      std::filesystem::path(dir) / "logs" / ("rank" + std::to_string(c->rank()) + ".log");
   const std::string text = fs::read_file(file);
   EXPECT_NE(text.find("[rank " + std::to_string(c->rank()) + "] I"), std::string::npos) << text;
   EXPECT_NE(text.find("hello from rank " + std::to_string(c->rank())), std::string::npos);
@@ -85,11 +68,3 @@ TEST(RankLogging, OneFilePerRankWithPrefix) {
 
 }  // namespace
 }  // namespace hesp::comm
-
-int main(int argc, char** argv) {
-  hesp::logging::init(argv[0]);
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = hesp::comm::world();
-  const int rc = RUN_ALL_TESTS();
-  return static_cast<int>(world->all_reduce_int(rc, hesp::comm::ReduceOp::kMax));
-}

@@ -118,13 +118,3 @@ TEST(DistributedLoss, EveryRankComputesTheSameGlobalValue) {
 
 }  // namespace
 }  // namespace hesp::losses
-
-int main(int argc, char** argv) {
-  hesp::logging::init(argv[0]);
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = hesp::comm::world();
-  hesp::logging::configure_for_rank(world->rank(), false);
-  const int rc = RUN_ALL_TESTS();
-  // Every rank must agree on success, or mpirun would report the wrong status.
-  return static_cast<int>(world->all_reduce_int(rc, hesp::comm::ReduceOp::kMax));
-}

@@ -54,6 +54,41 @@ TEST(OpenSetSplit, ExplicitKnownListInLabelOrder) {
   EXPECT_DOUBLE_EQ(r.openness, 1 - std::sqrt(3.0 / 7.0));
 }
 
+TEST(OpenSetSplit, MostFrequentOtherClassesBecomeUnknown) {
+  // Spec §11, MAFW compound: the 7 basic emotions known, the N most frequent compound
+  // labels unknown. Counts per class, parallel to the names.
+  const std::vector<std::string> names = {"anger",         "happiness",       "anger_disgust",
+                                          "fear_surprise", "sadness_anxiety", "happiness_surprise",
+                                          "neutral"};
+  const std::vector<int64_t> counts = {50, 60, 30, 12, 30, 0, 70};
+  config::OpenSetSplit s;
+  s.set_setting("mafw_compound");
+  for (const char* n : {"anger", "happiness", "neutral"}) s.add_known_classes(n);
+  s.set_unknown_most_frequent(2);
+  auto r = resolve_open_set_split(s, names, "", {}, counts);
+  // 30 and 30 tie: both beat 12; the known classes never count, whatever their size.
+  EXPECT_THAT(r.unknown, ElementsAre("anger_disgust", "sadness_anxiety"));
+  EXPECT_THAT(r.known, ElementsAre("anger", "happiness", "neutral"));
+  s.set_unknown_most_frequent(3);
+  r = resolve_open_set_split(s, names, "", {}, counts);
+  EXPECT_THAT(r.unknown, ElementsAre("anger_disgust", "fear_surprise", "sadness_anxiety"));
+  // A class without clips is never drawn: 4 asked, 3 have clips.
+  s.set_unknown_most_frequent(4);
+  try {
+    resolve_open_set_split(s, names, "", {}, counts);
+    FAIL() << "too few classes with clips must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("only 3 classes outside the known set have clips"));
+  }
+  s.set_unknown_most_frequent(2);
+  s.add_unknown_classes("fear_surprise");
+  EXPECT_THAT(error_of(s, names), HasSubstr("are exclusive"));
+  config::OpenSetSplit drawn;
+  drawn.set_num_known(2);
+  drawn.set_unknown_most_frequent(2);
+  EXPECT_THAT(error_of(drawn, names), HasSubstr("needs data.open_set.known_classes"));
+}
+
 TEST(OpenSetSplit, ExplicitUnknownListReplacesTheRest) {
   config::OpenSetSplit s;
   s.set_setting("mafw_compound");

@@ -71,11 +71,18 @@ for _ in $(seq 1 1200); do
   sleep 0.25
 done
 scancel --signal=USR1 --batch "$job"
+released=""
 for _ in $(seq 1 1200); do
-  [[ -z "$(squeue -h -j "$job" 2> /dev/null)" && -f "$work/pre/result.json" ]] && break
-  # A requeued job waits ~2 min before it is eligible again; make it eligible now.
-  if grep -q "scontrol requeue" "$work/train.out" && ! grep -q "restart 1" "$work/train.out"; then
-    scontrol update JobId="$job" StartTime=now > /dev/null 2>&1 || true
+  state=$(squeue -h -j "$job" -o %T 2> /dev/null)
+  [[ -z "$state" && -f "$work/pre/result.json" ]] && break
+  [[ "$state" == FAILED || "$state" == CANCELLED ]] && { echo "job $job ended $state"; break; }
+  # A requeued job waits ~2 min before it is eligible again; make it eligible now, but only
+  # once the node has cleaned up the first incarnation (otherwise slurmd refuses to launch
+  # the same job id again: "Job credential revoked").
+  if [[ -z "$released" && "$state" == PENDING ]] && grep -q "scontrol requeue" "$work/train.out" &&
+     [[ "$(sinfo -h -N -o %t | head -1)" == idle ]]; then
+    sleep 3
+    scontrol update JobId="$job" StartTime=now > /dev/null 2>&1 && released=1
   fi
   sleep 0.5
 done

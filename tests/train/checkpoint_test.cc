@@ -18,9 +18,9 @@ namespace hesp::train {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::LogCapture;
 using ::testing::Not;
 using testing::TempDir;
-using testing::WarningCollector;
 
 // Byte-level equality: catches any change of a float bit pattern (NaN payloads, -0.0)
 // that torch::equal would forgive or miss.
@@ -190,7 +190,7 @@ TEST_P(DamagedNewest, FallsBackWithAWarningNamingTheFile) {
   }
   { std::ofstream(newest, std::ios::binary | std::ios::trunc) << bytes; }
 
-  WarningCollector warnings;
+  LogCapture warnings;
   auto latest = store.latest_valid();
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->state.epoch, 2);
@@ -206,7 +206,7 @@ TEST(CheckpointStore, AllDamagedMeansNothingToResume) {
   CheckpointStore store(dir.path(), 3);
   const auto only = store.save(sample_state(1, 10));
   { std::ofstream(only, std::ios::binary | std::ios::trunc) << "HESPCKPT garbage"; }
-  WarningCollector warnings;
+  LogCapture warnings;
   EXPECT_FALSE(store.latest_valid().has_value());
   EXPECT_THAT(warnings.text(), HasSubstr(only.string()));
 }
@@ -266,7 +266,7 @@ TEST(Resume, MismatchIsRefusedNamingHashesAndFieldUnlessForced) {
   }
 
   changed.force = true;
-  WarningCollector warnings;
+  LogCapture warnings;
   auto forced = resolve_resume(single, store, changed);
   ASSERT_TRUE(forced.has_value());
   EXPECT_EQ(forced->state.epoch, 5);

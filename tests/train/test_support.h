@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by the trainer-infrastructure tests: a temporary directory, a glog
-// warning collector, and the world communicator.
+// Helpers shared by the trainer-infrastructure tests: a temporary directory, the log
+// capture, and the world communicator.
 #include <glog/logging.h>
 
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "support/log_capture.h"
 
 namespace hesp::train::testing {
 
@@ -30,25 +31,7 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-class WarningCollector : public google::LogSink {
- public:
-  WarningCollector() { google::AddLogSink(this); }
-  ~WarningCollector() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity severity, const char*, const char*, int, const struct ::tm*,
-            const char* message, size_t len) override {
-    if (severity < google::GLOG_WARNING) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    text_ += std::string(message, len) + "\n";
-  }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  std::mutex mu_;
-  std::string text_;
-};
+using LogCapture = hesp::testing::LogCapture;
 
 inline comm::Communicator& world() { return *comm::world(); }
 

@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/log_capture.h"
+#include "support/mpi_gtest.h"
 #include "train/checkpoint_store.h"
 #include "train/preemption.h"
 #include "train/trainer.h"
@@ -23,6 +25,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/logging.h"
+#include "util/torch_compat.h"
 
 namespace hesp::train {
 namespace {
@@ -60,8 +63,8 @@ void expect_tensors_equal(const std::map<std::string, torch::Tensor>& a,
     ASSERT_TRUE(b.count(name)) << name;
     const auto& u = b.at(name);
     if (rtol == 0) {
-      EXPECT_TRUE(torch::equal(t, u)) << name << " differs (max abs diff "
-                                      << (t - u).abs().max().item<double>() << ")";
+      EXPECT_TRUE(torch::equal(t, u))
+          << name << " differs (max abs diff " << (t - u).abs().max().item<double>() << ")";
     } else {
       const double scale = std::max(1e-12, t.abs().max().item<double>());
       EXPECT_LE((t - u).abs().max().item<double>() / scale, rtol) << name;
@@ -140,20 +143,20 @@ TEST(Trainer, TwoRanksEqualOneRankWithTheWholeBatch) {
     if (!m1[i].contains("loss")) continue;
     const double a = m1[i]["loss"], b = m2[i]["loss"];
     EXPECT_NEAR(a, b, 1e-5 * std::abs(a)) << "epoch line " << i;
+    // Throughput fields: samples/s is the global batch over the measured step time.
+    const auto& r = m2[i];
+    ASSERT_TRUE(r.contains("samples_per_s") && r.contains("step_s") && r.contains("peak_rss_mib"))
+        << r.dump();
+    EXPECT_GT(r["step_s"].get<double>(), 0);
+    EXPECT_NEAR(r["samples_per_s"].get<double>() * r["step_s"].get<double>(),
+                exp.train().global_batch_size(), 1e-6 * exp.train().global_batch_size());
+    EXPECT_GT(r["peak_rss_mib"].get<double>(), 10.0) << "a LibTorch process holds more than 10 MiB";
+    for (const char* f : {"data_wait_fraction", "allreduce_fraction"}) {
+      EXPECT_GE(r[f].get<double>(), 0.0) << f;
+      EXPECT_LT(r[f].get<double>(), 1.0) << f;
+    }
   }
 }
-
-class WarningCollector : public google::LogSink {
- public:
-  void send(google::LogSeverity s, const char*, const char*, int, const struct ::tm*,
-            const char* m, size_t n) override {
-    if (s < google::GLOG_WARNING) return;
-    std::lock_guard<std::mutex> l(mu);
-    text += std::string(m, n) + "\n";
-  }
-  std::mutex mu;
-  std::string text;
-};
 
 TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
   comm::SingleCommunicator single;
@@ -173,16 +176,35 @@ TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
     ch = static_cast<char>(ch ^ 0x5a);
     f.write(&ch, 1);
   }
-  WarningCollector warnings;
-  google::AddLogSink(&warnings);
+  hesp::testing::LogCapture warnings;
   const int rc = train(exp, dir, single);
-  google::RemoveLogSink(&warnings);
   ASSERT_EQ(rc, kExitOk);
-  EXPECT_NE(warnings.text.find(newest.filename().string()), std::string::npos) << warnings.text;
+  EXPECT_NE(warnings.text().find(newest.filename().string()), std::string::npos) << warnings.text();
   // The resume started from epoch 1's checkpoint, so epoch 2 ran again: two "epoch 2" lines.
   int epoch2 = 0;
   for (const auto& l : metrics_lines(dir)) epoch2 += l.value("epoch", 0) == 2 && l.contains("loss");
   EXPECT_EQ(epoch2, 2);
+}
+
+TEST(Trainer, UnavailableDeviceIsAConfigErrorNamingTheField) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  auto exp = tiny_run(test_data(single), config::hesp, 1);
+  exp.mutable_train()->set_bf16_autocast(true);  // On the CPU: refused.
+  try {
+    train(exp, fresh_dir(single, "bf16_cpu"), single);
+    FAIL() << "bf16 autocast on the CPU must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.bf16_autocast"), std::string::npos) << e.what();
+  }
+  if (compat::cuda_device_count() > 0) GTEST_SKIP() << "a GPU is visible: cuda is available";
+  exp.mutable_train()->set_device(config::TrainConfig::cuda);
+  try {
+    train(exp, fresh_dir(single, "cuda"), single);
+    FAIL() << "train.device: cuda without a usable GPU must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.device: cuda"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, ChangedConfigIsRefusedUnlessForced) {
@@ -228,17 +250,14 @@ TEST(Trainer, HespAndHespB1LearnTheSyntheticClasses) {
 }  // namespace hesp::train
 
 int main(int argc, char** argv) {
-  hesp::logging::init(argv[0]);
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = hesp::comm::world();
-  hesp::logging::configure_for_rank(world->rank(), false);
+  hesp::testing::MpiGtestOptions options;
   // A failed assertion on one rank must not leave the other waiting forever.
-  world->set_stall_timeouts(30, 300);
-  int rc = RUN_ALL_TESTS();
-  rc = static_cast<int>(world->all_reduce_int(rc, hesp::comm::ReduceOp::kMax));
-  if (world->rank() == 0 && hesp::train::testing::g_test_data_made) {
-    std::error_code ec;
-    std::filesystem::remove_all(hesp::train::testing::test_data(*world).root, ec);
-  }
-  return rc;
+  options.before = [](hesp::comm::Communicator& world) { world.set_stall_timeouts(30, 300); };
+  options.after = [](hesp::comm::Communicator& world) {
+    if (world.rank() == 0 && hesp::train::testing::g_test_data_made) {
+      std::error_code ec;
+      std::filesystem::remove_all(hesp::train::testing::test_data(world).root, ec);
+    }
+  };
+  return hesp::testing::run_all_tests_on_every_rank(argc, argv, options);
 }
