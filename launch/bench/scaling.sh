@@ -3,7 +3,8 @@
 # each, the same per-rank batch), ViT-B/32 shapes with random weights, T = 8 frames at
 # 224 px, on synthetic AFEW-layout data. Beside them: the scaling efficiency, the
 # all-reduce and data-wait shares of a step, peak RSS per rank, and the machine's sgemm
-# ceiling at 1 thread. Figures are from the last (warm) epoch's metrics.jsonl record.
+# ceiling at 1 thread. Figures are from the last (warm) training epoch's metrics.jsonl
+# record.
 # Writes $HESP_BENCH_DIR/scaling.json.
 #   launch/bench/scaling.sh     (HESP_SCALING_STEPS, HESP_SCALING_BATCH: steps per epoch
 #                                and per-rank batch; defaults 4 and 4)
@@ -33,13 +34,16 @@ run() {  # run NP -> prints the last epoch record
     "$bin/hesp" --threads 1 train --config "$root/configs/default.pbtxt" --run-dir "$dir" \
     --set "data.manifests=[\"$work/packed\"]" \
     --set "model.clip_weights=$work/vit-b-32.safetensors" \
-    --set "data={train_split: \"Train_AFEW\" test_split: \"Val_AFEW\" frames_per_clip: 8 image_size: 224 loader_threads: 1}" \
+    --set "data.train_split=Train_AFEW" --set "data.test_split=Val_AFEW" \
+    --set "data.frames_per_clip=8" --set "data.image_size=224" --set "data.loader_threads=1" \
+    --set "data.open_set={setting: \"afew\" num_known: 5 num_unknown: 2 split_seed: 1}" \
     --set "schedule={kind: custom epochs: 2}" \
     --set "train={global_batch_size: $(( np * per_rank )) max_steps_per_epoch: $steps seed: 1}" \
     --set "prompts.visual.box=cam_once" --set "eval.every_epochs=100" \
     --set "checkpoint.every_epochs=100" \
     > "$work/np$np.log" 2>&1 || { echo "scaling: the $np-rank run failed" >&2; tail -30 "$work/np$np.log" >&2; exit 1; }
-  tail -1 "$dir/metrics.jsonl"
+  # The last training-epoch record (the final line holds the end-of-run evaluation).
+  jq -c 'select(.samples_per_s != null)' "$dir/metrics.jsonl" | tail -1
 }
 one=$(run 1)
 two=$(run 2)

@@ -43,7 +43,7 @@ int main() {
   const std::string pack = (self_dir() / "hesp-pack").string();
   const stdfs::path src = work / "src";
   run_timed(pack + " synth --layout reference-list --out '" + src.string() +
-            "' --clips-per-class 6 --frames 40 --size 224");
+            "' --clips-per-class 30 --frames 40 --size 224");
   const std::string lists = " --format reference-list --root '" + src.string() +
                             "' --list train='" + (src / "train.txt").string() + "' --list val='" +
                             (src / "val.txt").string() + "'";

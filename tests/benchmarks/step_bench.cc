@@ -22,9 +22,11 @@ using namespace hesp;
 
 // Matrix-product FLOPs of one ViT image forward (2 x multiply-adds).
 double vit_forward_flops(const clip::ClipConfig& c) {
-  const double n = static_cast<double>(c.num_visual_tokens()), W = static_cast<double>(c.vision_width);
+  const double n = static_cast<double>(c.num_visual_tokens()),
+               W = static_cast<double>(c.vision_width);
   const double p = static_cast<double>(c.vision_patch_size);
-  const double per_layer = 2 * n * W * 3 * W + 2 * n * n * W * 2 + 2 * n * W * W + 2 * n * W * 8 * W;
+  const double per_layer =
+      2 * n * W * 3 * W + 2 * n * n * W * 2 + 2 * n * W * W + 2 * n * W * 8 * W;
   return 2 * (n - 1) * W * 3 * p * p + c.vision_layers * per_layer + 2 * W * c.embed_dim;
 }
 
@@ -41,14 +43,17 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
   auto clip = std::make_shared<clip::ClipModel>(cfg);
   clip->init_random(0);
   clip->freeze();
-  const clip::Tokenizer tok(std::string(HESP_SOURCE_DIR) + "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
+  const clip::Tokenizer tok(std::string(HESP_SOURCE_DIR) +
+                            "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
   config::Experiment exp;
   exp.set_method(method);
   exp.mutable_data()->set_image_size(static_cast<int>(cfg.image_resolution));
   exp.mutable_data()->set_frames_per_clip(T);
-  const std::vector<std::string> classes{"angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"};
+  const std::vector<std::string> classes{"angry",   "disgust", "fear",    "happy",
+                                         "neutral", "sad",     "surprise"};
   torch::manual_seed(0);
-  model::HespModel m(exp, clip, tok, std::vector<std::string>(classes.begin(), classes.begin() + K));
+  model::HespModel m(exp, clip, tok,
+                     std::vector<std::string>(classes.begin(), classes.begin() + K));
   train::Sgd sgd(m->learnable(), 0.9, 1e-4);
   sgd.set_lr(0.01);
   comm::SingleCommunicator single;
@@ -69,9 +74,18 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
   // The parts, each timed on its own (forward + backward to the learnable inputs).
   nlohmann::json parts;
   const bool prompts = method == config::hesp || method == config::hesp_b1;
-  {
+  if (prompts) {  // Prompted frames: forward and backward to the pixels (delta).
     auto x = torch::rand({B * T, 3, S, S}).requires_grad_(true);
-    parts["visual_fwd_bwd_s"] = bench::time_median([&] { clip->encode_image(x).sum().backward(); }, reps, 1);
+    parts["visual_fwd_bwd_s"] =
+        bench::time_median([&] { clip->encode_image(x).sum().backward(); }, reps, 1);
+  } else {  // Frozen features: forward only, as the model runs it.
+    auto x = torch::rand({B * T, 3, S, S});
+    parts["visual_fwd_s"] = bench::time_median(
+        [&] {
+          torch::NoGradGuard no_grad;
+          clip->encode_image(x);
+        },
+        reps, 1);
   }
   if (prompts) {
     parts["text_fwd_bwd_s"] =
@@ -84,21 +98,26 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
     const auto out = m->forward(frames, centers);
     model::Outputs detached = out;
     detached.video_features = out.video_features.detach().requires_grad_(true);
-    if (out.known_logits.defined()) detached.known_logits = out.known_logits.detach().requires_grad_(true);
-    if (out.negative_logits.defined()) detached.negative_logits = out.negative_logits.detach().requires_grad_(true);
+    if (out.known_logits.defined())
+      detached.known_logits = out.known_logits.detach().requires_grad_(true);
+    if (out.negative_logits.defined())
+      detached.negative_logits = out.negative_logits.detach().requires_grad_(true);
     if (out.negative_image_features.defined())
       detached.negative_image_features = out.negative_image_features.detach().requires_grad_(true);
-    if (out.combined_log_probs.defined()) detached.combined_log_probs = out.combined_log_probs.detach().requires_grad_(true);
+    if (out.combined_log_probs.defined())
+      detached.combined_log_probs = out.combined_log_probs.detach().requires_grad_(true);
     parts["losses_s"] = bench::time_median(
         [&] { model::hesp_loss(exp, *m, detached, labels, single).total.backward(); }, reps, 1);
   }
   parts["optimizer_s"] = bench::time_median([&] { sgd.step(); }, reps, 1);
 
-  // FLOPs of the step: frames (+ negative images) forward and backward-to-input (~2x
-  // forward for a frozen tower: no weight gradients), the text tower likewise.
+  // FLOPs of the step: with prompts, frames and negative images forward and
+  // backward-to-input (~2x forward for a frozen tower: no weight gradients), the text
+  // tower likewise; without (clip_arpl), the frames forward only.
   const double images = static_cast<double>(B * T + (prompts ? K : 0));
+  const double passes = prompts ? 2 : 1;
   const double text_len = 1 + 16 + 4;  // SOT, contexts, name + "." + EOT (cut at EOT)
-  const double flops = 2 * images * vit_forward_flops(cfg) +
+  const double flops = passes * images * vit_forward_flops(cfg) +
                        (prompts ? 2 * K * text_forward_flops(cfg, text_len) : 0.0);
   const double gflops = flops / step_s / 1e9;
   return {{"method", config::Method_Name(method)},

@@ -2,9 +2,11 @@
 // against a direct TurboJPEG decode of the stored bytes, determinism across thread counts,
 // resume, checksum failures, label mapping and fusion.
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <set>
 
 #include <filesystem>
 
@@ -175,6 +177,32 @@ TEST(DataLoader, TrainingBatchesDoNotDependOnThreadsOrPrefetch) {
   auto alone = torch::empty({4, 3, 24, 24}, torch::kFloat32);
   Loader::load_clip(*f.ds, c, 2, loader_options(true, 4, 24, 1, 1, true).transform, alone);
   EXPECT_TRUE(torch::equal(alone, one[1].frames[2]));
+}
+
+TEST(DataLoader, DroppedBatchBuffersAreReusedAndHeldOnesNeverOverwritten) {
+  auto f = train_set("reuse", 24);
+  DistributedSampler s(sampler_options(24, 2, true));  // 12 steps
+  const auto o = loader_options(true, 4, 24, 2, 1, false);
+  const auto reference = read_epoch(*f.ds, s, o, {0, 0});  // All held: no reuse possible.
+  ASSERT_EQ(reference.size(), 12u);
+  std::set<const void*> distinct;
+  for (const auto& b : reference) distinct.insert(b.frames.data_ptr());
+  EXPECT_EQ(distinct.size(), reference.size()) << "held batches must not share buffers";
+
+  Loader loader(*f.ds, s, o);
+  loader.start({0, 0});
+  std::optional<Batch> held = loader.next();  // Kept for the whole epoch.
+  const auto held_view = held->frames[1];     // A view keeps the buffer too.
+  held->frames = torch::Tensor();
+  std::set<const void*> seen;
+  for (size_t i = 1; i < reference.size(); ++i) {
+    auto b = loader.next();
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(same_batches({*b}, {reference[i]})) << "batch " << i;
+    seen.insert(b->frames.data_ptr());
+  }  // Each batch is dropped before the next one: its buffer may serve again.
+  EXPECT_TRUE(torch::equal(held_view, reference[0].frames[1])) << "a held view was overwritten";
+  EXPECT_LT(seen.size(), reference.size() - 1) << "dropped buffers were never reused";
 }
 
 TEST(DataLoader, ResumeFromSavedPositionGivesTheSameRemainingBatches) {

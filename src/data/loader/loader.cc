@@ -73,7 +73,7 @@ void Loader::work() {
         // The first worker to reach a batch allocates it and fills the metadata.
         Pending p;
         const int64_t n = static_cast<int64_t>(ids.size());
-        p.batch.frames = torch::empty({n, frames, 3, size, size}, dtype);
+        p.batch.frames = frames_buffer({n, frames, 3, size, size}, dtype);
         p.batch.labels = torch::empty({n}, torch::kInt64);
         p.batch.clip_indices = torch::empty({n}, torch::kInt64);
         for (int64_t i = 0; i < n; ++i) {
@@ -100,6 +100,21 @@ void Loader::work() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (--pending_.at(batch).remaining == 0) ready_cv_.notify_all();
   }
+}
+
+torch::Tensor Loader::frames_buffer(const std::vector<int64_t>& sizes, torch::ScalarType dtype) {
+  for (const auto& t : pool_) {
+    // Only the pool holds it: no Batch, view or autograd graph refers to it any more, and
+    // none can appear (the pool is only read under mutex_).
+    if (t.use_count() == 1 && t.storage().use_count() == 1 && t.scalar_type() == dtype &&
+        t.sizes() == c10::IntArrayRef(sizes)) {
+      return t;
+    }
+  }
+  auto t = torch::empty(sizes, dtype);
+  // Enough for the prefetch window, the batch in use and one the caller still holds.
+  if (pool_.size() < static_cast<size_t>(options_.prefetch_batches) + 2) pool_.push_back(t);
+  return t;
 }
 
 std::optional<Batch> Loader::next() {
