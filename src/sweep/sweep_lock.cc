@@ -20,6 +20,23 @@ std::string this_host() {
   return buf;
 }
 
+namespace {
+
+// Whether `pid` runs. A killed rank that nobody has reaped yet (its parent, mpirun, exited
+// first and the reaper is slow) still answers kill(pid, 0): its /proc state says zombie.
+bool process_runs(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // No procfs: trust kill().
+  const auto close = line.rfind(')');          // "pid (comm) S ...": comm may hold spaces.
+  if (close == std::string::npos || close + 2 >= line.size()) return true;
+  const char state = line[close + 2];
+  return state != 'Z' && state != 'X';
+}
+
+}  // namespace
+
 std::string live_lock_holder(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) return "";
@@ -29,8 +46,7 @@ std::string live_lock_holder(const std::filesystem::path& file) {
   if (pid <= 0) return "";  // Half-written or foreign content: nobody we can name holds it.
   const std::string who = "pid " + std::to_string(pid) + " on host " + host;
   if (host != this_host()) return who;  // Cannot check a pid on another machine.
-  if (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) return who;
-  return "";
+  return process_runs(static_cast<pid_t>(pid)) ? who : "";
 }
 
 std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,

@@ -3,7 +3,9 @@
 #  1. every run finishes and the summary says so;
 #  2. a second invocation trains nothing (every result.json stays untouched);
 #  3. a sweep stopped by SIGUSR1 mid-way exits 75, a rerun completes it, and every run's
-#     metrics equal those of the uninterrupted sweep.
+#     metrics equal those of the uninterrupted sweep;
+#  4. kill -9 of one rank mid-sweep ends mpirun non-zero; the rerun takes over the stale
+#     locks, completes the sweep, and again every run's metrics equal the uninterrupted ones.
 set -uo pipefail
 hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
 if [[ -z "$mpirun" ]] || ! command -v "$mpirun" > /dev/null; then
@@ -54,10 +56,48 @@ echo "interrupted sweep: exit $rc with $done_first finished runs"
 [[ $done_first -lt 8 ]] || { echo "FAIL: the sweep finished before the signal (test too slow to interrupt)"; fail=1; }
 "${sweep[@]}" --out "$work/b" > "$work/b2.log" 2>&1; rc=$?
 [[ $rc -eq 0 ]] || { echo "FAIL: the resumed sweep exited $rc"; tail -20 "$work/b2.log"; fail=1; }
-for f in $(cd "$work/a" && find . -name result.json | sort); do
-  if [[ ! -f "$work/b/$f" ]]; then echo "FAIL: $f missing after the resume"; fail=1; continue; fi
-  if ! cmp -s <(jq -S .metrics "$work/a/$f") <(jq -S .metrics "$work/b/$f"); then
-    echo "FAIL: $f metrics differ between the uninterrupted and the resumed sweep"; fail=1
+same_as_uninterrupted() {  # DIR: every run's metrics equal those of the sweep in $work/a
+  for f in $(cd "$work/a" && find . -name result.json | sort); do
+    if [[ ! -f "$1/$f" ]]; then echo "FAIL: $f missing after the resume in $1"; fail=1; continue; fi
+    if ! cmp -s <(jq -S .metrics "$work/a/$f") <(jq -S .metrics "$1/$f"); then
+      echo "FAIL: $f metrics differ between the uninterrupted sweep and $1"; fail=1
+    fi
+  done
+}
+same_as_uninterrupted "$work/b"
+
+# 4. kill -9 of rank 1 mid-sweep (a node lost), then rerun.
+"${sweep[@]}" --out "$work/c" > "$work/c1.log" 2>&1 &
+launcher=$!
+for _ in $(seq 1 1200); do
+  [[ $(find "$work/c" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && break
+  kill -0 $launcher 2> /dev/null || break
+  sleep 0.25
+done
+victim=""
+for pid in $(pgrep -f "hesp sweep --config"); do
+  if tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then
+    victim=$pid
   fi
 done
+if [[ -z "$victim" ]]; then
+  echo "FAIL: rank 1 of the sweep not found (finished before the kill?)"; fail=1; wait $launcher
+else
+  kill -9 "$victim"
+  wait $launcher; rc=$?
+  echo "killed sweep: mpirun exit $rc with $(find "$work/c" -name result.json | wc -l) finished runs"
+  [[ $rc -ne 0 ]] || { echo "FAIL: mpirun exited 0 after a rank was killed"; fail=1; }
+  # mpirun may return while the surviving rank is still handling its SIGTERM (it
+  # checkpoints at the end of its step): it must be gone within 60 s, nothing may hang.
+  for _ in $(seq 1 240); do
+    pgrep -f "hesp sweep --config.*--out $work/c" > /dev/null || break
+    sleep 0.25
+  done
+  if pgrep -f "hesp sweep --config.*--out $work/c" > /dev/null; then
+    echo "FAIL: a rank of the killed sweep still runs after 60 s"; fail=1
+  fi
+  "${sweep[@]}" --out "$work/c" > "$work/c2.log" 2>&1; rc=$?
+  [[ $rc -eq 0 ]] || { echo "FAIL: the sweep after the kill exited $rc"; tail -20 "$work/c2.log"; fail=1; }
+  same_as_uninterrupted "$work/c"
+fi
 exit $fail
