@@ -224,14 +224,21 @@ OpenSetClasses resolve_open_set_split(const config::OpenSetSplit& s,
       throw ConfigError(field + " needs data.open_set.known_classes");
     }
     CHECK_EQ(clips_per_class.size(), class_names.size()) << "clip counts per class needed";
+    // MAFW compound (spec §11): the unknown classes are compound categories, never the
+    // MAFW-only single emotions that a compound-labelled pack also holds (contempt, ...).
+    const bool compound_only = s.setting() == "mafw_compound";
     std::vector<int> candidates;
     for (int i = 0; i < idx.size(); ++i) {
-      if (!known.count(i) && clips_per_class[static_cast<size_t>(i)] > 0) candidates.push_back(i);
+      const bool compound = class_names[static_cast<size_t>(i)].find('_') != std::string::npos;
+      if (!known.count(i) && clips_per_class[static_cast<size_t>(i)] > 0 &&
+          (compound || !compound_only)) {
+        candidates.push_back(i);
+      }
     }
     const size_t n = static_cast<size_t>(s.unknown_most_frequent());
     if (candidates.size() < n) {
       throw ConfigError(field + " = " + std::to_string(n) + ", but only " +
-                        std::to_string(candidates.size()) +
+                        std::to_string(candidates.size()) + (compound_only ? " compound" : "") +
                         " classes outside the known set have clips");
     }
     std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {

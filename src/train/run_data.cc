@@ -26,6 +26,21 @@ data::DatasetOptions base_options(const config::Experiment& exp) {
   return o;
 }
 
+// data.train_split / data.test_split name one split, or several separated by commas: a
+// fusion of datasets packed with their own split names ("Train_AFEW,set_1/train").
+std::vector<std::string> split_names(const std::string& value, const std::string& field) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = value.find(',', start);
+    const std::string name = value.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (name.empty()) throw ConfigError(field + ": empty split name in '" + value + "'");
+    out.push_back(name);
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
 }  // namespace
 
 RunData open_run_data(const config::Experiment& exp) {
@@ -55,14 +70,14 @@ RunData open_run_data(const config::Experiment& exp) {
             << ", U=" << run.classes.unknown.size() << ", openness " << run.classes.openness << ")";
 
   auto train_options = base_options(exp);
-  train_options.splits = {exp.data().train_split()};
+  train_options.splits = split_names(exp.data().train_split(), "data.train_split");
   train_options.classes = run.classes.known;
   train_options.known_classes = run.classes.known;
   train_options.unknown = data::UnknownClasses::kExclude;
   run.train = std::make_unique<data::Dataset>(train_options);
 
   auto test_options = base_options(exp);
-  test_options.splits = {exp.data().test_split()};
+  test_options.splits = split_names(exp.data().test_split(), "data.test_split");
   test_options.classes = run.classes.known;
   test_options.classes.insert(test_options.classes.end(), run.classes.unknown.begin(),
                               run.classes.unknown.end());

@@ -57,10 +57,11 @@ TEST(OpenSetSplit, ExplicitKnownListInLabelOrder) {
 TEST(OpenSetSplit, MostFrequentOtherClassesBecomeUnknown) {
   // Spec §11, MAFW compound: the 7 basic emotions known, the N most frequent compound
   // labels unknown. Counts per class, parallel to the names.
+  // contempt: a MAFW-only single emotion, frequent, but never a compound unknown.
   const std::vector<std::string> names = {"anger",         "happiness",       "anger_disgust",
                                           "fear_surprise", "sadness_anxiety", "happiness_surprise",
-                                          "neutral"};
-  const std::vector<int64_t> counts = {50, 60, 30, 12, 30, 0, 70};
+                                          "neutral",       "contempt"};
+  const std::vector<int64_t> counts = {50, 60, 30, 12, 30, 0, 70, 100};
   config::OpenSetSplit s;
   s.set_setting("mafw_compound");
   for (const char* n : {"anger", "happiness", "neutral"}) s.add_known_classes(n);
@@ -78,8 +79,14 @@ TEST(OpenSetSplit, MostFrequentOtherClassesBecomeUnknown) {
     resolve_open_set_split(s, names, "", {}, counts);
     FAIL() << "too few classes with clips must be refused";
   } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("only 3 classes outside the known set have clips"));
+    EXPECT_THAT(e.what(), HasSubstr("only 3 compound classes outside the known set have clips"));
   }
+  // Another setting: any class outside the known set counts, singles included.
+  s.set_setting("custom");
+  s.set_unknown_most_frequent(2);
+  r = resolve_open_set_split(s, names, "", {}, counts);
+  EXPECT_THAT(r.unknown, ElementsAre("anger_disgust", "contempt"));
+  s.set_setting("mafw_compound");
   s.set_unknown_most_frequent(2);
   s.add_unknown_classes("fear_surprise");
   EXPECT_THAT(error_of(s, names), HasSubstr("are exclusive"));

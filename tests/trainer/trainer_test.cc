@@ -20,6 +20,7 @@
 #include "support/mpi_gtest.h"
 #include "train/checkpoint_store.h"
 #include "train/preemption.h"
+#include "train/run_data.h"
 #include "train/trainer.h"
 #include "trainer_test_util.h"
 #include "util/errors.h"
@@ -204,6 +205,29 @@ TEST(Trainer, UnavailableDeviceIsAConfigErrorNamingTheField) {
     FAIL() << "train.device: cuda without a usable GPU must be refused";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("train.device: cuda"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, SplitNamesSeparatedByCommasAreUnited) {
+  // Fusion of datasets packed with their own split names: data.train_split may list
+  // several ("Train_AFEW,set_1/train").
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  auto exp = tiny_run(test_data(single), config::hesp, 1);
+  const auto train_only = open_run_data(exp);
+  exp.mutable_data()->set_test_split("Val_AFEW");
+  exp.mutable_data()->set_train_split("Train_AFEW,Val_AFEW");
+  const auto both = open_run_data(exp);
+  // Known-class clips of both splits; the unknown ones stay out of training.
+  int64_t val_known = 0;
+  for (const auto& c : train_only.test->clips()) val_known += c.label >= 0;
+  EXPECT_EQ(both.train->size(), train_only.train->size() + val_known);
+  exp.mutable_data()->set_train_split("Train_AFEW,");
+  try {
+    open_run_data(exp);
+    FAIL() << "an empty split name must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("data.train_split"), std::string::npos) << e.what();
   }
 }
 
