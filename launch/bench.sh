@@ -10,7 +10,13 @@ mkdir -p "$HESP_BENCH_DIR"
 cd "$root"
 names=("$@")
 if (( ${#names[@]} == 0 )); then
+  # Every benchmark binary, then the script-only ones (launch/bench/<name>.sh without a
+  # bench_<name> binary: sweep, scaling).
   for b in build/bin/bench_*; do names+=("$(basename "$b" | sed 's/^bench_//')"); done
+  for s in "$here"/bench/*.sh; do
+    n="$(basename "$s" .sh)"
+    [[ -x "build/bin/bench_$n" ]] || names+=("$n")
+  done
 fi
 for n in "${names[@]}"; do
   echo "=== bench $n ==="
