@@ -19,8 +19,8 @@ void add_comm_commands(CLI::App& app, const GlobalOptions& global) {
     auto world = comm::world();
     logging::configure_for_rank(world->rank(), global.log_all_ranks);
     const int threads = threads::configure(global.threads, world->local_size());
-    LOG(INFO) << "communicator " << world->backend() << " ready: rank " << world->rank()
-              << " of " << world->size() << ", " << threads << " thread(s)";
+    LOG(INFO) << "communicator " << world->backend() << " ready: rank " << world->rank() << " of "
+              << world->size() << ", " << threads << " thread(s)";
     auto sum = world->all_reduce_int(1, comm::ReduceOp::kSum);
     std::cout << "backend=" << world->backend() << " rank=" << world->rank()
               << " size=" << world->size() << " local_rank=" << world->local_rank()

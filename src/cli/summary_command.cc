@@ -27,8 +27,8 @@ void add_summary_commands(CLI::App& app, const GlobalOptions&) {
       const auto path = std::filesystem::path(d) / "result.json";
       if (!std::filesystem::exists(path)) {
         std::printf("| %-28s | %-13s | %6s | %6s | %8s | %6s | %8s |\n",
-                    std::filesystem::path(d).filename().c_str(), "(no result)", "-", "-", "-",
-                    "-", "-");
+                    std::filesystem::path(d).filename().c_str(), "(no result)", "-", "-", "-", "-",
+                    "-");
         ++missing;
         continue;
       }
@@ -43,8 +43,7 @@ void add_summary_commands(CLI::App& app, const GlobalOptions&) {
                   std::filesystem::path(d).filename().c_str(),
                   j.at("method").get<std::string>().c_str(), 100 * m.at("auroc").get<double>(),
                   100 * m.at("oscr").get<double>(), 100 * m.at("closed_set_accuracy").get<double>(),
-                  100 * m.at("tnr_at_95tpr").get<double>(),
-                  100 * m.value("macro_f1", 0.0));
+                  100 * m.at("tnr_at_95tpr").get<double>(), 100 * m.value("macro_f1", 0.0));
     }
     return missing == 0 ? 0 : 1;
   });

@@ -3,9 +3,9 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -19,38 +19,47 @@ constexpr int kAnnounceTag = 7001;
 // programming error that would otherwise hang: e.g. one rank skipped a barrier).
 constexpr int64_t kOpSlots = 64;
 int64_t op_code(const char* what) {
-  static const char* const names[] = {"barrier", "broadcast", "broadcast_bytes(size)",
-                                      "broadcast_bytes", "all_reduce", "all_gather",
-                                      "all_gather_v(sizes)", "all_gather_v"};
+  static const char* const names[] = {
+      "barrier",    "broadcast",  "broadcast_bytes(size)", "broadcast_bytes",
+      "all_reduce", "all_gather", "all_gather_v(sizes)",   "all_gather_v"};
   for (int64_t i = 0; i < static_cast<int64_t>(sizeof(names) / sizeof(names[0])); ++i) {
     if (std::strcmp(names[i], what) == 0) return i + 1;
   }
   return 0;
 }
 const char* op_name(int64_t code) {
-  static const char* const names[] = {"?", "barrier", "broadcast", "broadcast_bytes(size)",
-                                      "broadcast_bytes", "all_reduce", "all_gather",
-                                      "all_gather_v(sizes)", "all_gather_v"};
+  static const char* const names[] = {
+      "?",          "barrier",    "broadcast",           "broadcast_bytes(size)", "broadcast_bytes",
+      "all_reduce", "all_gather", "all_gather_v(sizes)", "all_gather_v"};
   return code >= 0 && code < 9 ? names[code] : "?";
 }
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kLong: return MPI_INT64_T;
-    case torch::kByte: return MPI_UINT8_T;
-    default: LOG(FATAL) << "MPI communicator: unsupported dtype " << t.scalar_type();
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kLong:
+      return MPI_INT64_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
+    default:
+      LOG(FATAL) << "MPI communicator: unsupported dtype " << t.scalar_type();
   }
   return MPI_DATATYPE_NULL;
 }
 
 MPI_Op mpi_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return MPI_SUM;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kMin: return MPI_MIN;
+    case ReduceOp::kSum:
+      return MPI_SUM;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kMin:
+      return MPI_MIN;
   }
   return MPI_OP_NULL;
 }

@@ -50,11 +50,11 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm side_ = MPI_COMM_NULL;  // Stall-inspector announcements.
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   int64_t seq_ = 0;
-  std::vector<int64_t> announce_buf_;      // Send buffers (one per in-flight Isend).
+  std::vector<int64_t> announce_buf_;  // Send buffers (one per in-flight Isend).
   std::vector<MPI_Request> announce_reqs_;
-  std::vector<int64_t> last_seen_;         // On rank 0: the last sequence seen per rank...
-  std::vector<int64_t> last_op_;           // ...and the operation it announced with it.
-  int64_t op_ = 0;                         // This rank's current operation code.
+  std::vector<int64_t> last_seen_;  // On rank 0: the last sequence seen per rank...
+  std::vector<int64_t> last_op_;    // ...and the operation it announced with it.
+  int64_t op_ = 0;                  // This rank's current operation code.
   double warn_s_ = 60.0, abort_s_ = 0.0;
 };
 

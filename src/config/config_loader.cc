@@ -177,10 +177,10 @@ void apply_override(const std::string& assignment, pb::Message* msg) {
     const std::string name = path.substr(start, dot == std::string::npos ? dot : dot - start);
     const pb::FieldDescriptor* field = target->GetDescriptor()->FindFieldByName(name);
     if (field == nullptr) {
-      throw ConfigError("invalid --set " + assignment + ": " +
-                        (prefix.empty() ? target->GetDescriptor()->name()
-                                        : prefix.substr(0, prefix.size() - 1)) +
-                        " has no field '" + name + "'");
+      throw ConfigError(
+          "invalid --set " + assignment + ": " +
+          (prefix.empty() ? target->GetDescriptor()->name() : prefix.substr(0, prefix.size() - 1)) +
+          " has no field '" + name + "'");
     }
     if (dot == std::string::npos) {
       const pb::Reflection* refl = target->GetReflection();
@@ -236,9 +236,9 @@ std::string to_text(const pb::Message& msg) {
 std::string config_hash(const pb::Message& msg) { return hash::sha256_hex(to_text(msg)); }
 
 void write_effective_config(const Experiment& exp, const std::filesystem::path& run_dir) {
-  fs::atomic_write_file(run_dir / "config.pbtxt",
-                        "# Effective config (file + --set overrides), written by hesp.\n" +
-                            to_text(exp));
+  fs::atomic_write_file(
+      run_dir / "config.pbtxt",
+      "# Effective config (file + --set overrides), written by hesp.\n" + to_text(exp));
 }
 
 }  // namespace hesp::config

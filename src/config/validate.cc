@@ -33,20 +33,18 @@ void check_data(Problems& p, const Experiment& e) {
   p.require(d.frames_per_clip() >= 1, "data.frames_per_clip", "be >= 1", d.frames_per_clip());
   p.require(d.image_size() >= 16, "data.image_size", "be >= 16", d.image_size());
   p.require(d.loader_threads() >= 1, "data.loader_threads", "be >= 1", d.loader_threads());
-  p.require(d.prefetch_batches() >= 1, "data.prefetch_batches", "be >= 1",
-            d.prefetch_batches());
-  p.require(d.crop_min_area() > 0 && d.crop_min_area() <= d.crop_max_area() &&
-                d.crop_max_area() <= 1,
-            "data.crop_min_area/crop_max_area", "satisfy 0 < min <= max <= 1",
-            std::to_string(d.crop_min_area()) + "/" + std::to_string(d.crop_max_area()));
+  p.require(d.prefetch_batches() >= 1, "data.prefetch_batches", "be >= 1", d.prefetch_batches());
+  p.require(
+      d.crop_min_area() > 0 && d.crop_min_area() <= d.crop_max_area() && d.crop_max_area() <= 1,
+      "data.crop_min_area/crop_max_area", "satisfy 0 < min <= max <= 1",
+      std::to_string(d.crop_min_area()) + "/" + std::to_string(d.crop_max_area()));
   p.require(d.flip_probability() >= 0 && d.flip_probability() <= 1, "data.flip_probability",
             "be in [0, 1]", d.flip_probability());
-  p.require(d.validation_fraction() >= 0 && d.validation_fraction() < 1,
-            "data.validation_fraction", "be in [0, 1)", d.validation_fraction());
+  p.require(d.validation_fraction() >= 0 && d.validation_fraction() < 1, "data.validation_fraction",
+            "be in [0, 1)", d.validation_fraction());
   const OpenSetSplit& s = d.open_set();
   const int ways = (s.known_classes_size() > 0) + (s.num_known() > 0) + s.has_splits_file();
-  p.require(ways <= 1, "data.open_set",
-            "use one of known_classes, num_known or splits_file", ways);
+  p.require(ways <= 1, "data.open_set", "use one of known_classes, num_known or splits_file", ways);
   if (s.num_known() > 0 || s.num_unknown() > 0) {
     p.require(s.num_known() >= 2, "data.open_set.num_known", "be >= 2 (K)", s.num_known());
     p.require(s.num_unknown() >= 1, "data.open_set.num_unknown", "be >= 1", s.num_unknown());
@@ -56,8 +54,8 @@ void check_data(Problems& p, const Experiment& e) {
               "name at least 2 classes (K >= 2)", s.known_classes_size());
   }
   if (s.has_splits_file()) {
-    p.require(s.split_index() >= 0, "data.open_set.split_index",
-              "be >= 0 when splits_file is set", s.split_index());
+    p.require(s.split_index() >= 0, "data.open_set.split_index", "be >= 0 when splits_file is set",
+              s.split_index());
   }
 }
 
@@ -68,14 +66,13 @@ void check_prompts(Problems& p, const Experiment& e) {
             "be in [1, data.image_size = " + std::to_string(image) + "]", v.size());
   const auto& t = e.prompts().text();
   p.require(t.num_contexts() >= 1 && t.num_contexts() <= 60, "prompts.text.num_contexts",
-            "be in [1, 60] (77 tokens hold SOT, contexts, class name, '.', EOT)",
-            t.num_contexts());
+            "be in [1, 60] (77 tokens hold SOT, contexts, class name, '.', EOT)", t.num_contexts());
   p.require(t.init_std() > 0, "prompts.text.init_std", "be > 0", t.init_std());
-  p.require(t.zeroshot_template().find("{}") != std::string::npos,
-            "prompts.text.zeroshot_template", "contain {}", t.zeroshot_template());
+  p.require(t.zeroshot_template().find("{}") != std::string::npos, "prompts.text.zeroshot_template",
+            "contain {}", t.zeroshot_template());
   const auto& n = e.prompts().negative();
-  p.require(n.text_template().find("{}") != std::string::npos,
-            "prompts.negative.text_template", "contain {}", n.text_template());
+  p.require(n.text_template().find("{}") != std::string::npos, "prompts.negative.text_template",
+            "contain {}", n.text_template());
   p.require(n.temperature() > 0, "prompts.negative.temperature", "be > 0", n.temperature());
   p.require(n.image_init_std() > 0, "prompts.negative.image_init_std", "be > 0",
             n.image_init_std());
@@ -106,8 +103,7 @@ void check_losses(Problems& p, const Experiment& e) {
 void check_optim(Problems& p, const Experiment& e) {
   const OptimConfig& o = e.optim();
   p.require(o.lr() > 0, "optim.lr", "be > 0", o.lr());
-  p.require(o.momentum() >= 0 && o.momentum() < 1, "optim.momentum", "be in [0, 1)",
-            o.momentum());
+  p.require(o.momentum() >= 0 && o.momentum() < 1, "optim.momentum", "be in [0, 1)", o.momentum());
   p.require(o.weight_decay() >= 0, "optim.weight_decay", "be >= 0", o.weight_decay());
   p.require(o.normalized_step_size() > 0, "optim.normalized_step_size", "be > 0",
             o.normalized_step_size());
@@ -142,13 +138,10 @@ void check_runtime(Problems& p, const Experiment& e) {
   p.require(c.every_epochs() >= 1, "checkpoint.every_epochs", "be >= 1", c.every_epochs());
   p.require(c.keep_last() >= 1, "checkpoint.keep_last", "be >= 1", c.keep_last());
   const DistributedConfig& d = e.distributed();
-  p.require(d.bucket_size_mb() >= 1, "distributed.bucket_size_mb", "be >= 1",
-            d.bucket_size_mb());
-  p.require(d.stall_timeout_s() > 0, "distributed.stall_timeout_s", "be > 0",
-            d.stall_timeout_s());
+  p.require(d.bucket_size_mb() >= 1, "distributed.bucket_size_mb", "be >= 1", d.bucket_size_mb());
+  p.require(d.stall_timeout_s() > 0, "distributed.stall_timeout_s", "be > 0", d.stall_timeout_s());
   p.require(d.stall_abort_s() >= 0, "distributed.stall_abort_s", "be >= 0", d.stall_abort_s());
-  p.require(d.nccl_timeout_s() > 0, "distributed.nccl_timeout_s", "be > 0",
-            d.nccl_timeout_s());
+  p.require(d.nccl_timeout_s() > 0, "distributed.nccl_timeout_s", "be > 0", d.nccl_timeout_s());
   p.require(e.logging().log_every_steps() >= 1, "logging.log_every_steps", "be >= 1",
             e.logging().log_every_steps());
 }
@@ -169,8 +162,8 @@ void validate_or_throw(const Experiment& exp, const std::string& source) {
   const auto problems = validation_problems(exp);
   if (problems.empty()) return;
   std::ostringstream s;
-  s << source << ": " << problems.size() << " config problem"
-    << (problems.size() == 1 ? "" : "s") << ":";
+  s << source << ": " << problems.size() << " config problem" << (problems.size() == 1 ? "" : "s")
+    << ":";
   for (const auto& line : problems) s << "\n  - " << line;
   throw ConfigError(s.str());
 }

@@ -20,9 +20,9 @@ CamResult grad_cam(const clip::ClipModel& clip, const torch::Tensor& images,
   tokens.set_requires_grad(true);
   const auto features = clip.finish_image_from_last_block(tokens);  // [N, E]
   const auto text = text_features.detach();
-  const auto logits = clip.logit_scale().exp() *
-                      torch::matmul(features / features.norm(2, -1, true),
-                                    (text / text.norm(2, -1, true)).t());  // [N, K]
+  const auto logits =
+      clip.logit_scale().exp() * torch::matmul(features / features.norm(2, -1, true),
+                                               (text / text.norm(2, -1, true)).t());  // [N, K]
   const auto top1 = std::get<1>(logits.detach().max(1));
   // Images are independent, so the gradient of the sum gives each image its own dy/dA.
   const auto y = logits.gather(1, top1.unsqueeze(1)).sum();

@@ -1,7 +1,7 @@
 #include "model/hesp_loss.h"
 
-#include "losses/reciprocal_points.h"
 #include "losses/neg_clip.h"
+#include "losses/reciprocal_points.h"
 #include "losses/supcon.h"
 
 #include <functional>
@@ -34,17 +34,15 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
   }
   if (out.negative_logits.defined()) {
     const double ta = exp.prompts().negative().temperature();
-    add("negative_ce", L.negative_ce(), 1.0, [&] {
-      return torch::nn::functional::cross_entropy(out.negative_logits / ta, labels);
-    });
+    add("negative_ce", L.negative_ce(), 1.0,
+        [&] { return torch::nn::functional::cross_entropy(out.negative_logits / ta, labels); });
     // hesp_b1 drops the ARPL margin (spec §10).
     if (method != config::hesp_b1) {
       const auto points = out.negative_image_features.defined()
                               ? out.negative_image_features
                               : model.named_parameters()["reciprocal_points"];
-      add("margin", L.margin(), L.margin_weight(), [&] {
-        return losses::margin_loss(out.video_features, points, labels, model.radius());
-      });
+      add("margin", L.margin(), L.margin_weight(),
+          [&] { return losses::margin_loss(out.video_features, points, labels, model.radius()); });
     }
   }
   if (hesp_like && out.negative_image_features.defined() &&
@@ -56,9 +54,8 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
     });
   }
   if (hesp_like && out.known_logits.defined() && out.negative_logits.defined()) {
-    add("hybrid", L.hybrid(), 1.0, [&] {
-      return torch::nn::functional::nll_loss(out.combined_log_probs, labels);
-    });
+    add("hybrid", L.hybrid(), 1.0,
+        [&] { return torch::nn::functional::nll_loss(out.combined_log_probs, labels); });
   }
   return b;
 }

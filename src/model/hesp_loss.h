@@ -17,8 +17,8 @@
 namespace hesp::model {
 
 struct LossBreakdown {
-  torch::Tensor total;                   // differentiable
-  std::map<std::string, double> terms;   // each weighted term's value, for logging
+  torch::Tensor total;                  // differentiable
+  std::map<std::string, double> terms;  // each weighted term's value, for logging
 };
 
 // `labels` [b] are this rank's labels (0..K-1); `comm` carries the SupCon gather.

@@ -27,7 +27,8 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
   torch::NoGradGuard no_grad_for_fixed_features;
   cam_text_features_ = encode_templates(*clip_, tokenizer, p.visual().cam_template(), class_names);
   if (hesp_like(method_) && p.visual().enabled()) {
-    visual_prompt_ = register_module("visual_prompt", VisualPrompt(p.visual().size(), p.visual().fusion()));
+    visual_prompt_ =
+        register_module("visual_prompt", VisualPrompt(p.visual().size(), p.visual().fusion()));
   }
   if (hesp_like(method_) && p.text().enabled()) {
     text_prompts_ = register_module(
@@ -72,7 +73,8 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
 
 torch::Tensor HespModelImpl::encode_video(const torch::Tensor& frames) const {
   const int64_t B = frames.size(0), T = frames.size(1);
-  const auto flat = clip_normalize(frames.reshape({B * T, frames.size(2), frames.size(3), frames.size(4)}));
+  const auto flat =
+      clip_normalize(frames.reshape({B * T, frames.size(2), frames.size(3), frames.size(4)}));
   const auto per_frame = clip_->encode_image(flat).view({B, T, -1});
   return temporal_->forward(per_frame);
 }

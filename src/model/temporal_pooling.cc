@@ -21,8 +21,8 @@ TemporalPoolingImpl::TemporalPoolingImpl(config::ModelConfig::Temporal kind, int
 torch::Tensor TemporalPoolingImpl::forward(const torch::Tensor& x) const {
   if (kind_ == config::ModelConfig::mean) return x.mean(1);
   const int64_t B = x.size(0), T = x.size(1);
-  auto h = torch::cat({class_token_.expand({B, 1, x.size(2)}), x}, 1) +
-           positions_.narrow(1, 0, T + 1);
+  auto h =
+      torch::cat({class_token_.expand({B, 1, x.size(2)}), x}, 1) + positions_.narrow(1, 0, T + 1);
   auto q = ln1_->forward(h).transpose(0, 1);  // MultiheadAttention wants [T, B, E].
   h = h + std::get<0>(attention_->forward(q, q, q)).transpose(0, 1);
   h = h + fc2_->forward(torch::gelu(fc1_->forward(ln2_->forward(h))));

@@ -28,8 +28,8 @@ torch::Tensor encode_templates(const clip::ClipModel& clip, const clip::Tokenize
 }
 
 TextPromptsImpl::TextPromptsImpl(const clip::ClipModel& clip, const clip::Tokenizer& tokenizer,
-                                 const std::vector<std::string>& class_names,
-                                 int64_t num_contexts, bool class_specific, double init_std)
+                                 const std::vector<std::string>& class_names, int64_t num_contexts,
+                                 bool class_specific, double init_std)
     : num_classes_(static_cast<int64_t>(class_names.size())), num_contexts_(num_contexts) {
   const int64_t L = clip.config().context_length;
   const int64_t D = clip.config().transformer_width;
@@ -40,7 +40,8 @@ TextPromptsImpl::TextPromptsImpl(const clip::ClipModel& clip, const clip::Tokeni
     // name followed by "." exactly as tokenizing "X X ... X name." would give.
     std::vector<int64_t> row{clip::Tokenizer::kSotToken};
     row.insert(row.end(), static_cast<size_t>(num_contexts), clip::Tokenizer::kSotToken);
-    const auto name = tokenizer.encode(prompt_class_name(class_names[static_cast<size_t>(k)]) + ".");
+    const auto name =
+        tokenizer.encode(prompt_class_name(class_names[static_cast<size_t>(k)]) + ".");
     row.insert(row.end(), name.begin(), name.end());
     row.push_back(clip::Tokenizer::kEotToken);
     if (static_cast<int64_t>(row.size()) > L) {
@@ -66,9 +67,10 @@ torch::Tensor TextPromptsImpl::prompt_embeddings() const {
                        ? contexts
                        : contexts.expand({num_classes_, num_contexts_, contexts.size(2)});
   using torch::indexing::Slice;
-  return torch::cat({token_embeddings_.index({Slice(), Slice(0, 1)}), ctx,
-                     token_embeddings_.index({Slice(), Slice(1 + num_contexts_, torch::indexing::None)})},
-                    1);
+  return torch::cat(
+      {token_embeddings_.index({Slice(), Slice(0, 1)}), ctx,
+       token_embeddings_.index({Slice(), Slice(1 + num_contexts_, torch::indexing::None)})},
+      1);
 }
 
 torch::Tensor TextPromptsImpl::forward(const clip::ClipModel& clip, bool cut_at_eot) const {

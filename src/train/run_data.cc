@@ -33,7 +33,8 @@ std::vector<std::string> split_names(const std::string& value, const std::string
   size_t start = 0;
   while (true) {
     const size_t comma = value.find(',', start);
-    const std::string name = value.substr(start, comma == std::string::npos ? comma : comma - start);
+    const std::string name =
+        value.substr(start, comma == std::string::npos ? comma : comma - start);
     if (name.empty()) throw ConfigError(field + ": empty split name in '" + value + "'");
     out.push_back(name);
     if (comma == std::string::npos) return out;

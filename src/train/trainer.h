@@ -11,10 +11,11 @@ namespace hesp::train {
 
 struct TrainOptions {
   std::filesystem::path run_dir;
-  bool force = false;          // Resume even if the config or the data changed.
+  bool force = false;  // Resume even if the config or the data changed.
   bool log_all_ranks = false;
-  int threads = 0;             // Per rank; 0 = cores / local ranks.
-  int max_epochs_this_run = 0;  // Stop (with a checkpoint, exit 75) after this many epochs; 0 = off.
+  int threads = 0;  // Per rank; 0 = cores / local ranks.
+  int max_epochs_this_run =
+      0;  // Stop (with a checkpoint, exit 75) after this many epochs; 0 = off.
 };
 
 // Returns the process exit code: 0 when finished, kExitPreempted after a preemption

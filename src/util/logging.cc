@@ -18,14 +18,14 @@ namespace {
 
 std::atomic<int> g_rank{-1};
 
-void write_prefix(std::ostream& s, char severity, const std::tm& tm, int usecs,
-                  const char* file, int line) {
+void write_prefix(std::ostream& s, char severity, const std::tm& tm, int usecs, const char* file,
+                  int line) {
   const int rank = g_rank.load();
   s << "[rank " << (rank < 0 ? std::string("?") : std::to_string(rank)) << "] " << severity
     << std::setfill('0') << std::setw(2) << 1 + tm.tm_mon << std::setw(2) << tm.tm_mday << ' '
     << std::setw(2) << tm.tm_hour << ':' << std::setw(2) << tm.tm_min << ':' << std::setw(2)
-    << tm.tm_sec << '.' << std::setw(6) << usecs << std::setfill(' ') << ' ' << file << ':'
-    << line << "] ";
+    << tm.tm_sec << '.' << std::setw(6) << usecs << std::setfill(' ') << ' ' << file << ':' << line
+    << "] ";
 }
 
 void prefix_callback(std::ostream& s, const google::LogMessageInfo& info, void*) {
@@ -82,7 +82,8 @@ void configure_for_rank(int rank, bool log_all_ranks, const std::filesystem::pat
   if (!run_dir.empty()) {
     close_rank_file();
     std::filesystem::create_directories(run_dir / "logs");
-    g_sink = std::make_unique<RankFileSink>(run_dir / "logs" / ("rank" + std::to_string(rank) + ".log"));
+    g_sink =
+        std::make_unique<RankFileSink>(run_dir / "logs" / ("rank" + std::to_string(rank) + ".log"));
     google::AddLogSink(g_sink.get());
   }
 }

@@ -39,8 +39,8 @@ int configure(int requested, int local_size) {
   torch::set_num_threads(n);
   const int cores = available_cores();
   if (n * local_size > cores) {
-    LOG(WARNING) << "oversubscribed: " << local_size << " local ranks x " << n
-                 << " threads > " << cores << " cores; expect a slowdown (set --threads)";
+    LOG(WARNING) << "oversubscribed: " << local_size << " local ranks x " << n << " threads > "
+                 << cores << " cores; expect a slowdown (set --threads)";
   }
   return n;
 }

@@ -2,8 +2,8 @@
 // Shared helpers for the benchmarks in tests/benchmarks (run by launch/bench.sh).
 // Every benchmark reports its figures beside the machine's own reference figure (the
 // sgemm ceiling through torch) and writes them to bench-results/<name>.json.
-#include "util/resources.h"
 #include <torch/torch.h>
+#include "util/resources.h"
 
 #include <chrono>
 #include <cstdlib>

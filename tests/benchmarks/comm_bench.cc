@@ -23,11 +23,12 @@ int main(int, char** argv) {
     auto t = torch::ones({bytes / 4});
     const int reps = bytes <= (1 << 20) ? 50 : 5;
     world->barrier();
-    const double s = bench::time_median([&] { world->all_reduce(t, comm::ReduceOp::kSum); }, reps, 2);
+    const double s =
+        bench::time_median([&] { world->all_reduce(t, comm::ReduceOp::kSum); }, reps, 2);
     const double algbw = static_cast<double>(bytes) / s / (1 << 30);
     const double busbw = algbw * 2.0 * (world->size() - 1) / world->size();
-    nlohmann::json row = {{"bytes", bytes}, {"seconds", s}, {"algbw_gib_per_s", algbw},
-                          {"busbw_gib_per_s", busbw}};
+    nlohmann::json row = {
+        {"bytes", bytes}, {"seconds", s}, {"algbw_gib_per_s", algbw}, {"busbw_gib_per_s", busbw}};
     j["all_reduce"].push_back(row);
     if (world->rank() == 0) {
       std::cout << "all_reduce " << bytes << " B: " << s * 1e6 << " us, algbw " << algbw

@@ -31,12 +31,14 @@ TEST(TextPrompts, ContextsSpliceIntoTheTokenSequence) {
     torch::NoGradGuard g;
     prompts->contexts.copy_(x_emb.expand_as(prompts->contexts));
   }
-  const auto tokens = tokenizer().tokenize({"x x x x happy.", "x x x x sad.", "x x x x anger disgust."});
+  const auto tokens =
+      tokenizer().tokenize({"x x x x happy.", "x x x x sad.", "x x x x anger disgust."});
   const auto want = clip->token_embedding(tokens);
   EXPECT_TRUE(torch::allclose(prompts->prompt_embeddings(), want, 0, 0));
   const auto eot = std::get<1>(tokens.max(1));
   EXPECT_TRUE(torch::equal(prompts->eot_index(), eot));
-  EXPECT_TRUE(torch::allclose(prompts->forward(*clip, true), clip->encode_text(tokens, false), 1e-5, 1e-5));
+  EXPECT_TRUE(
+      torch::allclose(prompts->forward(*clip, true), clip->encode_text(tokens, false), 1e-5, 1e-5));
 }
 
 TEST(TextPrompts, SharedContextsAreOneSet) {

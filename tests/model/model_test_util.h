@@ -20,7 +20,8 @@ inline std::shared_ptr<clip::ClipModel> tiny_clip() {
 }
 
 inline const clip::Tokenizer& tokenizer() {
-  static clip::Tokenizer tok(std::string(HESP_SOURCE_DIR) + "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
+  static clip::Tokenizer tok(std::string(HESP_SOURCE_DIR) +
+                             "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
   return tok;
 }
 

@@ -22,7 +22,8 @@ torch::Tensor fuse_by_hand(const torch::Tensor& frames, const torch::Tensor& del
   auto out = frames.clone();
   const int64_t s = delta.size(1), S = frames.size(3);
   for (int64_t b = 0; b < frames.size(0); ++b) {
-    const auto [top, left] = box_top_left(centers[b][0].item<int64_t>(), centers[b][1].item<int64_t>(), s, S);
+    const auto [top, left] =
+        box_top_left(centers[b][0].item<int64_t>(), centers[b][1].item<int64_t>(), s, S);
     for (int64_t t = 0; t < frames.size(1); ++t)
       for (int64_t c = 0; c < 3; ++c)
         for (int64_t y = 0; y < s; ++y)
@@ -44,7 +45,8 @@ TEST(VisualPrompt, AddAndReplaceMatchLoops) {
     torch::NoGradGuard g;
     vp->delta.copy_(torch::randn({3, 6, 6}));
     const auto got = vp->forward(frames, centers);
-    const auto want = fuse_by_hand(frames, vp->delta, centers, fusion == config::VisualPromptConfig::add);
+    const auto want =
+        fuse_by_hand(frames, vp->delta, centers, fusion == config::VisualPromptConfig::add);
     EXPECT_TRUE(torch::allclose(got, want, 1e-6, 1e-6)) << "fusion " << fusion;
   }
 }

@@ -33,13 +33,15 @@ const TestData& test_data(comm::Communicator& comm) {
       std::filesystem::remove_all(root);
       std::filesystem::create_directories(root);
       const std::string pack = std::string(HESP_BINARY_DIR) + "/bin/hesp-pack";
-      run_or_die(pack + " synth --layout afew --out " + root + "/synth --clips-per-class 4 --frames 6 --size 64 --seed 3");
+      run_or_die(pack + " synth --layout afew --out " + root +
+                 "/synth --clips-per-class 4 --frames 6 --size 64 --seed 3");
       run_or_die(pack + " convert --format afew --root " + root + "/synth --output " + root +
                  "/packed --frames-per-clip 4 --size 64 --threads 1");
     }
     t.root = comm.broadcast_string(root, 0);
     t.packed = t.root / "packed";
-    t.clip_weights = std::string(HESP_SOURCE_DIR) + "/tests/data/fixtures/clip/tiny_clip_a.safetensors";
+    t.clip_weights =
+        std::string(HESP_SOURCE_DIR) + "/tests/data/fixtures/clip/tiny_clip_a.safetensors";
     return t;
   }();
   return d;
@@ -59,7 +61,8 @@ config::Experiment tiny_run(const TestData& d, config::Method method, int epochs
   data->mutable_open_set()->set_num_unknown(2);
   data->mutable_open_set()->set_split_seed(1);
   e.mutable_model()->set_clip_weights(d.clip_weights);
-  e.mutable_model()->set_vocab(std::string(HESP_SOURCE_DIR) + "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
+  e.mutable_model()->set_vocab(std::string(HESP_SOURCE_DIR) +
+                               "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
   e.mutable_prompts()->mutable_visual()->set_size(16);
   e.mutable_prompts()->mutable_text()->set_num_contexts(4);
   e.mutable_schedule()->set_kind(config::ScheduleConfig::custom);

@@ -10,9 +10,9 @@
 namespace hesp::train::testing {
 
 struct TestData {
-  std::filesystem::path root;      // Work folder (removed at exit by rank 0).
-  std::filesystem::path packed;    // Packed AFEW dataset.
-  std::string clip_weights;        // The tiny fixture CLIP.
+  std::filesystem::path root;    // Work folder (removed at exit by rank 0).
+  std::filesystem::path packed;  // Packed AFEW dataset.
+  std::string clip_weights;      // The tiny fixture CLIP.
 };
 
 extern bool g_test_data_made;  // test_data() has run (so there is a folder to remove).

@@ -106,7 +106,8 @@ TEST_F(ConfigTest, ValidationMessagesAreExact) {
       "data { open_set { num_known: 1 num_unknown: 2 } }\n");
   EXPECT_THAT(err, HasSubstr("optim.lr must be > 0 (got -1)"));
   EXPECT_THAT(err, HasSubstr("optim.weight_decay must be >= 0 (got -0.5)"));
-  EXPECT_THAT(err, HasSubstr("prompts.visual.size must be in [1, data.image_size = 224] (got 300)"));
+  EXPECT_THAT(err,
+              HasSubstr("prompts.visual.size must be in [1, data.image_size = 224] (got 300)"));
   EXPECT_THAT(err, HasSubstr("losses.supcon.weight must be >= 0 (got -2)"));
   EXPECT_THAT(err, HasSubstr("data.open_set.num_known must be >= 2 (K) (got 1)"));
   EXPECT_THAT(err, HasSubstr(path("c.pbtxt")));
@@ -122,10 +123,10 @@ TEST_F(ConfigTest, CombineNeedsBothBranches) {
 
 TEST_F(ConfigTest, OverridesApplyAndAreChecked) {
   const auto p = write("o.pbtxt", "optim { lr: 0.5 }\n");
-  auto exp = load_experiment(p, {"optim.lr=0.02", "model.clip_weights=/w/ViT-B-32.pt",
-                                 "prompts.visual.fusion=replace",
-                                 "data.open_set.known_classes=[\"Angry\", \"Happy\"]",
-                                 "schedule={kind: custom epochs: 4}"});
+  auto exp = load_experiment(
+      p,
+      {"optim.lr=0.02", "model.clip_weights=/w/ViT-B-32.pt", "prompts.visual.fusion=replace",
+       "data.open_set.known_classes=[\"Angry\", \"Happy\"]", "schedule={kind: custom epochs: 4}"});
   EXPECT_FLOAT_EQ(exp.optim().lr(), 0.02f);
   EXPECT_EQ(exp.model().clip_weights(), "/w/ViT-B-32.pt");
   EXPECT_EQ(exp.prompts().visual().fusion(), VisualPromptConfig::replace);

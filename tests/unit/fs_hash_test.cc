@@ -31,7 +31,8 @@ TEST(Hash, Sha256KnownAnswer) {
 }
 
 TEST(Fs, AtomicWriteReplacesAndLeavesNoTemporary) {
-  const auto dir = std::filesystem::temp_directory_path() / ("hesp_fs_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("hesp_fs_" + std::to_string(::getpid()));
   fs::ensure_writable_directory(dir);
   fs::atomic_write_file(dir / "f", "one");
   fs::atomic_write_file(dir / "f", "two");
@@ -48,7 +49,8 @@ TEST(Fs, AtomicWriteReplacesAndLeavesNoTemporary) {
 TEST(Fs, UnwritableDirectoryIsAUserError) {
   if (::geteuid() == 0) {
     // root ignores permission bits; a path under a regular file can never be created.
-    const auto file = std::filesystem::temp_directory_path() / ("hesp_fs_file_" + std::to_string(::getpid()));
+    const auto file =
+        std::filesystem::temp_directory_path() / ("hesp_fs_file_" + std::to_string(::getpid()));
     fs::atomic_write_file(file, "x");
     EXPECT_THROW(fs::ensure_writable_directory(file / "sub"), UserError);
     std::filesystem::remove(file);
