@@ -13,6 +13,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/logging.h"
+#include "util/strings.h"
 #include "verify_inspect.h"
 
 #ifdef HESP_HAVE_MPI
@@ -92,16 +93,9 @@ void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
 
 std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
+  for (auto& item : hesp::strings::split(s, ',')) {
+    if (!item.empty()) out.push_back(std::move(item));
   }
-  if (!cur.empty()) out.push_back(cur);
   return out;
 }
 

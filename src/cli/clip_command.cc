@@ -11,6 +11,7 @@
 #include "clip/weights/h5_file.h"
 #include "clip/weights/weight_io.h"
 #include "util/errors.h"
+#include "util/strings.h"
 #include "util/threads.h"
 
 // The tokenizer (and with it `tokenize` and `zeroshot`) is built by its own part of the
@@ -145,11 +146,8 @@ int run_init(const std::string& arch, uint64_t seed, const std::string& out,
 
 std::vector<std::string> split_classes(const std::string& s) {
   std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  for (const auto& item : strings::split(s, ',')) {
+    if (auto name = strings::trim(item); !name.empty()) out.push_back(std::move(name));
   }
   return out;
 }

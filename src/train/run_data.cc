@@ -8,6 +8,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/strings.h"
 
 namespace hesp::train {
 namespace {
@@ -29,17 +30,11 @@ data::DatasetOptions base_options(const config::Experiment& exp) {
 // data.train_split / data.test_split name one split, or several separated by commas: a
 // fusion of datasets packed with their own split names ("Train_AFEW,set_1/train").
 std::vector<std::string> split_names(const std::string& value, const std::string& field) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = value.find(',', start);
-    const std::string name =
-        value.substr(start, comma == std::string::npos ? comma : comma - start);
+  const auto names = strings::split(value, ',');
+  for (const auto& name : names) {
     if (name.empty()) throw ConfigError(field + ": empty split name in '" + value + "'");
-    out.push_back(name);
-    if (comma == std::string::npos) return out;
-    start = comma + 1;
   }
+  return names;
 }
 
 }  // namespace

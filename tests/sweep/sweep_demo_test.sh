@@ -19,6 +19,14 @@ sweep=("$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 -x HES
        --config "$src/configs/sweeps/demo.pbtxt" --group-size 1)
 fail=0
 count_finished() { jq '.counts.finished // 0' "$1/sweep_summary.json" 2> /dev/null || echo 0; }
+# Waits until DIR holds 2 finished runs or the sweep PID has ended.
+wait_for_two_runs() {
+  for _ in $(seq 1 1200); do
+    [[ $(find "$1" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && return
+    kill -0 "$2" 2> /dev/null || return
+    sleep 0.25
+  done
+}
 
 t0=$(date +%s)
 "${sweep[@]}" --out "$work/a" > "$work/a.log" 2>&1; rc=$?
@@ -43,11 +51,7 @@ cmp -s "$work/before.md5" "$work/after.md5" || { echo "FAIL: a finished run was 
 # 3. Stop mid-way with SIGUSR1 (as SLURM does), then rerun.
 "${sweep[@]}" --out "$work/b" > "$work/b1.log" 2>&1 &
 launcher=$!
-for _ in $(seq 1 1200); do
-  [[ $(find "$work/b" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && break
-  kill -0 $launcher 2> /dev/null || break
-  sleep 0.25
-done
+wait_for_two_runs "$work/b" $launcher
 kill -USR1 $launcher
 wait $launcher; rc=$?
 done_first=$(find "$work/b" -name result.json | wc -l)
@@ -69,11 +73,7 @@ same_as_uninterrupted "$work/b"
 # 4. kill -9 of rank 1 mid-sweep (a node lost), then rerun.
 "${sweep[@]}" --out "$work/c" > "$work/c1.log" 2>&1 &
 launcher=$!
-for _ in $(seq 1 1200); do
-  [[ $(find "$work/c" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && break
-  kill -0 $launcher 2> /dev/null || break
-  sleep 0.25
-done
+wait_for_two_runs "$work/c" $launcher
 victim=""
 for pid in $(pgrep -f "hesp sweep --config"); do
   if tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then
