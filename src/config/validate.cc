@@ -57,6 +57,8 @@ void check_data(Problems& p, const Experiment& e) {
     p.require(s.split_index() >= 0, "data.open_set.split_index", "be >= 0 when splits_file is set",
               s.split_index());
   }
+  p.require(s.unknown_most_frequent() >= 0, "data.open_set.unknown_most_frequent", "be >= 0",
+            s.unknown_most_frequent());
 }
 
 void check_prompts(Problems& p, const Experiment& e) {

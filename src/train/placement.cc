@@ -13,9 +13,6 @@ namespace hesp::train {
 Placement place_rank(const config::Experiment& exp, comm::Communicator& world) {
   Placement p;
   p.comm = &world;
-  if (exp.train().bf16_autocast() && exp.train().device() != config::TrainConfig::cuda) {
-    throw ConfigError("train.bf16_autocast needs train.device: cuda (bf16 autocast is for GPUs)");
-  }
   if (exp.train().device() != config::TrainConfig::cuda) return p;
   const int devices = compat::cuda_device_count();
   if (devices == 0) {

@@ -9,6 +9,7 @@
 #include "clip/tokenizer/tokenizer.h"
 #include "clip/tokenizer/vocab_path.h"
 #include "config/config_loader.h"
+#include "config/validate.h"
 #include "data/loader/loader.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
@@ -137,6 +138,9 @@ void normalized_gradient_step(const model::HespModelImpl& model, double eta) {
 
 int run_training(const config::Experiment& exp, const TrainOptions& options,
                  comm::Communicator& world) {
+  // The CLI validated the file already; callers that build an Experiment in code (the
+  // sweep, tests) get the same checks, e.g. train.bf16_autocast only with train.device cuda.
+  config::validate_or_throw(exp, "the run's config");
   const Placement placement = place_rank(exp, world);
   comm::Communicator& comm = *placement.comm;
   const torch::Device device = placement.device;
