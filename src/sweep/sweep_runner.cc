@@ -16,6 +16,7 @@
 #include "train/trainer.h"
 #include "util/errors.h"
 #include "util/fs.h"
+#include "util/threads.h"
 
 namespace hesp::sweep {
 namespace {
@@ -85,9 +86,11 @@ bool claim(const stdfs::path& dir, int index) {
   return true;
 }
 
-// Trains one run with `group`; returns its exit code, 1 for a run that threw.
+// Trains one run with `group`; returns its exit code, 1 for a run that threw. `threads` is
+// the per-rank share of the node's cores among all of the sweep's ranks on it: a group of
+// one rank would otherwise claim every core while the other groups train beside it.
 int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communicator& group,
-              int group_id) {
+              int group_id, int threads) {
   const stdfs::path run_dir = options.out / run.rel_dir;
   if (group.rank() == 0) stdfs::create_directories(run_dir);
   group.barrier();
@@ -99,7 +102,7 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
   try {
     train::TrainOptions t;
     t.run_dir = run_dir;
-    t.threads = options.threads;
+    t.threads = threads;
     t.log_all_ranks = options.log_all_ranks;
     rc = train::run_training(run.exp, t, group);
   } catch (const std::exception& e) {
@@ -126,7 +129,7 @@ void wait_for_groups(const stdfs::path& dir, int groups) {
     int done = 0;
     for (int g = 0; g < groups; ++g) done += stdfs::exists(dir / ("done." + std::to_string(g)));
     if (done == groups) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
@@ -169,7 +172,8 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
   if (run_finished(run, options.out)) {
     LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string() << " already finished";
   } else {
-    rc = train_one(run, options, world, 0);
+    rc = train_one(run, options, world, 0,
+                   threads::threads_per_rank(options.threads, world.local_size()));
   }
   if (world.rank() == 0) {
     lock.reset();
@@ -297,7 +301,8 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
       break;
     }
     if (index < 0) break;
-    const int rc = train_one(plan.runs[static_cast<size_t>(index)], options, *group, group_id);
+    const int rc = train_one(plan.runs[static_cast<size_t>(index)], options, *group, group_id,
+                             threads::threads_per_rank(options.threads, world.local_size()));
     if (rc == kExitPreempted) {
       preempted = true;
       break;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo sweep (2 settings x 2 openness x 2 splits) under mpirun -np 2 --group-size 1:
-#  1. every run finishes and the summary says so;
+#  1. every run finishes and the summary says so, each rank on its share of the cores;
 #  2. a second invocation trains nothing (every result.json stays untouched);
 #  3. a sweep stopped by SIGUSR1 mid-way exits 75, a rerun completes it, and every run's
 #     metrics equal those of the uninterrupted sweep;
@@ -21,10 +21,10 @@ fail=0
 count_finished() { jq '.counts.finished // 0' "$1/sweep_summary.json" 2> /dev/null || echo 0; }
 # Waits until DIR holds 2 finished runs or the sweep PID has ended.
 wait_for_two_runs() {
-  for _ in $(seq 1 1200); do
+  for _ in $(seq 1 6000); do
     [[ $(find "$1" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && return
     kill -0 "$2" 2> /dev/null || return
-    sleep 0.25
+    sleep 0.05
   done
 }
 
@@ -39,6 +39,13 @@ for d in afew/hesp/5-2/split0 afew/hesp/3-4/split1 mafw/hesp/8-3/split0 mafw/hes
   [[ -f "$work/a/$d/result.json" ]] || { echo "FAIL: missing $d/result.json"; fail=1; }
 done
 [[ ! -e "$work/a/sweep.lock" ]] || { echo "FAIL: the lock file stayed"; fail=1; }
+# Each rank trains with its share of the cores (cores / 2 ranks), not the whole machine:
+# a group of one rank must not claim every core while the other group trains beside it.
+share=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / 2 )); (( share >= 1 )) || share=1
+if grep "rank(s) x" "$work/a.log" | grep -qv "1 rank(s) x $share thread(s)"; then
+  echo "FAIL: a run did not train with $share thread(s) per rank:"
+  grep "rank(s) x" "$work/a.log" | head -3; fail=1
+fi
 
 # 2. Nothing to do the second time.
 find "$work/a" -name result.json -exec md5sum {} + | sort > "$work/before.md5"
