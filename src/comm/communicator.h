@@ -3,8 +3,9 @@
 //   SingleCommunicator  one process, same semantics; every code path runs in unit tests.
 //   MpiCommunicator     CPU tensors over MPI (comm/mpi_communicator.h).
 //   NcclCommunicator    CUDA tensors over NCCL, bootstrapped by MPI (comm/nccl_communicator.h).
-// All collectives are blocking and must be called by every rank of the communicator in
-// the same order. Tensors must be contiguous; in-place operations modify their argument.
+// Collectives must be called by every rank of the communicator in the same order. All are
+// blocking except all_reduce_async, which returns a handle to complete later. Tensors must
+// be contiguous; in-place operations modify their argument.
 #include <torch/torch.h>
 
 #include <memory>
@@ -13,6 +14,17 @@
 namespace hesp::comm {
 
 enum class ReduceOp { kSum, kMax, kMin };
+
+// A collective in flight (Communicator::all_reduce_async). test() advances it without
+// blocking (MPI only progresses non-blocking collectives inside MPI calls) and says whether
+// it has completed; wait() completes it, with the backend's stall inspection or watchdog.
+// Destroying an unfinished one waits for it: a request is never abandoned.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  virtual bool test() = 0;
+  virtual void wait() = 0;
+};
 
 class Communicator {
  public:
@@ -32,6 +44,10 @@ class Communicator {
   virtual void broadcast_bytes(std::string& s, int root) = 0;
   // In place, for float, double, int32 and int64 tensors.
   virtual void all_reduce(torch::Tensor& t, ReduceOp op) = 0;
+  // Starts an in-place all-reduce of `t` and returns while it runs, where the backend can
+  // (MPI: MPI_Iallreduce; NCCL: queued on the communicator's stream). `t` must not be read
+  // or written until wait() returns. The default completes it before returning.
+  virtual std::unique_ptr<PendingCollective> all_reduce_async(torch::Tensor t, ReduceOp op);
   // Concatenation along dim 0 in rank order. Equal shapes on every rank.
   virtual torch::Tensor all_gather(const torch::Tensor& t) = 0;
   // Like all_gather, but dim 0 may differ between ranks (other dims must agree).

@@ -255,6 +255,38 @@ void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
   wait(&req, "all_reduce");
 }
 
+// An MPI_Iallreduce in flight; holds the tensor so that its buffer outlives the request.
+class MpiPendingAllReduce final : public PendingCollective {
+ public:
+  MpiPendingAllReduce(MpiCommunicator* comm, torch::Tensor t, MPI_Request req)
+      : comm_(comm), tensor_(std::move(t)), req_(req) {}
+  ~MpiPendingAllReduce() override { wait(); }
+  bool test() override {
+    if (req_ == MPI_REQUEST_NULL) return true;
+    int done = 0;
+    MPI_Test(&req_, &done, MPI_STATUS_IGNORE);  // Sets req_ to MPI_REQUEST_NULL when done.
+    return done != 0;
+  }
+  void wait() override {
+    if (req_ != MPI_REQUEST_NULL) comm_->wait(&req_, "all_reduce");
+  }
+
+ private:
+  MpiCommunicator* comm_;
+  torch::Tensor tensor_;
+  MPI_Request req_;
+};
+
+std::unique_ptr<PendingCollective> MpiCommunicator::all_reduce_async(torch::Tensor t, ReduceOp op) {
+  check_cpu_contiguous(t, "all_reduce");
+  CHECK(t.scalar_type() != torch::kByte) << "all_reduce: unsupported dtype uint8";
+  begin("all_reduce");
+  MPI_Request req;
+  MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), checked_count(t.numel()), mpi_type(t), mpi_op(op),
+                 comm_, &req);
+  return std::make_unique<MpiPendingAllReduce>(this, std::move(t), req);
+}
+
 torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& t) {
   check_cpu_contiguous(t, "all_gather");
   CHECK_GE(t.dim(), 1) << "all_gather needs a tensor with a leading dimension";

@@ -31,6 +31,8 @@ class MpiCommunicator final : public Communicator {
   void broadcast(torch::Tensor& t, int root) override;
   void broadcast_bytes(std::string& s, int root) override;
   void all_reduce(torch::Tensor& t, ReduceOp op) override;
+  // MPI_Iallreduce; test() calls MPI_Test, wait() polls with the stall inspector.
+  std::unique_ptr<PendingCollective> all_reduce_async(torch::Tensor t, ReduceOp op) override;
   torch::Tensor all_gather(const torch::Tensor& t) override;
   torch::Tensor all_gather_v(const torch::Tensor& t) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
@@ -39,6 +41,7 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm handle() const { return comm_; }
 
  private:
+  friend class MpiPendingAllReduce;
   explicit MpiCommunicator(MPI_Comm comm);  // Takes ownership of comm.
 
   // Announces entry into a collective, then waits for `req` with stall inspection.

@@ -111,12 +111,12 @@ void NcclCommunicator::set_stall_timeouts(double warn_s, double abort_s) {
 
 // The watchdog: poll the completion event and NCCL's asynchronous error; on timeout or
 // error abort the communicator (unblocking the kernels) and throw.
-void NcclCommunicator::wait_for_completion(const char* what) {
-  if (state_->aborted) throw UserError("NCCL communicator was aborted earlier");
-  check_cuda(cudaEventRecord(state_->done, state_->stream), "cudaEventRecord");
+void NcclCommunicator::wait_for_event(void* event, const char* what) {
+  const auto done = static_cast<cudaEvent_t>(event);
   const auto start = std::chrono::steady_clock::now();
   while (true) {
-    const cudaError_t q = cudaEventQuery(state_->done);
+    if (state_->aborted) throw UserError("NCCL communicator was aborted earlier");
+    const cudaError_t q = cudaEventQuery(done);
     if (q == cudaSuccess) return;
     if (q != cudaErrorNotReady) check_cuda(q, what);
     ncclResult_t async = ncclSuccess;
@@ -134,6 +134,12 @@ void NcclCommunicator::wait_for_completion(const char* what) {
     }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
+}
+
+void NcclCommunicator::wait_for_completion(const char* what) {
+  if (state_->aborted) throw UserError("NCCL communicator was aborted earlier");
+  check_cuda(cudaEventRecord(state_->done, state_->stream), "cudaEventRecord");
+  wait_for_event(state_->done, what);
 }
 
 // Our stream waits for the work torch has queued on its current stream (the producer of
@@ -182,6 +188,49 @@ void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
                           nccl_op(op), state_->comm, state_->stream),
             "all_reduce");
   wait_for_completion("all_reduce");
+}
+
+// An all-reduce queued on the communicator's stream, with its own completion event; wait()
+// runs the watchdog on that event. Holds the tensor so that its memory outlives the kernel.
+class NcclPendingAllReduce final : public PendingCollective {
+ public:
+  NcclPendingAllReduce(NcclCommunicator* comm, torch::Tensor t, cudaEvent_t done)
+      : comm_(comm), tensor_(std::move(t)), done_(done) {}
+  ~NcclPendingAllReduce() override {
+    try {
+      wait();
+    } catch (const std::exception& e) {
+      LOG(ERROR) << "unfinished NCCL all_reduce dropped: " << e.what();
+    }
+    if (done_ != nullptr) cudaEventDestroy(done_);
+  }
+  bool test() override { return finished_ || cudaEventQuery(done_) == cudaSuccess; }
+  void wait() override {
+    if (finished_) return;
+    finished_ = true;  // Also when the watchdog throws: the communicator is aborted then.
+    comm_->wait_for_event(done_, "all_reduce");
+  }
+
+ private:
+  NcclCommunicator* comm_;
+  torch::Tensor tensor_;
+  cudaEvent_t done_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<PendingCollective> NcclCommunicator::all_reduce_async(torch::Tensor t,
+                                                                      ReduceOp op) {
+  if (!t.is_cuda()) return bootstrap_->all_reduce_async(std::move(t), op);
+  check_cuda_tensor(t, "all_reduce");
+  if (state_->aborted) throw UserError("NCCL communicator was aborted earlier");
+  HESP_AFTER_PRODUCER();
+  HESP_NCCL(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t),
+                          nccl_op(op), state_->comm, state_->stream),
+            "all_reduce");
+  cudaEvent_t done = nullptr;
+  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event");
+  check_cuda(cudaEventRecord(done, state_->stream), "cudaEventRecord");
+  return std::make_unique<NcclPendingAllReduce>(this, std::move(t), done);
 }
 
 torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& t) {

@@ -33,14 +33,20 @@ class NcclCommunicator final : public Communicator {
   void broadcast(torch::Tensor& t, int root) override;
   void broadcast_bytes(std::string& s, int root) override;
   void all_reduce(torch::Tensor& t, ReduceOp op) override;
+  // Queued on the communicator's stream after the producer's work; wait() runs the watchdog.
+  std::unique_ptr<PendingCollective> all_reduce_async(torch::Tensor t, ReduceOp op) override;
   torch::Tensor all_gather(const torch::Tensor& t) override;
   torch::Tensor all_gather_v(const torch::Tensor& t) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
   void set_stall_timeouts(double warn_s, double abort_s) override;
 
  private:
+  friend class NcclPendingAllReduce;
   struct State;
+  // Records completion on the communicator's stream and waits with the watchdog.
   void wait_for_completion(const char* what);
+  // Waits for a cudaEvent_t (void* keeps CUDA out of this header) with the watchdog.
+  void wait_for_event(void* event, const char* what);
   std::shared_ptr<Communicator> bootstrap_;
   std::unique_ptr<State> state_;
   int device_ = 0;

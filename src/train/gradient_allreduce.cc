@@ -192,6 +192,8 @@ void GradientAllReducer::reset_round() {
   }
   received_.assign(params_.size(), false);
   launched_.assign(buckets_.size(), false);
+  in_flight_.clear();
+  in_flight_.resize(buckets_.size());
   next_launch_ = 0;
 }
 
@@ -211,15 +213,24 @@ void GradientAllReducer::on_grad_ready(size_t i, const torch::Tensor& grad) {
   torch::NoGradGuard no_grad;
   flat_[b].narrow(0, buckets_[b].offsets[slot_of_[i]], grad.numel()).copy_(grad.reshape(-1));
   if (--pending_[b] == 0) launch_ready_buckets();
+  progress();
 }
 
 void GradientAllReducer::launch_ready_buckets() {
   // Index order on every rank: collectives must be issued in the same order everywhere.
   while (next_launch_ < buckets_.size() && pending_[next_launch_] == 0) {
-    comm_.all_reduce_mean(flat_[next_launch_]);
+    in_flight_[next_launch_] = comm_.all_reduce_async(flat_[next_launch_], comm::ReduceOp::kSum);
     launched_[next_launch_] = true;
     ++collectives_;
     ++next_launch_;
+  }
+}
+
+void GradientAllReducer::progress() {
+  // MPI advances a non-blocking collective only inside MPI calls: poke the ones in flight
+  // each time backward hands over a gradient, so they run while backward computes.
+  for (size_t b = 0; b < next_launch_; ++b) {
+    if (in_flight_[b] && in_flight_[b]->test()) in_flight_[b]->wait();
   }
 }
 
@@ -229,6 +240,13 @@ void GradientAllReducer::finish() {
   // Buckets with parameters that got no gradient: their slots stay zero.
   for (size_t b = next_launch_; b < buckets_.size(); ++b) pending_[b] = 0;
   launch_ready_buckets();
+  const int ranks = comm_.size();
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    in_flight_[b]->wait();
+    in_flight_[b].reset();
+    // The mean, as Communicator::all_reduce_mean computes it (sum, then one division).
+    if (ranks > 1) flat_[b].div_(ranks);
+  }
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
     const auto& b = buckets_[bucket_of_[i]];

@@ -6,18 +6,20 @@
 // Two ways to use it:
 //  - all_reduce_grads() after backward(): every bucket, in order.
 //  - enable_hooks() once, then backward() + finish(): an autograd hook on each parameter
-//    copies the incoming gradient into its bucket and launches the bucket's all-reduce as
-//    soon as the bucket is complete (buckets launch in index order on every rank, so the
-//    collectives match). With our blocking communicators the launch runs synchronously
-//    inside the hook: it is the structure of overlap, not overlap itself; real overlap
-//    needs a non-blocking communicator (MPI_Iallreduce / NCCL on a side stream). A
-//    background thread doing MPI is not an option under MPI_THREAD_FUNNELED.
+//    copies the incoming gradient into its bucket and starts the bucket's all-reduce
+//    (Communicator::all_reduce_async: MPI_Iallreduce, or NCCL on the communicator's
+//    stream) as soon as the bucket is complete, so communication overlaps the rest of
+//    backward. Buckets launch in index order on every rank, so the collectives match;
+//    each later hook advances the ones in flight (MPI progresses only inside MPI calls).
+//    finish() waits for them. This is what the trainer uses. No background thread: MPI
+//    runs under MPI_THREAD_FUNNELED, and CPU backward runs the hooks on the calling thread.
 //
 // Plus the start-up checks of a data-parallel job: identical parameter lists on every
 // rank, and identical initial values (broadcast from rank 0).
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -73,6 +75,7 @@ class GradientAllReducer {
  private:
   void on_grad_ready(size_t param_index, const torch::Tensor& grad);
   void launch_ready_buckets();
+  void progress();
   void reset_round();
 
   comm::Communicator& comm_;
@@ -84,6 +87,7 @@ class GradientAllReducer {
   std::vector<int> pending_;         // per bucket: gradients still to arrive this round
   std::vector<bool> received_;       // per param: gradient arrived this round
   std::vector<bool> launched_;       // per bucket
+  std::vector<std::unique_ptr<comm::PendingCollective>> in_flight_;  // per bucket
   size_t next_launch_ = 0;
   std::vector<unsigned> hook_ids_;
   bool hooks_ = false;

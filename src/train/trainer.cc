@@ -240,6 +240,16 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   PreemptionGuard guard(options.run_dir);
   data::Loader loader(*data.train, sampler, train_loader_options(exp));
   const int64_t cap_bytes = int64_t{exp.distributed().bucket_size_mb()} << 20;
+  // Gradient averaging overlapped with backward: a hook per learnable tensor fills its
+  // bucket, and a full bucket's all-reduce starts (non-blocking) while backward goes on.
+  // Listed last-registered first, roughly the order backward produces the gradients.
+  std::unique_ptr<GradientAllReducer> reducer;
+  if (total_epochs > 0) {
+    std::vector<torch::Tensor> params;
+    for (auto it = learnable.rbegin(); it != learnable.rend(); ++it) params.push_back(it->second);
+    reducer = std::make_unique<GradientAllReducer>(comm, params, cap_bytes);
+    reducer->enable_hooks();
+  }
   const double run_start = now_s();
   ProgressFormatter progress(total_epochs * steps_per_epoch,
                              position.epoch * steps_per_epoch + position.step, run_start);
@@ -274,14 +284,9 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
       sgd.zero_grad();
       loss.total.backward();
       const double t2 = now_s();
-      std::vector<torch::Tensor> grads_of;
-      for (const auto& [n, t] : learnable) grads_of.push_back(t);
-      for (auto& t : grads_of) {
-        if (!t.grad().defined()) t.mutable_grad() = torch::zeros_like(t);
-      }
-      std::vector<torch::Tensor> grads;
-      for (auto& t : grads_of) grads.push_back(t.mutable_grad());
-      all_reduce_mean_bucketed(comm, grads, cap_bytes);
+      // The all-reduce time that backward did not hide: buckets still in flight, and those
+      // of tensors that got no gradient (zeros, so that every rank runs the same collectives).
+      reducer->finish();
       const double t3 = now_s();
       sgd.step();
       if (exp.optim().normalized_step()) {

@@ -16,6 +16,12 @@
 
 namespace hesp::bench {
 
+// The median of `v` (the upper middle element for an even count).
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 // Seconds per call of fn, median of `reps` timed runs after `warmup` untimed ones.
 inline double time_median(const std::function<void()>& fn, int reps = 5, int warmup = 1) {
   for (int i = 0; i < warmup; ++i) fn();

@@ -3,6 +3,9 @@
 // both backends pass the same tests.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "comm/communicator.h"
 #include "util/logging.h"
 
@@ -82,6 +85,40 @@ TEST(Collectives, AllReduceMean) {
   c.all_reduce_mean(t);
   const float expected = (c.size() + 1) / 2.0f;  // mean of 1..size
   EXPECT_TRUE(torch::allclose(t, torch::full({5}, expected)));
+}
+
+// Several all-reduces in flight at once, completed out of launch order, one of them only
+// by its handle's destructor: each ends as the sum over ranks.
+TEST(Collectives, AllReduceAsyncSeveralInFlight) {
+  auto& c = world_comm();
+  std::vector<torch::Tensor> ts;
+  for (int k = 0; k < 3; ++k) ts.push_back(torch::full({1000 * (k + 1)}, c.rank() + 1.0 + k));
+  std::vector<std::unique_ptr<PendingCollective>> ops;
+  for (auto& t : ts) ops.push_back(c.all_reduce_async(t, ReduceOp::kSum));
+  ops[2]->wait();
+  ops[0]->wait();
+  EXPECT_TRUE(ops[0]->test());
+  ops[1].reset();  // The destructor waits.
+  const double ranks_sum = c.size() * (c.size() + 1) / 2.0;
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_TRUE(torch::equal(ts[k], torch::full({1000 * (k + 1)}, ranks_sum + c.size() * k)))
+        << "tensor " << k;
+  }
+}
+
+// all_reduce_async returns before the collective can complete: rank 0 starts it while
+// the other ranks are still asleep, and test() says it is not done; wait() then finishes it.
+TEST(Collectives, AllReduceAsyncDoesNotWaitForThePeers) {
+  auto& c = world_comm();
+  if (c.size() < 2) GTEST_SKIP() << "one rank: nothing to wait for";
+  auto t = torch::full({64}, static_cast<float>(c.rank() + 1));
+  if (c.rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto op = c.all_reduce_async(t, ReduceOp::kSum);
+  if (c.rank() == 0) {
+    EXPECT_FALSE(op->test()) << "completed without the other ranks";
+  }
+  op->wait();
+  EXPECT_TRUE(torch::equal(t, torch::full({64}, c.size() * (c.size() + 1) / 2.0f)));
 }
 
 TEST(Collectives, AllGatherEqualSizes) {

@@ -104,6 +104,28 @@ torch::Tensor rank_loss(const std::vector<torch::Tensor>& p, int r) {
   return loss;
 }
 
+// The trainer's path (hooks, asynchronous all-reduce during backward) gives bit for bit
+// the gradients of averaging after backward.
+TEST(GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
+  const int r = world().rank();
+  auto after = make_params();
+  rank_loss(after, r).backward();
+  for (auto& p : after) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+  }
+  GradientAllReducer plain(world(), after, /*cap_bytes=*/48);
+  plain.all_reduce_grads();
+
+  auto hooked = make_params();
+  GradientAllReducer overlapped(world(), hooked, /*cap_bytes=*/48);
+  overlapped.enable_hooks();
+  rank_loss(hooked, r).backward();
+  overlapped.finish();
+  for (size_t k = 0; k < after.size(); ++k) {
+    EXPECT_TRUE(torch::equal(hooked[k].grad(), after[k].grad())) << "param " << k;
+  }
+}
+
 TEST(GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
   const int r = world().rank();
   auto params = make_params();
