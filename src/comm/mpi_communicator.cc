@@ -245,16 +245,6 @@ void MpiCommunicator::broadcast_bytes(std::string& s, int root) {
   wait(&req, "broadcast_bytes");
 }
 
-void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
-  check_cpu_contiguous(t, "all_reduce");
-  CHECK(t.scalar_type() != torch::kByte) << "all_reduce: unsupported dtype uint8";
-  begin("all_reduce");
-  MPI_Request req;
-  MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), checked_count(t.numel()), mpi_type(t), mpi_op(op),
-                 comm_, &req);
-  wait(&req, "all_reduce");
-}
-
 // An MPI_Iallreduce in flight; holds the tensor so that its buffer outlives the request.
 class MpiPendingAllReduce final : public PendingCollective {
  public:
@@ -286,6 +276,8 @@ std::unique_ptr<PendingCollective> MpiCommunicator::all_reduce_async(torch::Tens
                  comm_, &req);
   return std::make_unique<MpiPendingAllReduce>(this, std::move(t), req);
 }
+
+void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) { all_reduce_async(t, op)->wait(); }
 
 torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& t) {
   check_cpu_contiguous(t, "all_gather");
