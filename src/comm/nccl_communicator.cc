@@ -180,16 +180,6 @@ void NcclCommunicator::broadcast_bytes(std::string& s, int root) {
   bootstrap_->broadcast_bytes(s, root);
 }
 
-void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
-  if (!t.is_cuda()) return bootstrap_->all_reduce(t, op);
-  check_cuda_tensor(t, "all_reduce");
-  HESP_AFTER_PRODUCER();
-  HESP_NCCL(ncclAllReduce(t.data_ptr(), t.data_ptr(), static_cast<size_t>(t.numel()), nccl_type(t),
-                          nccl_op(op), state_->comm, state_->stream),
-            "all_reduce");
-  wait_for_completion("all_reduce");
-}
-
 // An all-reduce queued on the communicator's stream, with its own completion event; wait()
 // runs the watchdog on that event. Holds the tensor so that its memory outlives the kernel.
 class NcclPendingAllReduce final : public PendingCollective {
@@ -231,6 +221,10 @@ std::unique_ptr<PendingCollective> NcclCommunicator::all_reduce_async(torch::Ten
   check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "event");
   check_cuda(cudaEventRecord(done, state_->stream), "cudaEventRecord");
   return std::make_unique<NcclPendingAllReduce>(this, std::move(t), done);
+}
+
+void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
+  all_reduce_async(t, op)->wait();
 }
 
 torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& t) {

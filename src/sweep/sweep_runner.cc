@@ -280,6 +280,7 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
               << plan.runs.size() - order.size() << " already finished, " << groups
               << " group(s) of " << g << " rank(s)";
   }
+  const int threads = threads::threads_per_rank(options.threads, world.local_size());
   size_t next = 0;
   bool preempted = false;
   int failed = 0;
@@ -301,8 +302,8 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
       break;
     }
     if (index < 0) break;
-    const int rc = train_one(plan.runs[static_cast<size_t>(index)], options, *group, group_id,
-                             threads::threads_per_rank(options.threads, world.local_size()));
+    const int rc =
+        train_one(plan.runs[static_cast<size_t>(index)], options, *group, group_id, threads);
     if (rc == kExitPreempted) {
       preempted = true;
       break;

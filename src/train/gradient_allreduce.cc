@@ -191,7 +191,6 @@ void GradientAllReducer::reset_round() {
     pending_[b] = static_cast<int>(buckets_[b].indices.size());
   }
   received_.assign(params_.size(), false);
-  launched_.assign(buckets_.size(), false);
   in_flight_.clear();
   in_flight_.resize(buckets_.size());
   next_launch_ = 0;
@@ -220,7 +219,6 @@ void GradientAllReducer::launch_ready_buckets() {
   // Index order on every rank: collectives must be issued in the same order everywhere.
   while (next_launch_ < buckets_.size() && pending_[next_launch_] == 0) {
     in_flight_[next_launch_] = comm_.all_reduce_async(flat_[next_launch_], comm::ReduceOp::kSum);
-    launched_[next_launch_] = true;
     ++collectives_;
     ++next_launch_;
   }
@@ -229,9 +227,7 @@ void GradientAllReducer::launch_ready_buckets() {
 void GradientAllReducer::progress() {
   // MPI advances a non-blocking collective only inside MPI calls: poke the ones in flight
   // each time backward hands over a gradient, so they run while backward computes.
-  for (size_t b = 0; b < next_launch_; ++b) {
-    if (in_flight_[b] && in_flight_[b]->test()) in_flight_[b]->wait();
-  }
+  for (size_t b = 0; b < next_launch_; ++b) in_flight_[b]->test();
 }
 
 void GradientAllReducer::finish() {

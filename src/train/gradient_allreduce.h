@@ -86,8 +86,8 @@ class GradientAllReducer {
   std::vector<torch::Tensor> flat_;  // per bucket, hook mode only
   std::vector<int> pending_;         // per bucket: gradients still to arrive this round
   std::vector<bool> received_;       // per param: gradient arrived this round
-  std::vector<bool> launched_;       // per bucket
-  std::vector<std::unique_ptr<comm::PendingCollective>> in_flight_;  // per bucket
+  // Per bucket; set from launch (bucket index < next_launch_) until finish().
+  std::vector<std::unique_ptr<comm::PendingCollective>> in_flight_;
   size_t next_launch_ = 0;
   std::vector<unsigned> hook_ids_;
   bool hooks_ = false;
