@@ -29,7 +29,7 @@ cpus=$(sinfo -h -N -o '%c' | head -1)
 export SBATCH_TIMELIMIT=10
 bash "$src/tests/sweep/make_demo_data.sh" "$pack" "$work/data" || { echo "FAIL: data"; exit 1; }
 export HESP_SWEEP_DATA="$work/data" HESP_ROOT="$src" HESP_BIN="$hesp"
-export HESP_MPIRUN_FLAGS="--allow-run-as-root --oversubscribe"
+export HESP_MPIRUN_FLAGS="--oversubscribe"  # as root, lib.sh adds --allow-run-as-root
 fail=0
 # The demo sweep with one split per cell (4 runs), its relative paths made absolute.
 sed -e "s#=\.\./\.\./#=$src/#g" -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$src/configs/#g" -e 's/num_splits: 2/num_splits: 1/' \
