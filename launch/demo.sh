@@ -57,7 +57,10 @@ fi
 
 threads=$(( $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) / np )); (( threads >= 1 )) || threads=1
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
-mpirun_cmd=(mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np"
+# shellcheck source=mpirun_root.sh
+source "$here/mpirun_root.sh"
+# shellcheck disable=SC2207
+mpirun_cmd=(mpirun $(hesp_mpirun_root_flags) --oversubscribe --bind-to none -np "$np"
             -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS)
 sets=(--set "data.manifests=[\"$data\"]" --set "model.clip_weights=$weights")
 [[ -n "$epochs" ]] && sets+=(--set "schedule={kind: custom epochs: $epochs}")

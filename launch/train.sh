@@ -6,7 +6,8 @@
 # each rank is bound to its cores (--map-by socket:PE=N); otherwise --bind-to none (a
 # bound rank on a 2-core machine would share its one core with its loader threads).
 # NCCL_* and HESP_* variables of the caller are passed to every rank (-x).
-# HESP_MPIRUN_FLAGS adds flags (e.g. "--allow-run-as-root --oversubscribe" in containers).
+# Run as root, mpirun gets --allow-run-as-root (one line says so); HESP_MPIRUN_FLAGS adds
+# flags (e.g. "--oversubscribe" for more ranks than cores).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 np=2; hosts=""; sub="${HESP_SUBCOMMAND:-train}"
@@ -15,7 +16,7 @@ while [[ $# -gt 0 ]]; do
     --np) np="$2"; shift 2 ;;
     --hosts) hosts="$2"; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
@@ -27,7 +28,10 @@ if [[ -n "$hosts" ]]; then
 fi
 threads=$(( cores / per_node )); (( threads >= 1 )) || threads=1
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
-cmd=(mpirun -np "$np")
+# shellcheck source=mpirun_root.sh
+source "$root/launch/mpirun_root.sh"
+# shellcheck disable=SC2207
+cmd=(mpirun -np "$np" $(hesp_mpirun_root_flags))
 [[ -n "$hosts" ]] && cmd+=(--host "$hosts")
 if (( threads >= 2 )); then
   cmd+=(--map-by "socket:PE=$threads" --bind-to core)

@@ -17,7 +17,10 @@
 #    job requeues as after a 75 (the run resumes from its last checkpoint).
 #  - Anything else: the step's status (0 finished, 1 runtime error, 2 config error, 128 + n
 #    when the launcher died of signal n).
-# As root, mpirun gets --allow-run-as-root (Open MPI refuses root otherwise; one log line).
+# As root, mpirun gets --allow-run-as-root (launch/mpirun_root.sh; one log line).
+
+# shellcheck source=../../launch/mpirun_root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../launch/mpirun_root.sh"
 
 _hesp_step_pid=""  # pid of the running step ("" when none runs)
 _hesp_signals=0    # how many USR1/TERM the batch shell has received
@@ -55,11 +58,8 @@ hesp_launch() {
     local -a xs=(-x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS)
     local v
     for v in $(compgen -e | grep -E '^(NCCL_|HESP_)' || true); do xs+=(-x "$v"); done
-    local root_flag=""
-    if [[ "$(id -u)" -eq 0 && " ${HESP_MPIRUN_FLAGS:-} " != *" --allow-run-as-root "* ]]; then
-      root_flag=--allow-run-as-root
-      echo "[$(date +%T)] running as root: adding --allow-run-as-root to mpirun"
-    fi
+    local root_flag
+    root_flag="$(hesp_mpirun_root_flags)"  # as root: --allow-run-as-root, and a line on stderr
     # shellcheck disable=SC2206
     step=(mpirun -np "$ntasks" --bind-to none $root_flag ${HESP_MPIRUN_FLAGS:-} "${xs[@]}" "$@")
   fi
@@ -94,8 +94,10 @@ hesp_launch() {
       kill -USR1 "$_hesp_step_pid" 2> /dev/null
     fi
     # --- wait for the recorder; a trapped signal ends `wait` early, so wait again ---
+    # (after a `wait` cut short, or one that lost track of the recorder, pause briefly
+    # rather than spin)
     while [[ ! -s "$tmp/status" ]] && kill -0 "$recorder" 2> /dev/null; do
-      wait "$recorder"
+      wait "$recorder" || sleep 0.1
     done
     _hesp_step_pid=""
     if [[ -s "$tmp/status" ]]; then

@@ -10,6 +10,9 @@
 #                                and per-rank batch; defaults 4 and 4)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../mpirun_root.sh
+source "$root/launch/mpirun_root.sh"
+root_flags=$(hesp_mpirun_root_flags)
 bin="$root/build/bin"
 out="${HESP_BENCH_DIR:-$root/bench-results}"
 steps="${HESP_SCALING_STEPS:-4}"
@@ -29,7 +32,7 @@ clips=$(( (2 * per_rank * steps + 4) / 5 + 1 ))
 
 run() {  # run NP -> prints the last epoch record
   local np=$1 dir="$work/run-np$1"
-  mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" \
+  mpirun $root_flags --oversubscribe --bind-to none -np "$np" \
     -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS \
     "$bin/hesp" --threads 1 train --config "$root/configs/default.pbtxt" --run-dir "$dir" \
     --set "data.manifests=[\"$work/packed\"]" \

@@ -12,6 +12,9 @@
 #   launch/bench/sweep.sh [BUILD_DIR]      (HESP_SWEEP_BENCH_EPOCHS: default "1 8")
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=../mpirun_root.sh
+source "$root/launch/mpirun_root.sh"
+root_flags=$(hesp_mpirun_root_flags)
 build="${1:-$root/build}"
 hesp="$build/bin/hesp"
 out_dir="${HESP_BENCH_DIR:-$root/bench-results}"
@@ -22,7 +25,7 @@ export HESP_SWEEP_DATA="$work/data" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { print b - a }'; }
 sweep_np2() {  # config out log
-  mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 -x HESP_SWEEP_DATA \
+  mpirun $root_flags --oversubscribe --bind-to none -np 2 -x HESP_SWEEP_DATA \
     -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS "$hesp" sweep --config "$1" --out "$2" \
     --group-size 1 > "$3" 2>&1
 }

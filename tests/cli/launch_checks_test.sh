@@ -3,10 +3,13 @@
 #  - rank-prefixed logging: rank 0 logs INFO on stderr, other ranks only with --log-all-ranks;
 #  - a SLURM allocation whose SLURM_NTASKS differs from the MPI world is refused;
 #  - a typo'd config field fails with file:line:col and exit code 2;
-#  - threads per rank = cores / local ranks.
+#  - threads per rank = cores / local ranks;
+#  - launch/train.sh and launch/sweep.sh start mpirun as the user is: as root they add
+#    --allow-run-as-root (which mpirun needs) and say so in one line; otherwise neither.
 set -uo pipefail
 hesp="$1"
-mpirun="${2:-}"
+src="$2"
+mpirun="${3:-}"
 fail=0
 check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
 tmp=$(mktemp -d)
@@ -34,6 +37,24 @@ if [[ -n "$mpirun" ]] && command -v "$mpirun" > /dev/null; then
   check "rank 1 INFO not on stderr by default" '! grep -q "^\[rank 1\] I" $tmp/info.err'
   run --log-all-ranks comm info > /dev/null 2> "$tmp/all.err"
   check "--log-all-ranks shows rank 1 INFO" 'grep -q "^\[rank 1\] I" $tmp/all.err'
+
+  # --oversubscribe: two ranks also on a one-core machine. HESP_SUBCOMMAND picks the hesp
+  # subcommand train.sh runs (sweep.sh sets it to sweep).
+  HESP_BIN="$hesp" HESP_SUBCOMMAND=comm HESP_MPIRUN_FLAGS=--oversubscribe \
+    bash "$src/launch/train.sh" --np 2 -- info > "$tmp/train.out" 2> "$tmp/train.err"; rc=$?
+  check "launch/train.sh starts two ranks (rc $rc)" '[[ $rc -eq 0 ]] && grep -q "backend=mpi rank=1 size=2" $tmp/train.out'
+  HESP_BIN="$hesp" HESP_SWEEP_DATA="$tmp/no-data" HESP_MPIRUN_FLAGS=--oversubscribe \
+    bash "$src/launch/sweep.sh" --np 2 -- --config "$src/configs/sweeps/demo.pbtxt" --list \
+    --skip-data-check > "$tmp/sweep.out" 2> "$tmp/sweep.err"; rc=$?
+  check "launch/sweep.sh runs the sweep under mpirun (rc $rc)" '[[ $rc -eq 0 && -s $tmp/sweep.out ]]'
+  for s in train sweep; do
+    said=$(grep -c "running as root: adding --allow-run-as-root to mpirun" "$tmp/$s.err")
+    if [[ "$(id -u)" -eq 0 ]]; then
+      check "as root, launch/$s.sh says once that it adds --allow-run-as-root (said $said)" '[[ $said -eq 1 ]]'
+    else
+      check "not root, launch/$s.sh adds no --allow-run-as-root" '! grep -q -- --allow-run-as-root $tmp/$s.err'
+    fi
+  done
 else
   echo "mpirun not found: MPI checks skipped"
 fi
