@@ -1,5 +1,7 @@
 #include "metrics/oscr.h"
 
+#include "metrics/score_order.h"
+
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -16,10 +18,18 @@ double oscr(const std::vector<double>& known_scores, const std::vector<bool>& kn
   const size_t n = n_known + unknown_scores.size();
   std::vector<double> all(known_scores);
   all.insert(all.end(), unknown_scores.begin(), unknown_scores.end());
+  // The tie rule: among equal scores, correct knowns (0), wrong knowns (1), unknowns (2).
+  std::vector<int> tie_class(n);
+  for (size_t i = 0; i < n; ++i) tie_class[i] = i < n_known ? (known_correct[i] ? 0 : 1) : 2;
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});
-  // Stable: the tie order (knowns first, input order) changes the curve, as in ARPL.
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return all[a] < all[b]; });
+  // Rows equal in (score, class) are interchangeable in the counts below, so their order
+  // (std::sort's, input-dependent) does not matter.
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (score_less(all[a], all[b])) return true;
+    if (score_less(all[b], all[a])) return false;
+    return tie_class[a] < tie_class[b];
+  });
 
   // Suffix counts over sorted positions: correct[k] = #correct knowns in k..n-1,
   // unknown[k] = #unknowns in k..n-1.

@@ -1,5 +1,7 @@
 #include "metrics/threshold.h"
 
+#include "metrics/score_order.h"
+
 #include <glog/logging.h>
 
 #include <algorithm>
@@ -10,7 +12,7 @@ namespace hesp::metrics {
 double percentile_linear(std::vector<double> values, double p) {
   CHECK(!values.empty()) << "percentile of an empty list";
   CHECK(p >= 0 && p <= 100) << "percentile out of [0, 100]: " << p;
-  std::sort(values.begin(), values.end());
+  std::sort(values.begin(), values.end(), score_less);
   const double h = static_cast<double>(values.size() - 1) * p / 100.0;
   const size_t lo = static_cast<size_t>(std::floor(h));
   if (lo + 1 >= values.size()) return values.back();
@@ -59,7 +61,7 @@ ThresholdMetrics threshold_metrics(const std::vector<int64_t>& known_predictions
                      std::vector<int64_t>(static_cast<size_t>(m.num_classes), 0));
   auto decide = [&](int64_t prediction, double score) {
     CHECK(prediction >= 0 && prediction < num_known_classes) << "prediction " << prediction;
-    return score < threshold ? unknown : prediction;
+    return score_less(score, threshold) ? unknown : prediction;
   };
   int64_t right = 0;
   for (size_t i = 0; i < known_labels.size(); ++i) {

@@ -2,6 +2,8 @@
 // definitions written here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <numeric>
 #include <random>
 #include <vector>
 
@@ -105,6 +107,24 @@ double arpl_oscr_reference(const std::vector<double>& known, const std::vector<b
   return area;
 }
 
+// The knowns reordered as the tie rule sorts them (correct ones first), so that ARPL's
+// stable sort meets tied knowns in the rule's order.
+struct Knowns {
+  std::vector<double> scores;
+  std::vector<bool> correct;
+};
+Knowns correct_first(const std::vector<double>& known, const std::vector<bool>& correct) {
+  Knowns out;
+  for (bool want : {true, false}) {
+    for (size_t i = 0; i < known.size(); ++i) {
+      if (correct[i] != want) continue;
+      out.scores.push_back(known[i]);
+      out.correct.push_back(correct[i]);
+    }
+  }
+  return out;
+}
+
 TEST(Oscr, MatchesQuadraticTranscriptionWithTies) {
   std::mt19937 gen(5);
   std::uniform_int_distribution<int> value(0, 5);
@@ -117,8 +137,71 @@ TEST(Oscr, MatchesQuadraticTranscriptionWithTies) {
       correct[i] = right(gen);
     }
     for (auto& u : unknown) u = value(gen) - 1;
+    const auto k = correct_first(known, correct);
+    EXPECT_NEAR(oscr(known, correct, unknown), arpl_oscr_reference(k.scores, k.correct, unknown),
+                1e-12)
+        << trial;
+  }
+}
+
+TEST(Oscr, EqualsArplWithoutTiesWhateverTheOrder) {
+  std::mt19937 gen(8);
+  std::uniform_real_distribution<double> value(-3, 3);
+  std::bernoulli_distribution right(0.5);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<double> known(4 + trial), unknown(2 + trial);
+    std::vector<bool> correct(known.size());
+    for (size_t i = 0; i < known.size(); ++i) {
+      known[i] = value(gen);
+      correct[i] = right(gen);
+    }
+    for (auto& u : unknown) u = value(gen);
     EXPECT_NEAR(oscr(known, correct, unknown), arpl_oscr_reference(known, correct, unknown), 1e-12)
         << trial;
+  }
+}
+
+TEST(Oscr, TiedKnownsRightAndWrongInEitherOrderGiveTheRuleValue) {
+  // Case 16: four knowns tied at 0.9 (two right, two wrong) above two unknowns. ARPL's
+  // value depends on which tied known comes first; ours is the lower one, in any order.
+  const std::vector<double> known{0.9, 0.9, 0.9, 0.9}, unknown{0.5, 0.5};
+  const std::vector<bool> right_first{true, true, false, false},
+      wrong_first{false, false, true, true};
+  const double a = arpl_oscr_reference(known, right_first, unknown);
+  const double b = arpl_oscr_reference(known, wrong_first, unknown);
+  ASSERT_NE(a, b) << "the case no longer shows ARPL's order dependence";
+  EXPECT_EQ(oscr(known, right_first, unknown), std::min(a, b));
+  EXPECT_EQ(oscr(known, wrong_first, unknown), std::min(a, b));
+}
+
+TEST(Oscr, IsArplsLowestValueOverTheOrdersOfTiedKnowns) {
+  // ARPL's input order matters only among the knowns (the unknowns are interchangeable,
+  // and knowns come before unknowns): every order of the knowns, by brute force.
+  std::mt19937 gen(21);
+  std::uniform_int_distribution<int> value(0, 2);  // Three values: ties everywhere.
+  std::bernoulli_distribution right(0.5);
+  for (int trial = 0; trial < 25; ++trial) {
+    const size_t nk = 3 + trial % 4, nu = 2 + trial % 3;
+    std::vector<double> known(nk), unknown(nu);
+    std::vector<bool> correct(nk);
+    for (size_t i = 0; i < nk; ++i) {
+      known[i] = value(gen);
+      correct[i] = right(gen);
+    }
+    for (auto& u : unknown) u = value(gen);
+    std::vector<size_t> perm(nk);
+    std::iota(perm.begin(), perm.end(), size_t{0});
+    double lowest = 2;
+    do {
+      std::vector<double> k;
+      std::vector<bool> c;
+      for (size_t i : perm) {
+        k.push_back(known[i]);
+        c.push_back(correct[i]);
+      }
+      lowest = std::min(lowest, arpl_oscr_reference(k, c, unknown));
+    } while (std::next_permutation(perm.begin(), perm.end()));
+    EXPECT_NEAR(oscr(known, correct, unknown), lowest, 1e-12) << trial;
   }
 }
 
