@@ -1,6 +1,8 @@
 #pragma once
 // Ranking metrics of an open-set detector: how well a known-ness score separates known
-// test clips (positives) from unknown ones (negatives). Everything is float64.
+// test clips (positives) from unknown ones (negatives). Everything is float64. Scores are
+// compared in the order of score_order.h (NaN above every number), so no result depends on
+// the order of the input lists.
 #include <vector>
 
 namespace hesp::metrics {
