@@ -8,12 +8,12 @@
 
 #include "config/experiment.pb.h"
 #include "data/loader/dataset.h"
-#include "sweep/open_set_split.h"
+#include "data/selection/open_set_split.h"
 
 namespace hesp::train {
 
 struct RunData {
-  sweep::OpenSetClasses classes;
+  data::OpenSetClasses classes;
   std::unique_ptr<data::Dataset> train;  // Known classes only, labels 0..K-1.
   std::unique_ptr<data::Dataset> test;   // Known (0..K-1) and unknown (-1) classes.
   std::string manifest_fingerprint;      // sha256 over the manifest files' bytes.
