@@ -21,7 +21,8 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
     if (w == 0) return;
     const auto value = compute();
     b.total = b.total + w * value;
-    b.terms[name] = w * value.item<double>();
+    b.unweighted[name] = value.item<double>();
+    b.terms[name] = w * b.unweighted[name];
   };
   const bool hesp_like = method == config::hesp || method == config::hesp_b1;
   if (hesp_like) {

@@ -116,24 +116,6 @@ data::LoaderOptions train_loader_options(const config::Experiment& exp) {
   return lo;
 }
 
-// The optional normalised-gradient step of spec §8: x <- x - eta * g / |g| per image
-// (each negative image and delta by its own norm; the reference's averaging over the K
-// images is a defect not copied). delta lives on [0, 1] pixels, so eta applies as is; the
-// negative images live in CLIP-normalised space, where one pixel unit is 1/std.
-void normalized_gradient_step(const model::HespModelImpl& model, double eta) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : model.pixel_space_parameters()) {
-    if (!p.grad().defined()) continue;
-    const auto g = p.grad();
-    if (p.dim() == 3) {
-      p.sub_(eta * g / g.norm().clamp_min(1e-12));
-    } else {
-      const auto norms = g.flatten(1).norm(2, 1).clamp_min(1e-12).view({-1, 1, 1, 1});
-      p.sub_(eta * g / norms);
-    }
-  }
-}
-
 }  // namespace
 
 int run_training(const config::Experiment& exp, const TrainOptions& options,
@@ -288,10 +270,8 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
       // of tensors that got no gradient (zeros, so that every rank runs the same collectives).
       reducer->finish();
       const double t3 = now_s();
+      apply_normalized_step(exp.optim(), model->delta(), model->negative_images());  // Then SGD.
       sgd.step();
-      if (exp.optim().normalized_step()) {
-        normalized_gradient_step(*model, exp.optim().normalized_step_size());
-      }
       data_wait += t1 - t0;
       allreduce_time += t3 - t2;
       step_time += now_s() - t0;
