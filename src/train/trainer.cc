@@ -253,7 +253,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
       CHECK(batch) << "sampler ended before steps_per_epoch";
       const double t1 = now_s();
       const auto centers = model->uses_visual_prompt()
-                               ? batch_centers(exp, cache, batch->clip_ids)
+                               ? batch_centers(exp, cache, batch->clip_ids, &batch->views)
                                : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
       const auto frames = batch->frames.to(device, /*non_blocking=*/true);
       const auto labels = batch->labels.to(device, /*non_blocking=*/true);
