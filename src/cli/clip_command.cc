@@ -14,14 +14,9 @@
 #include "util/strings.h"
 #include "util/threads.h"
 
-// The tokenizer (and with it `tokenize` and `zeroshot`) is built by its own part of the
-// tree; this file compiles with or without it.
-#if __has_include("clip/tokenizer/tokenizer_cli.h")
+#include "cli/clip_tokenize_command.h"
 #include "clip/tokenizer/tokenizer.h"
-#include "clip/tokenizer/tokenizer_cli.h"
 #include "clip/tokenizer/vocab_path.h"
-#define HESP_HAVE_CLIP_TOKENIZER 1
-#endif
 
 namespace hesp::cli {
 namespace {
@@ -152,7 +147,6 @@ std::vector<std::string> split_classes(const std::string& s) {
   return out;
 }
 
-#if HESP_HAVE_CLIP_TOKENIZER
 struct ZeroshotOptions {
   std::string weights, classes, input, vocab;
   std::string templ = "a photo of a {}.";
@@ -190,7 +184,6 @@ int run_zeroshot(const ZeroshotOptions& o) {
   std::cout << j.dump(2) << std::endl;
   return kExitOk;
 }
-#endif  // HESP_HAVE_CLIP_TOKENIZER
 
 }  // namespace
 
@@ -233,7 +226,6 @@ void add_clip_commands(CLI::App& app, const GlobalOptions& global) {
     return run_init(init_arch, init_seed, init_out, init_dtype);
   });
 
-#if HESP_HAVE_CLIP_TOKENIZER
   auto* zs = clip->add_subcommand("zeroshot", "per-image class probabilities (JSON)");
   static ZeroshotOptions zo;
   zs->add_option("--weights", zo.weights, "CLIP weights")->required()->check(CLI::ExistingFile);
@@ -249,7 +241,6 @@ void add_clip_commands(CLI::App& app, const GlobalOptions& global) {
   });
 
   add_clip_tokenize_command(clip, global);
-#endif
 }
 
 }  // namespace hesp::cli

@@ -1,11 +1,11 @@
-// `hesp clip tokenize`: CLIP BPE ids of one text per line (see clip/tokenizer/tokenizer_cli.h).
+// `hesp clip tokenize`: CLIP BPE ids of one text per line (see cli/clip_tokenize_command.h).
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/clip_tokenize_command.h"
 #include "clip/tokenizer/tokenizer.h"
-#include "clip/tokenizer/tokenizer_cli.h"
 #include "clip/tokenizer/vocab_path.h"
 #include "util/errors.h"
 

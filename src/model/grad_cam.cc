@@ -36,10 +36,22 @@ CamResult grad_cam(const clip::ClipModel& clip, const torch::Tensor& images,
                                 .mode(torch::kBilinear)
                                 .align_corners(false))
             .view({N, S, S});
+  return {cam, cam_centers(cam), top1};
+}
+
+torch::Tensor cam_centers(const torch::Tensor& maps) {
+  CHECK_EQ(maps.dim(), 3) << "CAMs must be [N, S, S]";
+  const int64_t N = maps.size(0), S = maps.size(1), W = maps.size(2);
   // torch's argmax returns the first maximal index on CPU (row-major: first row, then col).
-  const auto flat = cam.view({N, S * S}).argmax(1);
-  const auto centers = torch::stack({torch::floor_divide(flat, S), flat.remainder(S)}, 1);
-  return {cam, centers.to(torch::kLong), top1};
+  const auto rows = maps.reshape({N, S * W});
+  const auto flat = rows.argmax(1);
+  const auto peak = rows.amax(1);
+  auto centers =
+      torch::stack({torch::floor_divide(flat, W), flat.remainder(W)}, 1).to(torch::kLong);
+  // A CAM that is zero everywhere (ReLU cut every position) points nowhere: the centre.
+  const auto empty = peak.le(0).unsqueeze(1).to(centers.device());
+  const auto middle = torch::tensor({S / 2, W / 2}, centers.options()).view({1, 2});
+  return torch::where(empty, middle, centers);
 }
 
 std::pair<int64_t, int64_t> CamCache::at(const std::string& clip_id) const {

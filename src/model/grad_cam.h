@@ -24,6 +24,10 @@ struct CamResult {
 CamResult grad_cam(const clip::ClipModel& clip, const torch::Tensor& images,
                    const torch::Tensor& text_features);
 
+// The box centre of each CAM [N, S, S] -> [N, 2] int64 (row, col): the arg-max, first on
+// ties (row-major); a CAM that is zero everywhere gives the image centre (S/2, S/2).
+torch::Tensor cam_centers(const torch::Tensor& maps);
+
 // Box centres by clip id, computed once per clip and cached in the run directory so that
 // a resumed run and the evaluation reuse them. File format: one "clip_id<TAB>row<TAB>col"
 // line per clip (cam_cache.tsv), written atomically.

@@ -22,7 +22,8 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
     if (w == 0) return;
     const auto value = compute();
     b.total = b.total + w * value;
-    b.terms[name] = w * value.item<double>();
+    b.unweighted[name] = value.item<double>();
+    b.terms[name] = w * b.unweighted[name];
   };
   const config::MethodTraits& traits = config::method_traits(method);
   if (traits.hesp_prompts) {

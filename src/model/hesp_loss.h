@@ -17,8 +17,9 @@
 namespace hesp::model {
 
 struct LossBreakdown {
-  torch::Tensor total;                  // differentiable
-  std::map<std::string, double> terms;  // each weighted term's value, for logging
+  torch::Tensor total;                       // differentiable
+  std::map<std::string, double> terms;       // each weighted term's value (what enters total)
+  std::map<std::string, double> unweighted;  // the same terms before their weights
 };
 
 // `labels` [b] are this rank's labels (0..K-1); `comm` carries the SupCon gather.

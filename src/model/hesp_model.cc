@@ -68,24 +68,29 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
   }
 }
 
-torch::Tensor HespModelImpl::encode_video(const torch::Tensor& frames) const {
+torch::Tensor HespModelImpl::encode_frames(const torch::Tensor& frames) const {
   const int64_t B = frames.size(0), T = frames.size(1);
   const auto flat =
       clip_normalize(frames.reshape({B * T, frames.size(2), frames.size(3), frames.size(4)}));
-  const auto per_frame = clip_->encode_image(flat).view({B, T, -1});
-  return temporal_->forward(per_frame);
+  return clip_->encode_image(flat).view({B, T, -1});
 }
 
 Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor& centers) const {
   Outputs out;
-  const auto prompted = uses_visual_prompt() ? visual_prompt_->forward(frames, centers) : frames;
-  out.video_features = encode_video(prompted);
+  torch::Tensor prompted = frames;
+  if (uses_visual_prompt()) {
+    out.delta_per_clip = visual_prompt_->per_clip_copies(frames.size(0));
+    prompted = visual_prompt_->forward(frames, centers, out.delta_per_clip);
+  }
+  out.frame_features = encode_frames(prompted);
+  out.video_features = temporal_->forward(out.frame_features);
   const auto scale = clip_->logit_scale().exp();
   auto cosine_logits = [&](const torch::Tensor& a, const torch::Tensor& b) {
     return scale * torch::matmul(a / a.norm(2, -1, true), (b / b.norm(2, -1, true)).t());
   };
   if (!config::method_traits(method_).reciprocal_points) {
-    out.known_logits = cosine_logits(out.video_features, known_text_features());
+    out.text_features = known_text_features();
+    out.known_logits = cosine_logits(out.video_features, out.text_features);
   }
   torch::Tensor points;
   bool euclidean = false;
@@ -128,11 +133,8 @@ std::vector<std::pair<std::string, torch::Tensor>> HespModelImpl::learnable() co
   return out;
 }
 
-std::vector<torch::Tensor> HespModelImpl::pixel_space_parameters() const {
-  std::vector<torch::Tensor> out;
-  if (uses_visual_prompt()) out.push_back(visual_prompt_->delta);
-  if (negative_images_.defined()) out.push_back(negative_images_);
-  return out;
+torch::Tensor HespModelImpl::delta() const {
+  return uses_visual_prompt() ? visual_prompt_->delta : torch::Tensor();
 }
 
 }  // namespace hesp::model

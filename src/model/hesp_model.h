@@ -22,7 +22,13 @@ namespace hesp::model {
 
 // What one forward pass gives the losses and the evaluation.
 struct Outputs {
-  torch::Tensor video_features;           // F_V [B, E], not normalised
+  torch::Tensor frame_features;  // per-frame CLIP embeddings [B, T, E], not normalised
+  torch::Tensor video_features;  // F_V [B, E], not normalised
+  torch::Tensor text_features;   // F_T [K, E], not normalised (undefined for clip_arpl)
+  // The copy of delta that each clip's prompt adds [B, 3, s, s] (undefined without a visual
+  // prompt): call retain_grad() on it before backward to read dL/d(delta of clip b); their
+  // sum over b is delta's gradient (what `hesp step` writes as grad/delta_per_clip).
+  torch::Tensor delta_per_clip;
   torch::Tensor known_logits;             // s [B, K] (undefined for clip_arpl)
   torch::Tensor negative_logits;          // l [B, K] (undefined without negative images/points)
   torch::Tensor negative_image_features;  // F_V^- [K, E] (undefined unless negative images)
@@ -43,11 +49,21 @@ class HespModelImpl : public torch::nn::Module {
   // Empty exactly for the methods that do not train (config::method_traits: clip_zeroshot).
   std::vector<std::pair<std::string, torch::Tensor>> learnable() const;
 
-  // Tensors that take the optional normalised-gradient step (delta and negative images).
-  std::vector<torch::Tensor> pixel_space_parameters() const;
+  // The tensors that take the normalised-gradient step (spec §8); undefined when the
+  // method has none. delta [3, s, s] on [0, 1] pixels; N [K, 3, S, S] CLIP-normalised.
+  torch::Tensor delta() const;
+  torch::Tensor negative_images() const { return negative_images_; }
 
   // F_T for every known class [K, E]: the learnable prompts, or the fixed zero-shot ones.
   torch::Tensor known_text_features() const;
+
+  // The learnable prompts' token ids [K, L] and EOT positions [K] (undefined without them).
+  torch::Tensor prompt_token_ids() const {
+    return text_prompts_.is_empty() ? torch::Tensor() : text_prompts_->token_ids();
+  }
+  torch::Tensor prompt_eot_index() const {
+    return text_prompts_.is_empty() ? torch::Tensor() : text_prompts_->eot_index();
+  }
 
   // Zero-shot text features of the fixed CAM template [K, E] (for Grad-CAM boxes).
   const torch::Tensor& cam_text_features() const { return cam_text_features_; }
@@ -60,8 +76,8 @@ class HespModelImpl : public torch::nn::Module {
   torch::Tensor radius() const { return radius_; }
 
  private:
-  // Per-frame CLIP embeddings pooled over time: [B, T, 3, S, S] -> [B, E].
-  torch::Tensor encode_video(const torch::Tensor& frames) const;
+  // Per-frame CLIP embeddings [B, T, 3, S, S] -> [B, T, E] (before temporal pooling).
+  torch::Tensor encode_frames(const torch::Tensor& frames) const;
 
   config::Experiment exp_;
   config::Method method_;

@@ -14,17 +14,22 @@ std::string prompt_class_name(const std::string& name) {
   return out;
 }
 
-torch::Tensor encode_templates(const clip::ClipModel& clip, const clip::Tokenizer& tokenizer,
-                               const std::string& templ, const std::vector<std::string>& classes) {
+torch::Tensor template_tokens(const clip::Tokenizer& tokenizer, const std::string& templ,
+                              const std::vector<std::string>& classes, int64_t context_length) {
   const auto at = templ.find("{}");
   CHECK(at != std::string::npos) << "template without {} (config validation checks this)";
   std::vector<std::string> texts;
   for (const auto& c : classes) {
     texts.push_back(templ.substr(0, at) + prompt_class_name(c) + templ.substr(at + 2));
   }
+  return tokenizer.tokenize(texts, context_length, /*truncate=*/true);
+}
+
+torch::Tensor encode_templates(const clip::ClipModel& clip, const clip::Tokenizer& tokenizer,
+                               const std::string& templ, const std::vector<std::string>& classes) {
   torch::NoGradGuard no_grad;
-  const auto tokens = tokenizer.tokenize(texts, clip.config().context_length, /*truncate=*/true);
-  return clip.encode_text(tokens, /*cut_at_eot=*/true);
+  return clip.encode_text(template_tokens(tokenizer, templ, classes, clip.config().context_length),
+                          /*cut_at_eot=*/true);
 }
 
 TextPromptsImpl::TextPromptsImpl(const clip::ClipModel& clip, const clip::Tokenizer& tokenizer,
@@ -34,12 +39,15 @@ TextPromptsImpl::TextPromptsImpl(const clip::ClipModel& clip, const clip::Tokeni
   const int64_t L = clip.config().context_length;
   const int64_t D = clip.config().transformer_width;
   auto ids = torch::zeros({num_classes_, L}, torch::kLong);
+  const auto x = tokenizer.encode("X");
+  CHECK_EQ(x.size(), 1u) << "the placeholder X is one token";
+  const int64_t placeholder = x[0];
   eot_index_ = torch::zeros({num_classes_}, torch::kLong);
   for (int64_t k = 0; k < num_classes_; ++k) {
-    // Placeholder ids for the contexts (their embeddings are replaced), then the class
-    // name followed by "." exactly as tokenizing "X X ... X name." would give.
+    // The ids of "X X ... X name." (the reference's prompt text): the M "X" placeholders'
+    // embeddings are replaced by the contexts, the rest are the class name, "." and EOT.
     std::vector<int64_t> row{clip::Tokenizer::kSotToken};
-    row.insert(row.end(), static_cast<size_t>(num_contexts), clip::Tokenizer::kSotToken);
+    row.insert(row.end(), static_cast<size_t>(num_contexts), placeholder);
     const auto name =
         tokenizer.encode(prompt_class_name(class_names[static_cast<size_t>(k)]) + ".");
     row.insert(row.end(), name.begin(), name.end());
@@ -57,6 +65,7 @@ TextPromptsImpl::TextPromptsImpl(const clip::ClipModel& clip, const clip::Tokeni
     torch::NoGradGuard no_grad;
     token_embeddings_ = clip.token_embedding(ids).detach();
   }
+  token_ids_ = ids;
   register_buffer("token_embeddings", token_embeddings_);
   const int64_t sets = class_specific ? num_classes_ : 1;
   contexts = register_parameter("contexts", torch::randn({sets, num_contexts, D}) * init_std);

@@ -16,7 +16,10 @@ namespace hesp::model {
 // The text a class name stands for in prompts ("anger_disgust" -> "anger disgust").
 std::string prompt_class_name(const std::string& name);
 
-// Token rows for fixed templates ("a photo of a {}.") and their CLIP text features.
+// Token rows [K, context_length] of a fixed template ("a photo of a {}.") per class, and
+// their CLIP text features [K, E] (pooled at EOT, not normalised).
+torch::Tensor template_tokens(const clip::Tokenizer& tokenizer, const std::string& templ,
+                              const std::vector<std::string>& classes, int64_t context_length);
 torch::Tensor encode_templates(const clip::ClipModel& clip, const clip::Tokenizer& tokenizer,
                                const std::string& templ, const std::vector<std::string>& classes);
 
@@ -31,6 +34,9 @@ class TextPromptsImpl : public torch::nn::Module {
   // The full prompt embeddings [K, L, D] (contexts spliced in) and EOT positions [K].
   torch::Tensor prompt_embeddings() const;
   const torch::Tensor& eot_index() const { return eot_index_; }
+  // The prompt's token ids [K, L]: those of "X X ... X {name}." (X at the M context
+  // positions, whose embeddings the contexts replace), zero padded.
+  const torch::Tensor& token_ids() const { return token_ids_; }
 
   torch::Tensor contexts;  // [K or 1, M, D], learnable.
 
@@ -38,6 +44,7 @@ class TextPromptsImpl : public torch::nn::Module {
   int64_t num_classes_, num_contexts_;
   torch::Tensor token_embeddings_;  // [K, L, D] frozen embeddings of the fixed tokens
   torch::Tensor eot_index_;         // [K] int64
+  torch::Tensor token_ids_;         // [K, L] int64
 };
 TORCH_MODULE(TextPrompts);
 

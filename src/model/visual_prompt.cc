@@ -20,10 +20,20 @@ VisualPromptImpl::VisualPromptImpl(int64_t size, config::VisualPromptConfig::Fus
   delta = register_parameter("delta", torch::zeros({3, size, size}));
 }
 
+torch::Tensor VisualPromptImpl::per_clip_copies(int64_t batch) const {
+  return delta.unsqueeze(0).repeat({batch, 1, 1, 1});
+}
+
 torch::Tensor VisualPromptImpl::forward(const torch::Tensor& frames,
                                         const torch::Tensor& centers) const {
+  return forward(frames, centers, per_clip_copies(frames.size(0)));
+}
+
+torch::Tensor VisualPromptImpl::forward(const torch::Tensor& frames, const torch::Tensor& centers,
+                                        const torch::Tensor& copies) const {
   CHECK_EQ(frames.dim(), 5) << "frames must be [B, T, 3, S, S]";
   CHECK_EQ(centers.size(0), frames.size(0));
+  CHECK_EQ(copies.size(0), frames.size(0)) << "one copy of delta per clip";
   const int64_t B = frames.size(0), S = frames.size(3);
   const auto c = centers.to(torch::kCPU, torch::kLong);
   std::vector<torch::Tensor> out;
@@ -35,7 +45,7 @@ torch::Tensor VisualPromptImpl::forward(const torch::Tensor& frames,
     // pad_c(delta): the perturbation placed in an S x S canvas of zeros. Building it with
     // constant_pad_nd keeps the op differentiable w.r.t. delta.
     const auto padded = torch::constant_pad_nd(
-        delta, {left, S - left - size_, top, S - top - size_}, 0.0);  // [3, S, S]
+        copies[b], {left, S - left - size_, top, S - top - size_}, 0.0);  // [3, S, S]
     if (fusion_ == config::VisualPromptConfig::add) {
       out.push_back(frames[b] + padded);
     } else {

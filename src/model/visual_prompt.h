@@ -20,6 +20,12 @@ class VisualPromptImpl : public torch::nn::Module {
 
   // frames [B, T, 3, S, S] in [0, 1]; centers [B, 2] int64 (row, col) -> fused frames.
   torch::Tensor forward(const torch::Tensor& frames, const torch::Tensor& centers) const;
+  // The same with the delta each clip uses given: copies [B, 3, s, s] from
+  // per_clip_copies(B), so that a caller can read the gradient per clip.
+  torch::Tensor forward(const torch::Tensor& frames, const torch::Tensor& centers,
+                        const torch::Tensor& copies) const;
+  // delta repeated B times [B, 3, s, s], differentiable (its gradient flows to delta).
+  torch::Tensor per_clip_copies(int64_t batch) const;
 
   torch::Tensor delta;  // [3, s, s], learnable.
 

@@ -72,16 +72,23 @@ void compute_missing_boxes(const config::Experiment& exp, const model::HespModel
 }
 
 torch::Tensor batch_centers(const config::Experiment& exp, const model::CamCache& cache,
-                            const std::vector<std::string>& clip_ids) {
+                            const std::vector<std::string>& clip_ids,
+                            const std::vector<data::ClipPlan>* views) {
   const int64_t B = static_cast<int64_t>(clip_ids.size());
+  CHECK(views == nullptr || views->size() == clip_ids.size()) << "one view per clip";
   auto out = torch::empty({B, 2}, torch::kLong);
   const int64_t S = exp.data().image_size();
   const auto box = exp.prompts().visual().box();
   for (int64_t b = 0; b < B; ++b) {
     std::pair<int64_t, int64_t> c{S / 2, S / 2};
     if (box == config::VisualPromptConfig::cam_once) c = cache.at(kRunBoxKey);
-    if (box == config::VisualPromptConfig::cam_per_video)
+    if (box == config::VisualPromptConfig::cam_per_video) {
       c = cache.at(clip_ids[static_cast<size_t>(b)]);
+      if (views != nullptr) {
+        c = data::map_eval_point_to_view(c.first, c.second, (*views)[static_cast<size_t>(b)],
+                                         static_cast<int>(S));
+      }
+    }
     out[b][0] = c.first;
     out[b][1] = c.second;
   }

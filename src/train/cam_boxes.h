@@ -11,6 +11,7 @@
 
 #include "comm/communicator.h"
 #include "config/experiment.pb.h"
+#include "data/loader/clip_transform.h"
 #include "data/loader/dataset.h"
 #include "model/grad_cam.h"
 #include "model/hesp_model.h"
@@ -22,8 +23,13 @@ void compute_missing_boxes(const config::Experiment& exp, const model::HespModel
                            const std::vector<const data::Dataset*>& datasets,
                            comm::Communicator& comm, model::CamCache* cache);
 
-// [B, 2] int64 centres of a batch's clips (from the cache, or fixed for `center`).
+// [B, 2] int64 centres of a batch's clips (from the cache, or fixed for `center`), in the
+// evaluation view. With `views` (a training batch's, one per clip), cam_per_video centres
+// are mapped through each clip's crop, scale and flip (spec §2, data::map_eval_point_to_view),
+// so that the prompt stays on the same part of the face; the box placement then clamps
+// them. cam_once (the reference's one box for all views) and center are not mapped.
 torch::Tensor batch_centers(const config::Experiment& exp, const model::CamCache& cache,
-                            const std::vector<std::string>& clip_ids);
+                            const std::vector<std::string>& clip_ids,
+                            const std::vector<data::ClipPlan>* views = nullptr);
 
 }  // namespace hesp::train

@@ -60,4 +60,36 @@ void Sgd::load_state(const std::map<std::string, torch::Tensor>& buffers) {
   }
 }
 
+void normalized_gradient_step(const torch::Tensor& delta, const torch::Tensor& negative_images,
+                              double eta, NormalizedStepMode mode) {
+  torch::NoGradGuard no_grad;
+  constexpr double kMinNorm = 1e-12;
+  if (delta.defined() && delta.grad().defined()) {
+    const auto g = delta.grad();
+    auto d = delta;  // Shares the storage: the step is in place.
+    d.sub_(g * eta / g.norm().clamp_min(kMinNorm));
+  }
+  if (negative_images.defined() && negative_images.grad().defined()) {
+    CHECK_EQ(negative_images.dim(), 4) << "negative images must be [K, 3, S, S]";
+    const auto g = negative_images.grad();
+    auto n = negative_images;
+    if (mode == NormalizedStepMode::kMean) {
+      const auto m = g.mean(0, /*keepdim=*/true);
+      n.sub_(m * eta / m.norm().clamp_min(kMinNorm));
+    } else {
+      const auto norms = g.flatten(1).norm(2, 1).clamp_min(kMinNorm).view({-1, 1, 1, 1});
+      n.sub_(g * eta / norms);
+    }
+  }
+}
+
+void apply_normalized_step(const config::OptimConfig& optim, const torch::Tensor& delta,
+                           const torch::Tensor& negative_images) {
+  if (!optim.normalized_step()) return;
+  normalized_gradient_step(delta, negative_images, optim.normalized_step_size(),
+                           optim.normalized_step_mode() == config::OptimConfig::mean
+                               ? NormalizedStepMode::kMean
+                               : NormalizedStepMode::kPerImage);
+}
+
 }  // namespace hesp::train

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/experiment.pb.h"
+
 namespace hesp::train {
 
 class Sgd {
@@ -32,5 +34,21 @@ class Sgd {
   std::vector<torch::Tensor> buffers_;
   double lr_ = 0, momentum_, weight_decay_;
 };
+
+// The normalised-gradient step of spec §8, run after backward (gradients already averaged
+// over ranks) and before Sgd::step:
+//   delta [3, s, s]      delta -= eta g / |g|                  (|step|_2 = eta, [0,1] pixels)
+//   N [K, 3, S, S]       per_image: N_k -= eta g_k / |g_k|     (each image's own norm)
+//                        mean:      N_k -= eta m / |m|, m = mean_k g_k (the reference: all
+//                                   K images get the same update)
+// in CLIP-normalised units for N. Undefined tensors, or ones without a gradient, are
+// skipped; a zero gradient gives no step (the norm is floored at 1e-12).
+enum class NormalizedStepMode { kPerImage, kMean };
+void normalized_gradient_step(const torch::Tensor& delta, const torch::Tensor& negative_images,
+                              double eta, NormalizedStepMode mode);
+// The step as configured: optim.normalized_step (on/off), optim.normalized_step_size (eta)
+// and optim.normalized_step_mode.
+void apply_normalized_step(const config::OptimConfig& optim, const torch::Tensor& delta,
+                           const torch::Tensor& negative_images);
 
 }  // namespace hesp::train

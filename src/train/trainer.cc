@@ -74,24 +74,6 @@ data::LoaderOptions train_loader_options(const config::Experiment& exp) {
   return lo;
 }
 
-// The optional normalised-gradient step of spec §8: x <- x - eta * g / |g| per image
-// (each negative image and delta by its own norm; the reference's averaging over the K
-// images is a defect not copied). delta lives on [0, 1] pixels, so eta applies as is; the
-// negative images live in CLIP-normalised space, where one pixel unit is 1/std.
-void normalized_gradient_step(const model::HespModelImpl& model, double eta) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : model.pixel_space_parameters()) {
-    if (!p.grad().defined()) continue;
-    const auto g = p.grad();
-    if (p.dim() == 3) {
-      p.sub_(eta * g / g.norm().clamp_min(1e-12));
-    } else {
-      const auto norms = g.flatten(1).norm(2, 1).clamp_min(1e-12).view({-1, 1, 1, 1});
-      p.sub_(eta * g / norms);
-    }
-  }
-}
-
 // What train_epoch ran: the epoch's statistics (all its steps, also those before a
 // resume), and whether the run stopped inside it or an action waits for its end.
 struct EpochRun {
@@ -358,7 +340,7 @@ double TrainingRun::train_step() {
   CHECK(batch) << "sampler ended before steps_per_epoch";
   const double t1 = now_s();
   const auto centers = model_->uses_visual_prompt()
-                           ? batch_centers(exp_, cache_, batch->clip_ids)
+                           ? batch_centers(exp_, cache_, batch->clip_ids, &batch->views)
                            : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
   const auto frames = batch->frames.to(placement_.device, /*non_blocking=*/true);
   const auto labels = batch->labels.to(placement_.device, /*non_blocking=*/true);
@@ -375,10 +357,8 @@ double TrainingRun::train_step() {
   // of tensors that got no gradient (zeros, so that every rank runs the same collectives).
   reducer_->finish();
   const double t3 = now_s();
+  apply_normalized_step(exp_.optim(), model_->delta(), model_->negative_images());  // Then SGD.
   sgd_->step();
-  if (exp_.optim().normalized_step()) {
-    normalized_gradient_step(*model_, exp_.optim().normalized_step_size());
-  }
   const double total = loss.total.item<double>();
   std::map<std::string, double> losses = {{"loss", total}};
   for (const auto& [k, v] : loss.terms) losses["loss/" + k] = v;

@@ -175,8 +175,15 @@ TEST(DataLoader, TrainingBatchesDoNotDependOnThreadsOrPrefetch) {
   // The pixels of clip c in epoch e equal load_clip(c, e): they depend on nothing else.
   const int64_t c = one[1].clip_indices[2].item<int64_t>();
   auto alone = torch::empty({4, 3, 24, 24}, torch::kFloat32);
-  Loader::load_clip(*f.ds, c, 2, loader_options(true, 4, 24, 1, 1, true).transform, alone);
+  const ClipPlan plan =
+      Loader::load_clip(*f.ds, c, 2, loader_options(true, 4, 24, 1, 1, true).transform, alone);
   EXPECT_TRUE(torch::equal(alone, one[1].frames[2]));
+  // The batch carries each clip's view (the CAM box centre is mapped through it).
+  ASSERT_EQ(one[1].views.size(), one[1].clip_ids.size());
+  const ClipPlan& view = one[1].views[2];
+  EXPECT_TRUE(view.box == plan.box && view.flip == plan.flip && view.frames == plan.frames);
+  EXPECT_EQ(view.height, 32);
+  EXPECT_EQ(view.width, 32);
 }
 
 TEST(DataLoader, DroppedBatchBuffersAreReusedAndHeldOnesNeverOverwritten) {

@@ -141,5 +141,57 @@ TEST(DataTransform, IdentityViewIsBitExact) {
   EXPECT_TRUE(torch::equal(got, hwc.permute({2, 0, 1})));
 }
 
+// The CAM box centre follows the face (spec §2): a point of the evaluation view, mapped into
+// a training view with a known crop, scale and flip, shows the same source pixel. The frame
+// encodes each pixel's own coordinates (red = row, green = column), so a rendered pixel
+// tells where in the source it came from.
+TEST(DataTransform, MappedCentreLandsOnTheSameSourcePixel) {
+  const int H = 200, W = 200, S = 100;
+  auto hwc = torch::zeros({H, W, 3}, torch::kUInt8);
+  hwc.select(2, 0).copy_(torch::arange(H).view({H, 1}).expand({H, W}));
+  hwc.select(2, 1).copy_(torch::arange(W).view({1, W}).expand({H, W}));
+  auto render = [&](const CropBox& box, bool flip) {
+    auto out = torch::empty({3, S, S});
+    render_frame(hwc.data_ptr<uint8_t>(), H, W, box, flip, S, out.data_ptr<float>());
+    return out * 255;
+  };
+  ClipPlan eval;
+  eval.height = H;
+  eval.width = W;
+  eval.box = {0, 0, H, W};
+  const auto eval_view = render(eval.box, false);
+  for (const bool flip : {false, true}) {
+    ClipPlan view = eval;
+    view.box = {40, 60, 90, 120};  // Zoomed in, wider than tall.
+    view.flip = flip;
+    const auto train_view = render(view.box, flip);
+    int far_without_mapping = 0;
+    for (const auto& [r, c] : std::vector<std::pair<int64_t, int64_t>>{
+             {30, 50}, {41, 40}, {44, 18}, {51, 45}, {60, 80}, {25, 35}}) {
+      SCOPED_TRACE(std::to_string(r) + "," + std::to_string(c) + (flip ? " flipped" : ""));
+      const auto [vr, vc] = map_eval_point_to_view(r, c, view, S);
+      ASSERT_TRUE(vr >= 0 && vr < S && vc >= 0 && vc < S) << vr << "," << vc;
+      // Source coordinates under the point in each view; mapping rounds to a view pixel,
+      // at most half a view pixel = 0.45 (rows) / 0.6 (columns) source pixels away.
+      for (int axis = 0; axis < 2; ++axis) {
+        const double want = eval_view[axis][r][c].item<double>();
+        const double got = train_view[axis][vr][vc].item<double>();
+        EXPECT_NEAR(got, want, 0.5 * (axis == 0 ? 90.0 : 120.0) / S + 1e-3) << "axis " << axis;
+        // Today's unmapped centre would show another part of the frame.
+        far_without_mapping += std::abs(train_view[axis][r][c].item<double>() - want) > 5;
+      }
+    }
+    EXPECT_GT(far_without_mapping, 0);
+  }
+  // A point the crop cuts off maps outside the view (the box placement clamps it).
+  ClipPlan view = eval;
+  view.box = {40, 60, 90, 120};
+  EXPECT_LT(map_eval_point_to_view(5, 5, view, S).first, 0);
+  // The evaluation view maps onto itself.
+  for (int64_t p : {0, 17, 50, 99}) {
+    EXPECT_EQ(map_eval_point_to_view(p, 99 - p, eval, S), std::make_pair(p, 99 - p));
+  }
+}
+
 }  // namespace
 }  // namespace hesp::data

@@ -103,11 +103,21 @@ TEST(GradCam, BoxLandsOnThePatchThatDrivesTheLogit) {
     const int64_t far_r = r < 2 ? 60 : 2, far_c = c < 2 ? 60 : 2;
     EXPECT_EQ(result.maps[0][far_r][far_c].item<float>(), 0.0f);
   }
-  // Without the red patch the CAM is zero everywhere and the first pixel wins the tie.
+  // Without the red patch the CAM is zero everywhere: it points nowhere, so the box goes to
+  // the image centre (spec §2), not to the first pixel of the tie.
   const auto flat = grad_cam(*tower, image_with_red_patch(-1, -1).unsqueeze(0), text);
   EXPECT_EQ(flat.maps.abs().max().item<float>(), 0.0f);
-  EXPECT_EQ(flat.centers[0][0].item<int64_t>(), 0);
-  EXPECT_EQ(flat.centers[0][1].item<int64_t>(), 0);
+  EXPECT_EQ(flat.centers[0][0].item<int64_t>(), 32);
+  EXPECT_EQ(flat.centers[0][1].item<int64_t>(), 32);
+}
+
+TEST(GradCam, CentersAreTheFirstArgMaxOrTheImageCentre) {
+  auto maps = torch::zeros({3, 8, 10});
+  maps[0][2][7] = 1.0;  // One peak.
+  maps[1][5][1] = 2.0;  // A tie: the first in row-major order wins.
+  maps[1][5][4] = 2.0;
+  const auto c = cam_centers(maps);  // maps[2] is zero everywhere.
+  EXPECT_TRUE(torch::equal(c, torch::tensor({2, 7, 5, 1, 4, 5}, torch::kLong).view({3, 2})));
 }
 
 TEST(CamCache, RoundTripsAndRejectsBadLines) {

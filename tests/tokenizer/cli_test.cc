@@ -3,7 +3,7 @@
 
 #include <sstream>
 
-#include "clip/tokenizer/tokenizer_cli.h"
+#include "cli/clip_tokenize_command.h"
 #include "tokenizer_test_util.h"
 
 namespace hesp::cli {

@@ -58,6 +58,8 @@ CropBox random_resized_crop(int height, int width, double min_area, double max_a
 ClipPlan plan_clip(const TransformOptions& options, int stored_frames, int height, int width,
                    int64_t epoch, int64_t clip_index) {
   ClipPlan plan;
+  plan.height = height;
+  plan.width = width;
   if (!options.training) {
     plan.frames = sample_frames(stored_frames, options.frames, false, nullptr);
     plan.box = {0, 0, height, width};
@@ -70,6 +72,21 @@ ClipPlan plan_clip(const TransformOptions& options, int stored_frames, int heigh
                                  options.min_aspect, options.max_aspect, rng);
   plan.flip = rng.bernoulli(options.flip_probability);
   return plan;
+}
+
+std::pair<int64_t, int64_t> map_eval_point_to_view(int64_t row, int64_t col, const ClipPlan& plan,
+                                                   int size) {
+  CHECK(plan.height > 0 && plan.width > 0 && plan.box.height > 0 && plan.box.width > 0 && size > 0)
+      << "a view plan without sizes";
+  auto map = [size](int64_t p, int frame_extent, int box_start, int box_extent) {
+    const double source = (static_cast<double>(p) + 0.5) * frame_extent / size - 0.5;
+    const double view = (source - box_start + 0.5) * size / box_extent - 0.5;
+    return static_cast<int64_t>(std::nearbyint(view));
+  };
+  const int64_t r = map(row, plan.height, plan.box.top, plan.box.height);
+  int64_t c = map(col, plan.width, plan.box.left, plan.box.width);
+  if (plan.flip) c = size - 1 - c;
+  return {r, c};
 }
 
 namespace {

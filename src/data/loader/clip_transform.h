@@ -6,6 +6,7 @@
 // one frame inside each of T equal segments, the random resized crop, the flip. The crop
 // and flip are drawn once per clip and applied to every frame.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "data/loader/rng.h"
@@ -34,6 +35,7 @@ struct ClipPlan {
   std::vector<int> frames;  // Stored frame index per output frame (T entries).
   CropBox box;              // In stored-frame pixels.
   bool flip = false;
+  int height = 0, width = 0;  // The stored frame's size.
 };
 
 // Temporal sampling. Stored clips with fewer than T frames repeat their last frame and draw
@@ -49,6 +51,16 @@ CropBox random_resized_crop(int height, int width, double min_area, double max_a
 
 ClipPlan plan_clip(const TransformOptions& options, int stored_frames, int height, int width,
                    int64_t epoch, int64_t clip_index);
+
+// Where a pixel of the evaluation view lands in the view `plan` renders (spec §2: the CAM
+// box centre follows the face through each training view's crop, scale and flip).
+// (row, col) of the size x size evaluation view (the whole plan.height x plan.width frame
+// resized) -> the stored frame, src = (p + 0.5) * H / size - 0.5 (half-pixel centres, as
+// render_frame's bilinear resize) -> the view, (src - box.top + 0.5) * size / box.height - 0.5,
+// mirrored (size - 1 - col) when plan.flip; rounded to the nearest pixel. The result can lie
+// outside [0, size) when the crop cuts the point off: the box placement clamps it.
+std::pair<int64_t, int64_t> map_eval_point_to_view(int64_t row, int64_t col, const ClipPlan& plan,
+                                                   int size);
 
 // Renders one HWC RGB uint8 frame's crop box, resized bilinearly to size x size
 // (half-pixel centres, align_corners=False as torch's interpolate, no antialias), mirrored

@@ -55,7 +55,7 @@ void Loader::work() {
   const auto dtype = options_.float_output ? torch::kFloat32 : torch::kUInt8;
   for (;;) {
     torch::Tensor slot;
-    int64_t batch = 0, clip = 0;
+    int64_t batch = 0, clip = 0, slot_row = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       // Stay within the prefetch window: batches [consumed_, consumed_ + prefetch).
@@ -76,6 +76,7 @@ void Loader::work() {
         p.batch.frames = frames_buffer({n, frames, 3, size, size}, dtype);
         p.batch.labels = torch::empty({n}, torch::kInt64);
         p.batch.clip_indices = torch::empty({n}, torch::kInt64);
+        p.batch.views.resize(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; ++i) {
           const ClipInfo& c = dataset_.clip(ids[static_cast<size_t>(i)]);
           p.batch.labels[i] = c.label;
@@ -87,9 +88,11 @@ void Loader::work() {
         it = pending_.emplace(b, std::move(p)).first;
       }
       slot = it->second.batch.frames[row];
+      slot_row = row;
     }
+    ClipPlan view;
     try {
-      load_clip(dataset_, clip, epoch_, options_.transform, slot);
+      view = load_clip(dataset_, clip, epoch_, options_.transform, slot);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!error_) error_ = std::current_exception();
@@ -98,7 +101,9 @@ void Loader::work() {
       return;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    if (--pending_.at(batch).remaining == 0) ready_cv_.notify_all();
+    Pending& done = pending_.at(batch);
+    done.batch.views[static_cast<size_t>(slot_row)] = std::move(view);
+    if (--done.remaining == 0) ready_cv_.notify_all();
   }
 }
 
@@ -142,8 +147,8 @@ SamplerPosition Loader::position() const {
   return {epoch_, first_step_ + consumed_};
 }
 
-void Loader::load_clip(const Dataset& dataset, int64_t index, int64_t epoch,
-                       const TransformOptions& transform, torch::Tensor frames_out) {
+ClipPlan Loader::load_clip(const Dataset& dataset, int64_t index, int64_t epoch,
+                           const TransformOptions& transform, torch::Tensor frames_out) {
   const int size = transform.size;
   CHECK(frames_out.is_contiguous());
   CHECK_EQ(frames_out.numel(), static_cast<int64_t>(transform.frames) * 3 * size * size);
@@ -184,6 +189,7 @@ void Loader::load_clip(const Dataset& dataset, int64_t index, int64_t epoch,
                    frames_out.data_ptr<uint8_t>() + k * plane);
     }
   }
+  return plan;
 }
 
 }  // namespace hesp::data

@@ -37,7 +37,8 @@ struct Batch {
   torch::Tensor labels;        // int64 [B], mapped labels (-1 = unknown).
   torch::Tensor clip_indices;  // int64 [B], Dataset indices.
   std::vector<std::string> clip_ids;
-  SamplerPosition position;  // This batch's (epoch, step).
+  std::vector<ClipPlan> views;  // Per clip, the view rendered (maps CAM box centres, spec §2).
+  SamplerPosition position;     // This batch's (epoch, step).
 };
 
 class Loader {
@@ -57,9 +58,9 @@ class Loader {
   SamplerPosition position() const;
 
   // Decodes and renders one clip into frames_out ([T, 3, S, S], contiguous, dtype per
-  // options) exactly as the batches do; for tests and tools.
-  static void load_clip(const Dataset& dataset, int64_t index, int64_t epoch,
-                        const TransformOptions& transform, torch::Tensor frames_out);
+  // options) exactly as the batches do; for tests and tools. Returns the view's plan.
+  static ClipPlan load_clip(const Dataset& dataset, int64_t index, int64_t epoch,
+                            const TransformOptions& transform, torch::Tensor frames_out);
 
  private:
   struct Pending {

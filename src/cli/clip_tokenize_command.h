@@ -1,7 +1,8 @@
 #pragma once
 // `hesp clip tokenize`: one text per line in, one JSON array of ids per line out
 // (<|startoftext|> ... <|endoftext|>, unpadded unless --pad). Defined in
-// cli/clip_tokenize_command.cc; cli/clip_command.cc adds it to the `clip` group.
+// cli/clip_tokenize_command.cc; cli/clip_command.cc adds it to the `clip` group. The CLI
+// drives clip/tokenizer; the tokenizer knows nothing of the CLI.
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
