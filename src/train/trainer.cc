@@ -165,6 +165,11 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   LOG(INFO) << "run " << options.run_dir.string() << ": method "
             << config::Method_Name(exp.method()) << ", " << comm.size() << " rank(s) x " << threads
             << " thread(s), backend " << comm.backend();
+  // Every rank's own log: where it runs and its share of that node (local rank and size
+  // come from the MPI shared-memory split, i.e. per node, not per world).
+  LOG(INFO) << "rank " << comm.rank() << " of " << comm.size() << " on " << resources::host_name()
+            << ": local rank " << comm.local_rank() << " of " << comm.local_size() << ", "
+            << threads << " thread(s)";
 
   const int64_t global_batch = exp.train().global_batch_size();
   if (global_batch % comm.size() != 0) {
