@@ -7,14 +7,15 @@
 #  1. `hesp train` on 2 nodes x 1 rank and 2 nodes x 2 ranks == 1 rank (result.json
 #     metrics within the rank-equivalence tolerance); each rank's log names its node,
 #     local rank, local size and thread share;
-#  2. `hesp sweep` across the nodes, group size 2 and 1: every run done once; a rerun
-#     trains nothing;
+#  2. `hesp sweep` across the nodes (ranks alternate nodes, so a group of 2 spans both),
+#     group size 2 and 1: every run done once; a rerun trains nothing;
 #  3. `hesp-pack convert` across the nodes packs the dataset one process packs;
 #  4. node loss: every process of node2 killed mid-epoch ends the job within 60 s with a
 #     message naming node2; the rerun resumes from the last checkpoint and ends with the
 #     uninterrupted result;
 #  5. SLURM on the nodes (nodes-slurm.sh): a 2-node train.sbatch preempted with USR1
-#     checkpoints, requeues, and the requeued job ends with the uninterrupted result;
+#     checkpoints, requeues, and the requeued job ends with the uninterrupted result; each
+#     rank trains with --cpus-per-task threads;
 #  6. a slow link (tc netem delay + loss; htb rate limit where the kernel has no netem):
 #     the result is unchanged and the stall inspector stays quiet.
 # Skips (77) with the reason when the machine does not allow namespaces (not root, no
@@ -22,7 +23,7 @@
 # Tears everything down on any exit.
 #   two_nodes_test.sh HESP HESP_PACK MPIRUN SOURCE_DIR
 set -uo pipefail
-hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
+hesp="$(realpath "$1")"; pack="$(realpath "$2")"; mpirun="${3:-}"; src="$(realpath "$4")"
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) -eq 0 ]] || skip "the namespace cluster needs root"
 for b in ip nsenter unshare tc jq python3; do command -v "$b" > /dev/null || skip "$b not found"; done
@@ -74,7 +75,6 @@ sets=(--set "data.manifests=[\"$work/data/afew\"]"
       --set "schedule={kind: custom epochs: 4}" --set "checkpoint={every_epochs: 1 keep_last: 2}"
       --set "data.frames_per_clip=2" --set "eval.every_epochs=100" --set "train.global_batch_size=4"
       --set "train.max_steps_per_epoch=2")
-train() { "$hesp" --log-all-ranks train --config "$config" "${sets[@]}" --run-dir "$@"; }
 metrics_close() {  # A B: every result.json metric within the rank-equivalence tolerance
   python3 - "$1/result.json" "$2/result.json" << 'PY'
 import json, math, sys
@@ -120,11 +120,12 @@ fi
 # --- 1. Training: 1 rank == 2 x 1 == 2 x 2 ----------------------------------------------
 if part 1; then
 echo "== 1. train: 1 rank, 2 nodes x 1, 2 nodes x 2"
-on node1 env OMP_NUM_THREADS=1 "$hesp" train --config "$config" "${sets[@]}" --run-dir "$work/t1" \
+# One thread per rank, except in the 2 x 2 run, which checks the automatic share.
+on node1 "$hesp" --threads 1 train --config "$config" "${sets[@]}" --run-dir "$work/t1" \
   > "$work/t1.log" 2>&1 || { bad "1-rank train"; tail -20 "$work/t1.log"; }
 before=$(bridge_bytes)
-mpi --host node1,node2 -np 2 "$hesp" --log-all-ranks train --config "$config" "${sets[@]}" \
-  --run-dir "$work/t2x1" > "$work/t2x1.log" 2>&1 || { bad "2 x 1 train"; tail -20 "$work/t2x1.log"; }
+mpi --host node1,node2 -np 2 "$hesp" --log-all-ranks --threads 1 train --config "$config" \
+  "${sets[@]}" --run-dir "$work/t2x1" > "$work/t2x1.log" 2>&1 || { bad "2 x 1 train"; tail -20 "$work/t2x1.log"; }
 echo "2 x 1 training moved $(( ($(bridge_bytes) - before) / 1024 )) KiB over node2's link"
 mpi --host node1:2,node2:2 -np 4 "$hesp" --log-all-ranks train --config "$config" "${sets[@]}" \
   --run-dir "$work/t2x2" > "$work/t2x2.log" 2>&1 || { bad "2 x 2 train"; tail -20 "$work/t2x2.log"; }
@@ -133,18 +134,19 @@ for run in t2x1 t2x2; do
   why=$(metrics_close "$work/t1" "$work/$run") || bad "$run metrics differ from 1 rank: $why"
 done
 # Rank placement by slot: ranks 0..k-1 on node1, the rest on node2.
-check_layout() {  # RUN NP PER_NODE
-  local run="$1" np="$2" per="$3" r line want
+check_layout() {  # RUN NP PER_NODE THREADS
+  local run="$1" np="$2" per="$3" th="$4" r line want
   for r in $(seq 0 $((np - 1))); do
-    local node="node$(( r / per + 1 ))" lr=$(( r % per )) th=$(( cores / per ))
-    (( th >= 1 )) || th=1
+    local node="node$(( r / per + 1 ))" lr=$(( r % per ))
     want="rank $r of $np on $node: local rank $lr of $per, $th thread(s)"
     line=$(grep -m 1 -o "rank $r of $np on .*thread(s)" "$work/$run/logs/rank$r.log" 2> /dev/null)
     [[ "$line" == "$want" ]] || bad "$run rank $r: log says '$line', expected '$want'"
   done
 }
-check_layout t2x1 2 1
-check_layout t2x2 4 2
+check_layout t2x1 2 1 1
+# Automatic: the node's cores shared among its 2 local ranks.
+share=$(( cores / 2 )); (( share >= 1 )) || share=1
+check_layout t2x2 4 2 $share
 grep -h "rank . of 4 on" "$work"/t2x2/logs/rank*.log | sed 's/^.*\] //'
 
 fi
@@ -155,21 +157,22 @@ echo "== 2. sweep, group size 2 and 1"
 sed -e "s#=\.\./\.\./#=$src/#g" -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$src/configs/#g" \
   -e 's/num_splits: 2/num_splits: 1/' "$src/configs/sweeps/demo.pbtxt" > "$work/sweep.pbtxt"
 echo 'base_set: "train.max_steps_per_epoch=2"' >> "$work/sweep.pbtxt"
+export HESP_SWEEP_DATA="$work/data"
 runs=$("$hesp" sweep --config "$work/sweep.pbtxt" --list --skip-data-check | wc -l)
 for g in 2 1; do
   out="$work/sweep-g$g"
-  HESP_SWEEP_DATA="$work/data" mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" sweep \
+  mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" sweep \
     --config "$work/sweep.pbtxt" --out "$out" --group-size $g > "$work/sweep-g$g.log" 2>&1 ||
     { bad "sweep --group-size $g"; tail -20 "$work/sweep-g$g.log"; continue; }
   n=$(find "$out" -name result.json | wc -l)
-  [[ $n -eq $runs ]] || bad "sweep --group-size $g: $n of $runs runs finished"
+  [[ $n -eq $runs && $runs -gt 0 ]] || bad "sweep --group-size $g: $n of $runs runs finished"
   # Each run trained once: one "run DIR: method" line per run, in its own rank-0 log.
   for f in $(find "$out" -name result.json); do
     d=$(dirname "$f"); c=$(grep -c "run $d: method" "$d/logs/rank0.log" 2> /dev/null)
     [[ "$c" == 1 ]] || bad "sweep --group-size $g: $d trained $c time(s)"
   done
   find "$out" -name result.json -exec md5sum {} + | sort > "$work/before.md5"
-  HESP_SWEEP_DATA="$work/data" mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" sweep \
+  mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" sweep \
     --config "$work/sweep.pbtxt" --out "$out" --group-size $g > "$work/sweep-g$g-again.log" 2>&1 ||
     bad "second sweep --group-size $g"
   grep -q "$runs already finished" "$work/sweep-g$g-again.log" || bad "the rerun (group size $g) did not skip $runs runs"
@@ -201,7 +204,7 @@ fi
 # --- 4. Node loss ------------------------------------------------------------------------
 if part 4; then
 echo "== 4. node2 lost mid-epoch"
-run=(--host node1,node2 -np 2 "$hesp" train --config "$config" "${sets[@]}" --run-dir "$work/lost")
+run=(--host node1,node2 -np 2 "$hesp" --threads 1 train --config "$config" "${sets[@]}" --run-dir "$work/lost")
 mpi "${run[@]}" > "$work/lost1.log" 2>&1 &
 launcher=$!
 for _ in $(seq 1 1200); do
@@ -247,7 +250,7 @@ else
   link="htb 20 Mbit/s, both ways"
 fi
 t0=$(date +%s)
-mpi --host node1,node2 -np 2 "$hesp" --log-all-ranks train --config "$config" "${sets[@]}" \
+mpi --host node1,node2 -np 2 "$hesp" --threads 1 train --config "$config" "${sets[@]}" \
   --run-dir "$work/slow" > "$work/slow.log" 2>&1 || { bad "train on the slow link"; tail -20 "$work/slow.log"; }
 echo "slow link ($link): 2 x 1 training took $(( $(date +%s) - t0 )) s"
 cmp -s <(jq -S .metrics "$work/t2x1/result.json") <(jq -S .metrics "$work/slow/result.json") ||
@@ -269,17 +272,22 @@ if [[ $have_slurm == 1 ]]; then
   export SBATCH_TIMELIMIT=10 HESP_ROOT="$src" HESP_BIN="$hesp"
   export HESP_MPIRUN_FLAGS="--allow-run-as-root --oversubscribe"
   cd "$work" || exit 1
-  job=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --output="$work/train.out" \
+  # --cpus-per-task=1: each rank must train with 1 thread (not the node's cores).
+  job=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --cpus-per-task=1 --output="$work/train.out" \
     "$src/cluster/slurm/train.sbatch" "$config" "$work/pre" "${sets[@]}")
-  for _ in $(seq 1 1200); do
+  for _ in $(seq 1 3000); do
     ls "$work/pre/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
+    [[ -n "$(squeue -h -j "$job" -o %T 2> /dev/null)" ]] || break
     sleep 0.1
   done
   scancel --signal=USR1 --batch "$job"
-  released=""
+  released=""; gone=0
   for _ in $(seq 1 1200); do
     state=$(squeue -h -j "$job" -o %T 2> /dev/null)
     [[ -z "$state" && -f "$work/pre/result.json" ]] && break
+    # Out of the queue for 5 s without a result: it ended (failed).
+    if [[ -z "$state" ]]; then gone=$((gone + 1)); else gone=0; fi
+    [[ $gone -ge 10 ]] && { echo "job $job left the queue without a result"; break; }
     [[ "$state" == FAILED || "$state" == CANCELLED ]] && { echo "job $job ended $state"; break; }
     # A requeued job waits ~2 min before it is eligible again; release it once both
     # nodes cleaned up the first incarnation.
@@ -299,7 +307,12 @@ if [[ $have_slurm == 1 ]]; then
   else
     bad "the requeued job did not finish"
   fi
-  grep -h "rank 1 of 2 on" "$work/pre/logs/rank1.log" | tail -1 | sed 's/^.*\] //'
+  for r in 0 1; do
+    line=$(grep -h -o "rank $r of 2 on .*" "$work/pre/logs/rank$r.log" | tail -1)
+    echo "$line"
+    [[ "$line" == "rank $r of 2 on node$((r + 1)): local rank 0 of 1, 1 thread(s)" ]] ||
+      bad "SLURM rank $r: '$line' (expected node$((r + 1)), local rank 0 of 1, --cpus-per-task=1 thread)"
+  done
   [[ $fail -eq 0 ]] || cat "$work/train.out"
 fi
 fi
