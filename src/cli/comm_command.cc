@@ -7,6 +7,7 @@
 #include "cli/app.h"
 #include "comm/communicator.h"
 #include "util/logging.h"
+#include "util/resources.h"
 #include "util/threads.h"
 
 namespace hesp::cli {
@@ -22,10 +23,10 @@ void add_comm_commands(CLI::App& app, const GlobalOptions& global) {
     LOG(INFO) << "communicator " << world->backend() << " ready: rank " << world->rank() << " of "
               << world->size() << ", " << threads << " thread(s)";
     auto sum = world->all_reduce_int(1, comm::ReduceOp::kSum);
-    std::cout << "backend=" << world->backend() << " rank=" << world->rank()
-              << " size=" << world->size() << " local_rank=" << world->local_rank()
-              << " local_size=" << world->local_size() << " threads=" << threads
-              << " all_reduce_check=" << sum << std::endl;
+    std::cout << "host=" << resources::host_name() << " backend=" << world->backend()
+              << " rank=" << world->rank() << " size=" << world->size()
+              << " local_rank=" << world->local_rank() << " local_size=" << world->local_size()
+              << " threads=" << threads << " all_reduce_check=" << sum << std::endl;
     return sum == world->size() ? 0 : 1;
   });
 }

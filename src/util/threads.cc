@@ -22,6 +22,13 @@ int available_cores() {
 
 int threads_per_rank(int requested, int local_size) {
   if (requested > 0) return requested;
+  if (const char* slurm = std::getenv("SLURM_CPUS_PER_TASK"); slurm != nullptr) {
+    char* end = nullptr;
+    const long cpus = std::strtol(slurm, &end, 10);
+    if (end != slurm && *end == '\0' && cpus > 0) {
+      return static_cast<int>(std::min<long>(cpus, available_cores()));
+    }
+  }
   return std::max(1, available_cores() / std::max(1, local_size));
 }
 
