@@ -150,11 +150,6 @@ void write_frames(const stdfs::path& dir, int n, int S, int seed,
   }
 }
 
-std::string read_text(const stdfs::path& p) {
-  std::error_code ec;
-  return stdfs::exists(p, ec) ? fs::read_file(p) : "";
-}
-
 int count_lines(const std::string& s, const std::string& needle = "") {
   int n = 0;
   size_t at = 0;
@@ -332,7 +327,8 @@ TEST(Litter, EveryImporterIgnoresLitterForFramesAndVideos) {
   for (const std::string layout : {"afew", "mafw", "reference-list", "dfew"}) {
     for (bool video : {false, true}) {
       if (video && layout != "afew" && layout != "mafw") continue;
-      const auto src = dir / (layout + (video ? "-video" : "")), out = src.string() + "-out";
+      const stdfs::path src = dir / (layout + (video ? "-video" : ""));
+      const stdfs::path out = src.string() + "-out";
       auto r = run(hesp_pack() + " synth --layout " + layout + " --out " + q(src) +
                    " --clips-per-class 1 --frames 5 --size 16" + (video ? " --video" : ""));
       ASSERT_EQ(r.code, 0) << r.output;

@@ -170,7 +170,7 @@ TEST(Stress, RandomBrokenTreesNeverCrashTheImportersOrTheDecoder) {
   data::PackParams params;
   params.set_size(16);
   params.set_frames_per_clip(3);
-  for (uint32_t seed = 1; seed <= 40; ++seed) {
+  for (uint32_t seed = 1; seed <= 100; ++seed) {
     const auto root = dir / std::to_string(seed);
     TreeMaker(seed).tree(root);
     for (const std::string format : {"afew", "csv", "reference-list"}) {

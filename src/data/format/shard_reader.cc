@@ -78,9 +78,9 @@ ShardReader::ShardReader(const std::filesystem::path& path, const ShardInfo* exp
     }
     for (size_t k = 1; k < offsets_.size(); ++k) {
       if (offsets_[k] < offsets_[k - 1]) {
-        const size_t clip = static_cast<size_t>(
-            std::upper_bound(first_frame_.begin(), first_frame_.end(), k - 1) -
-            first_frame_.begin() - 1);
+        const size_t clip =
+            static_cast<size_t>(std::upper_bound(first_frame_.begin(), first_frame_.end(), k - 1) -
+                                first_frame_.begin() - 1);
         throw UserError(where + ": frame_offsets decrease at clip " + records_[clip].clip_id);
       }
     }
@@ -109,7 +109,8 @@ std::vector<std::string> ShardReader::read_jpeg_frames(int64_t i) const {
   if (header_.encoding != "jpeg") throw UserError(path_.string() + ": not a jpeg shard");
   if (i < 0 || i >= header_.num_clips)
     throw UserError(path_.string() + ": clip index out of range");
-  const size_t a = first_frame_[static_cast<size_t>(i)], z = first_frame_[static_cast<size_t>(i) + 1];
+  const size_t a = first_frame_[static_cast<size_t>(i)],
+               z = first_frame_[static_cast<size_t>(i) + 1];
   const uint64_t begin = offsets_[a];
   const uint64_t end = offsets_[z];
   std::string blob(end - begin, '\0');

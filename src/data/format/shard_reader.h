@@ -16,8 +16,8 @@
 namespace hesp::data {
 
 struct ShardHeader {
-  int format_version = 0;  // 1 or 2 (shard_format.h)
-  std::string encoding;    // "jpeg" | "raw"
+  int format_version = 0;   // 1 or 2 (shard_format.h)
+  std::string encoding;     // "jpeg" | "raw"
   int frames_per_clip = 0;  // v1: frames every clip stores; v2: the cap (0 = none)
   int size = 0;
   int64_t num_clips = 0;

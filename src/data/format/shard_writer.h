@@ -1,6 +1,6 @@
 #pragma once
-// Writes one shard, format_version 2 (docs/datasets.md). Frames stream into extendible chunked datasets as
-// clips arrive; per-clip metadata is written at finish(). The file lives under a
+// Writes one shard, format_version 2 (docs/datasets.md). Frames stream into extendible chunked
+// datasets as clips arrive; per-clip metadata is written at finish(). The file lives under a
 // temporary name (<final>.partial) until finish() has closed and fsynced it, then it is
 // renamed: a crash or a failed write never leaves a file that looks like a whole shard.
 // Not thread-safe: one writer thread per shard (HDF5 serialises calls anyway).

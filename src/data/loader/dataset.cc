@@ -140,7 +140,8 @@ ShardContents read_shard_index(const stdfs::path& path, const Manifest& m, const
   if (s.jpeg) {
     s.frame_offsets = h5::read_uint64s(id, shard::kFrameOffsets);
     const auto total = h5::dataset_shape(id, shard::kJpegBytes);
-    if (s.frame_offsets.size() != frames_total + 1 || total.size() != 1 || s.frame_offsets[0] != 0 ||
+    if (s.frame_offsets.size() != frames_total + 1 || total.size() != 1 ||
+        s.frame_offsets[0] != 0 ||
         !std::is_sorted(s.frame_offsets.begin(), s.frame_offsets.end()) ||
         s.frame_offsets.back() != total[0]) {
       throw UserError(name + ": frame_offsets do not index jpeg_bytes");
