@@ -22,10 +22,28 @@ inline constexpr const char* kUnknownLabel = "unknown_label";
 inline constexpr const char* kDuplicateClipId = "duplicate_clip_id";
 inline constexpr const char* kFrameGap = "frame_gap";
 inline constexpr const char* kBadAnnotation = "bad_annotation";
+inline constexpr const char* kNonUtf8Name = "non_utf8_name";
 }  // namespace reason
+
+// Integrity findings written to integrity.tsv (column 1) beside rejected.tsv.
+namespace integrity {
+inline constexpr const char* kLabelConflict = "label_conflict";        // One clip, two labels.
+inline constexpr const char* kLeakage = "leakage";                     // One clip, two splits.
+inline constexpr const char* kDuplicateContent = "duplicate_content";  // Same bytes, two ids.
+}  // namespace integrity
+
+struct IntegrityIssue {
+  std::string kind;  // integrity::k*
+  std::string clip_id;
+  std::string other_clip_id;  // The earlier clip it collides with.
+  std::string detail;
+};
 
 struct ClipSource {
   std::string clip_id;
+  // The clip's identity for integrity checks when it differs from clip_id (AFEW: the id
+  // without split and class folders, so one video under two classes or splits is seen).
+  std::string key;
   std::string path;  // Absolute frame folder or video file.
   bool is_video = false;
   int label = -1;  // Index into ImportResult::class_names, -1 when unknown.
@@ -39,6 +57,7 @@ struct ClipSource {
 struct ImportResult {
   std::vector<std::string> class_names;
   std::vector<ClipSource> clips;
+  std::vector<IntegrityIssue> issues;  // Label conflicts and leakage seen in the annotations.
 };
 
 // Options shared by every importer.

@@ -47,6 +47,7 @@ struct Rejection {
 struct RankResult {
   std::vector<data::ShardInfo> shards;
   std::vector<data::shard::ClipRecord> records;
+  std::vector<std::string> hashes;  // Content hash per record (PackedClip::content_hash).
   std::vector<Rejection> rejections;
   std::string strict_error;
   int reused_shards = 0;
@@ -57,12 +58,17 @@ json rejection_json(const Rejection& r) {
 }
 Rejection rejection_from(const json& j) { return {j[0], j[1], j[2], j[3]}; }
 
+// Text that may hold bytes from the input (paths) is dumped with invalid UTF-8 replaced,
+// never thrown on.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 json record_json(const data::shard::ClipRecord& r) {
-  return json::array({r.clip_id, r.label, r.compound_label, r.split, r.source_num_frames});
+  return json::array(
+      {r.clip_id, r.label, r.compound_label, r.split, r.source_num_frames, r.stored_num_frames});
 }
 data::shard::ClipRecord record_from(const json& j) {
   return {j[0].get<std::string>(), j[1].get<int32_t>(), j[2].get<std::string>(),
-          j[3].get<std::string>(), j[4].get<int32_t>()};
+          j[3].get<std::string>(), j[4].get<int32_t>(), j.size() > 5 ? j[5].get<int32_t>() : 0};
 }
 
 json shard_json(const data::ShardInfo& s) {
@@ -88,7 +94,8 @@ std::string fingerprint(const ConvertOptions& opts, const std::vector<ClipSource
                         size_t begin, size_t end, int rank, int size) {
   std::string s;
   google::protobuf::TextFormat::PrintToString(opts.params, &s);
-  s += "|" + opts.format + "|" + std::to_string(rank) + "/" + std::to_string(size);
+  s += "|shard-format-" + std::to_string(data::shard::kFormatVersion) + "|" + opts.format + "|" +
+       std::to_string(rank) + "/" + std::to_string(size);
   for (size_t i = begin; i < end; ++i) {
     const auto& c = clips[i];
     s += "\n" + c.clip_id + "\t" + c.path + "\t" + std::to_string(c.label) + "\t" +
@@ -202,6 +209,8 @@ size_t resume(const stdfs::path& out, int rank, int size, const std::string& fp,
     }
     result->shards.push_back(info);
     for (const auto& r : j.at("records")) result->records.push_back(record_from(r));
+    for (const auto& h : j.value("hashes", json::array())) result->hashes.push_back(h);
+    result->hashes.resize(result->records.size());
     for (const auto& r : j.at("rejections")) result->rejections.push_back(rejection_from(r));
     cursor = j.at("end").get<size_t>();
     ++result->reused_shards;
@@ -245,6 +254,7 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
   std::optional<data::ShardWriter> writer;
   size_t shard_first = start;
   std::vector<Rejection> shard_rejections;
+  std::vector<std::string> shard_hashes;
   auto close_shard = [&](size_t shard_end) {
     if (!writer) return;
     data::ShardInfo info = writer->finish();
@@ -256,10 +266,13 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
     for (const auto& r : writer->records()) j["records"].push_back(record_json(r));
     j["rejections"] = json::array();
     for (const auto& r : shard_rejections) j["rejections"].push_back(rejection_json(r));
-    fs::atomic_write_file(sidecar_path(writer->final_path()), j.dump());
+    j["hashes"] = shard_hashes;
+    fs::atomic_write_file(sidecar_path(writer->final_path()), dump(j));
     result->shards.push_back(info);
     result->records.insert(result->records.end(), writer->records().begin(),
                            writer->records().end());
+    result->hashes.insert(result->hashes.end(), shard_hashes.begin(), shard_hashes.end());
+    shard_hashes.clear();
     result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
                               shard_rejections.end());
     shard_rejections.clear();
@@ -272,10 +285,11 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
     PackedClip p = pool.take(i);
     const ClipSource& c = clips[i];
     if (!p.reject_reason.empty()) {
-      shard_rejections.push_back({c.clip_id, c.path, p.reject_reason, printable(p.reject_detail)});
+      shard_rejections.push_back(
+          {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
       if (opts.strict) {
-        result->strict_error = "clip " + c.clip_id + " (" + c.path +
-                               ") rejected: " + p.reject_reason + ": " + p.reject_detail;
+        result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
+                               ") rejected: " + p.reject_reason + ": " + printable(p.reject_detail);
         break;
       }
     } else {
@@ -284,13 +298,14 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
         close_shard(i);
       }
       if (!writer) writer.emplace(out / shard_file_name(rank, size, k), opts.params);
-      const data::shard::ClipRecord rec{c.clip_id, c.label, c.compound_label, c.split,
-                                        p.source_num_frames};
+      const data::shard::ClipRecord rec{
+          c.clip_id, c.label, c.compound_label, c.split, p.source_num_frames, p.stored_frames};
       if (opts.params.encoding() == data::PackParams::jpeg) {
         writer->add_jpeg_clip(rec, p.jpeg_frames);
       } else {
-        writer->add_raw_clip(rec, p.raw_frames.data());
+        writer->add_raw_clip(rec, p.raw_frames.data(), p.stored_frames);
       }
+      shard_hashes.push_back(p.content_hash);
     }
     progress.update(static_cast<int64_t>(i - start + 1));
     if (throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(throttle_ms));
@@ -310,11 +325,12 @@ std::string serialize(const RankResult& r) {
   for (const auto& s : r.shards) j["shards"].push_back(shard_json(s));
   j["records"] = json::array();
   for (const auto& c : r.records) j["records"].push_back(record_json(c));
+  j["hashes"] = r.hashes;
   j["rejections"] = json::array();
   for (const auto& x : r.rejections) j["rejections"].push_back(rejection_json(x));
   j["strict_error"] = r.strict_error;
   j["reused"] = r.reused_shards;
-  return j.dump();
+  return dump(j);
 }
 
 RankResult deserialize(const std::string& s) {
@@ -322,6 +338,7 @@ RankResult deserialize(const std::string& s) {
   RankResult r;
   for (const auto& x : j["shards"]) r.shards.push_back(shard_from(x));
   for (const auto& x : j["records"]) r.records.push_back(record_from(x));
+  for (const auto& x : j["hashes"]) r.hashes.push_back(x);
   for (const auto& x : j["rejections"]) r.rejections.push_back(rejection_from(x));
   r.strict_error = j["strict_error"];
   r.reused_shards = j["reused"];
@@ -333,6 +350,42 @@ std::string tsv_field(std::string s) {
     if (c == '\t' || c == '\n' || c == '\r') c = ' ';
   }
   return s;
+}
+
+// Byte-identical clips under different ids, from the content hashes of the packed clips
+// (gathered, in global clip order: the first holder of a hash is the reference).
+std::vector<IntegrityIssue> content_duplicates(const ImportResult& imported,
+                                               const std::vector<RankResult>& parts) {
+  std::vector<IntegrityIssue> out;
+  std::map<std::string, const data::shard::ClipRecord*> first;
+  auto label_name = [&](int label) {
+    return label >= 0 && label < static_cast<int>(imported.class_names.size())
+               ? imported.class_names[static_cast<size_t>(label)]
+               : std::string("-1");
+  };
+  for (const auto& p : parts) {
+    for (size_t i = 0; i < p.records.size() && i < p.hashes.size(); ++i) {
+      if (p.hashes[i].empty()) continue;
+      const auto& r = p.records[i];
+      const auto [it, inserted] = first.emplace(p.hashes[i], &r);
+      if (inserted) continue;
+      const auto& a = *it->second;
+      std::string detail = "identical source bytes (sha256 " + p.hashes[i].substr(0, 16) + "...)";
+      detail += a.split == r.split ? "; both in split " + r.split
+                                   : "; splits " + a.split + " and " + r.split + " (leakage)";
+      if (a.label != r.label) {
+        detail += "; labels " + label_name(a.label) + " and " + label_name(r.label);
+      }
+      out.push_back({integrity::kDuplicateContent, r.clip_id, a.clip_id, detail});
+    }
+  }
+  return out;
+}
+
+std::string count_of(const std::vector<IntegrityIssue>& issues, const char* kind) {
+  int64_t n = 0;
+  for (const auto& i : issues) n += i.kind == kind;
+  return std::to_string(n);
 }
 
 data::Manifest build_manifest(const ConvertOptions& opts, const ImportResult& imported,
@@ -399,6 +452,12 @@ int run_convert(const ConvertOptions& opts) {
 
   const ImportResult imported = import_dataset(opts.format, opts.import);
   const size_t n = imported.clips.size();
+  if (opts.strict && !imported.issues.empty()) {
+    const auto& i = imported.issues.front();
+    throw UserError("--strict: " + std::to_string(imported.issues.size()) +
+                    " integrity finding(s) in the annotations, first: " + i.kind + " " + i.clip_id +
+                    " vs " + i.other_clip_id + ": " + i.detail);
+  }
   if (rank == 0) {
     LOG(INFO) << "importer " << opts.format << ": " << n << " clip(s), "
               << imported.class_names.size() << " classes, packing on " << size << " rank(s) x "
@@ -418,8 +477,18 @@ int run_convert(const ConvertOptions& opts) {
   for (const auto& p : parts) {
     if (!p.strict_error.empty()) throw UserError("--strict: " + p.strict_error);
   }
+  // Integrity: findings of the importer plus byte-identical clips among the packed ones.
+  std::vector<IntegrityIssue> issues = imported.issues;
+  const auto duplicates = content_duplicates(imported, parts);
+  issues.insert(issues.end(), duplicates.begin(), duplicates.end());
+  if (opts.strict && !issues.empty()) {
+    throw UserError("--strict: " + std::to_string(issues.size()) +
+                    " integrity finding(s), first: " + issues.front().kind + " " +
+                    issues.front().clip_id + " vs " + issues.front().other_clip_id + ": " +
+                    issues.front().detail);
+  }
+  const data::Manifest m = build_manifest(opts, imported, parts);
   if (rank == 0) {
-    const data::Manifest m = build_manifest(opts, imported, parts);
     std::string tsv;
     for (const auto& p : parts) {
       for (const auto& r : p.rejections) {
@@ -428,29 +497,66 @@ int run_convert(const ConvertOptions& opts) {
       }
     }
     fs::atomic_write_file(out / data::shard::kRejectedFile, tsv);
-    // Shard files not in this manifest (an earlier run with other ranks) are stale.
-    std::set<std::string> live;
-    for (const auto& s : m.shards()) {
-      live.insert(s.file());
-      live.insert(s.file() + ".clips.json");
+    std::string report;
+    for (const auto& i : issues) {
+      report += i.kind + "\t" + tsv_field(printable(i.clip_id)) + "\t" +
+                tsv_field(printable(i.other_clip_id)) + "\t" + tsv_field(printable(i.detail)) +
+                "\n";
     }
-    for (const auto& e : stdfs::directory_iterator(out)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());
+    fs::atomic_write_file(out / data::shard::kIntegrityFile, report);
+    if (m.num_clips() == 0) {
+      std::printf("input %lld = packed 0 + rejected %lld\n",
+                  static_cast<long long>(m.num_input_clips()),
+                  static_cast<long long>(m.num_rejected()));
+      std::fflush(stdout);
+    } else {
+      // Shard files not in this manifest (an earlier run with other ranks) are stale.
+      std::set<std::string> live;
+      for (const auto& s : m.shards()) {
+        live.insert(s.file());
+        live.insert(s.file() + ".clips.json");
+      }
+      for (const auto& e : stdfs::directory_iterator(out)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());
+      }
+      data::write_manifest(out, m);
+      int reused = 0;
+      for (const auto& p : parts) reused += p.reused_shards;
+      std::printf("packed %lld clip(s) into %d shard(s) (%d reused) in %s\n",
+                  static_cast<long long>(m.num_clips()), m.shards_size(), reused, out.c_str());
+      if (m.num_rejected() > 0) {
+        std::printf("rejected %lld clip(s): see %s\n", static_cast<long long>(m.num_rejected()),
+                    (out / data::shard::kRejectedFile).c_str());
+      }
+      std::printf("integrity: %s label conflict(s), %s leakage, %s duplicate content: see %s\n",
+                  count_of(issues, integrity::kLabelConflict).c_str(),
+                  count_of(issues, integrity::kLeakage).c_str(),
+                  count_of(issues, integrity::kDuplicateContent).c_str(),
+                  (out / data::shard::kIntegrityFile).c_str());
+      std::printf("input %lld = packed %lld + rejected %lld\n",
+                  static_cast<long long>(m.num_input_clips()),
+                  static_cast<long long>(m.num_clips()), static_cast<long long>(m.num_rejected()));
+      std::fflush(stdout);
     }
-    data::write_manifest(out, m);
-    int reused = 0;
-    for (const auto& p : parts) reused += p.reused_shards;
-    std::printf("packed %lld clip(s) into %d shard(s) (%d reused) in %s\n",
-                static_cast<long long>(m.num_clips()), m.shards_size(), reused, out.c_str());
-    if (m.num_rejected() > 0) {
-      std::printf("rejected %lld clip(s): see %s\n", static_cast<long long>(m.num_rejected()),
-                  (out / data::shard::kRejectedFile).c_str());
+  }
+  if (m.num_clips() == 0) {
+    // A pack with nothing in it has failed: no manifest, non-zero exit, one line why.
+    if (m.num_input_clips() == 0) {
+      throw UserError("nothing to pack: the " + opts.format + " importer found no clip under " +
+                      opts.import.root);
     }
-    std::printf("input %lld = packed %lld + rejected %lld\n",
-                static_cast<long long>(m.num_input_clips()), static_cast<long long>(m.num_clips()),
-                static_cast<long long>(m.num_rejected()));
-    std::fflush(stdout);
+    std::map<std::string, int64_t> reasons;
+    for (const auto& p : parts) {
+      for (const auto& r : p.rejections) ++reasons[r.reason];
+    }
+    std::string why;
+    for (const auto& [r, n] : reasons) {
+      why += (why.empty() ? "" : ", ") + std::to_string(n) + " " + r;
+    }
+    throw UserError("nothing packed: all " + std::to_string(m.num_input_clips()) +
+                    " input clip(s) were rejected (" + why + "): see " +
+                    (out / data::shard::kRejectedFile).string());
   }
   comm->barrier();
   return 0;

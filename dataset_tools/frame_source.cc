@@ -10,8 +10,11 @@
 
 #include "data/format/frame_sampling.h"
 #include "data/format/jpeg_codec.h"
+#include "image_decode.h"
+#include "source_paths.h"
 #include "util/errors.h"
 #include "util/fs.h"
+#include "util/hash.h"
 
 namespace hesp::pack {
 namespace {
@@ -21,7 +24,7 @@ namespace stdfs = std::filesystem;
 bool is_image_file(const stdfs::path& p) {
   std::string e = p.extension().string();
   std::transform(e.begin(), e.end(), e.begin(), ::tolower);
-  return e == ".jpg" || e == ".jpeg" || e == ".png" || e == ".bmp";
+  return e == ".jpg" || e == ".jpeg" || e == ".jpe" || e == ".jfif" || e == ".png" || e == ".bmp";
 }
 
 PackedClip rejected(const std::string& reason, const std::string& detail) {
@@ -31,17 +34,17 @@ PackedClip rejected(const std::string& reason, const std::string& detail) {
   return p;
 }
 
-// Encodes the T sampled frames (each S x S RGB) as the params ask.
-void store_frames(const std::vector<std::vector<uint8_t>>& frames, const data::PackParams& params,
-                  PackedClip* out) {
+// Resizes one decoded frame and appends it to the clip in the params' encoding.
+void store_frame(const std::vector<uint8_t>& rgb, int w, int h, const data::PackParams& params,
+                 PackedClip* out) {
   const int S = params.size();
+  const auto f = resize_rgb(rgb, w, h, S, params.resize());
   if (params.encoding() == data::PackParams::jpeg) {
-    for (const auto& f : frames) {
-      out->jpeg_frames.push_back(data::jpeg::encode_rgb(f.data(), S, S, params.jpeg_quality()));
-    }
+    out->jpeg_frames.push_back(data::jpeg::encode_rgb(f.data(), S, S, params.jpeg_quality()));
   } else {
-    for (const auto& f : frames) out->raw_frames.insert(out->raw_frames.end(), f.begin(), f.end());
+    out->raw_frames.insert(out->raw_frames.end(), f.begin(), f.end());
   }
+  ++out->stored_frames;
 }
 
 PackedClip pack_folder(const ClipSource& clip, const data::PackParams& params) {
@@ -57,44 +60,56 @@ PackedClip pack_folder(const ClipSource& clip, const data::PackParams& params) {
                                                      std::to_string(clip.expected_frames) +
                                                      " frames, folder has " + std::to_string(n));
   }
-  const auto idx = data::segment_middle_indices(n, params.frames_per_clip());
-  std::vector<std::vector<uint8_t>> frames;
-  int last = -1;
-  for (int i : idx) {
-    if (i == last) {  // A short clip repeats its last frame: no second decode.
-      frames.push_back(frames.back());
-      continue;
-    }
-    last = i;
-    int w = 0, h = 0;
-    std::vector<uint8_t> rgb;
-    try {
-      rgb = decode_image_file(listing.files[i], &w, &h);
-    } catch (const UserError& e) {
-      return rejected(reason::kUnreadableImage, e.what());
-    }
-    frames.push_back(resize_rgb(rgb, w, h, params.size(), params.resize()));
-  }
+  const auto idx = stored_frame_indices(n, params.frames_per_clip());
   PackedClip p;
   p.source_num_frames = n;
-  store_frames(frames, params, &p);
+  // Every file is read once: hashed for the integrity report, decoded when stored.
+  std::string frame_hashes;
+  size_t next = 0;
+  for (int i = 0; i < n; ++i) {
+    const std::string bytes = fs::read_file(listing.files[i]);
+    frame_hashes += hash::sha256_hex(bytes);
+    if (next >= idx.size() || idx[next] != i) continue;
+    ++next;
+    const DecodedImage img = decode_image_bytes(bytes, listing.files[i]);
+    store_frame(img.rgb, img.width, img.height, params, &p);
+  }
+  p.content_hash = hash::sha256_hex(frame_hashes);
   return p;
+}
+
+// Opens a video with OpenCV's file-reading backends only: FFmpeg, then OpenCV's own MJPEG
+// reader. CAP_ANY would also try camera backends, which are not thread-safe.
+bool open_video(cv::VideoCapture* cap, const std::string& path) {
+  for (const int api : {cv::CAP_FFMPEG, cv::CAP_OPENCV_MJPEG}) {
+    try {
+      if (cap->open(path, api) && cap->isOpened()) return true;
+    } catch (const cv::Exception&) {
+      // Try the next backend.
+    }
+  }
+  return false;
 }
 
 PackedClip pack_video(const ClipSource& clip, const data::PackParams& params) {
   std::error_code ec;
+  if (!stdfs::is_regular_file(clip.path, ec)) {
+    return rejected(reason::kMissingVideo, "not a regular file: " + clip.path);
+  }
   const auto bytes = stdfs::file_size(clip.path, ec);
   if (ec) return rejected(reason::kMissingVideo, "cannot stat " + clip.path);
   if (bytes == 0) return rejected(reason::kUnreadableVideo, "zero-length file " + clip.path);
-  cv::VideoCapture cap(clip.path, cv::CAP_FFMPEG);
-  if (!cap.isOpened()) cap.open(clip.path, cv::CAP_ANY);
-  if (!cap.isOpened()) return rejected(reason::kUnreadableVideo, "cannot open video " + clip.path);
+  cv::VideoCapture cap;
+  if (!open_video(&cap, clip.path)) {
+    return rejected(reason::kUnreadableVideo, "cannot open video " + clip.path);
+  }
   // Frame counts in container headers are unreliable: decode every frame, keeping only
   // the resized copy so memory stays at S*S*3 per source frame.
   std::vector<std::vector<uint8_t>> resized;
   cv::Mat bgr, rgb;
   while (cap.read(bgr)) {
     if (bgr.empty()) break;
+    if (bgr.type() != CV_8UC3 && bgr.type() != CV_8UC1) break;
     cv::cvtColor(bgr, rgb, bgr.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
     std::vector<uint8_t> v(rgb.data, rgb.data + rgb.total() * 3);
     resized.push_back(resize_rgb(v, rgb.cols, rgb.rows, params.size(), params.resize()));
@@ -106,13 +121,13 @@ PackedClip pack_video(const ClipSource& clip, const data::PackParams& params) {
                                                      std::to_string(clip.expected_frames) +
                                                      " frames, video has " + std::to_string(n));
   }
-  std::vector<std::vector<uint8_t>> frames;
-  for (int i : data::segment_middle_indices(n, params.frames_per_clip())) {
-    frames.push_back(resized[i]);
-  }
   PackedClip p;
   p.source_num_frames = n;
-  store_frames(frames, params, &p);
+  const int S = params.size();
+  for (int i : stored_frame_indices(n, params.frames_per_clip())) {
+    store_frame(resized[i], S, S, params, &p);
+  }
+  p.content_hash = hash::sha256_file_hex(clip.path);
   return p;
 }
 
@@ -139,11 +154,20 @@ FrameListing list_frame_folder(const std::string& dir) {
   }
   std::vector<std::pair<long long, std::string>> numbered;
   bool all_numbered = true;
-  for (const auto& e : stdfs::directory_iterator(dir)) {
-    if (!e.is_regular_file() || !is_image_file(e.path())) continue;
-    const long long k = frame_number(e.path().filename().string());
+  for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (is_metadata_name(name) || !is_image_file(it->path()) || !it->is_regular_file(type_ec)) {
+      continue;
+    }
+    const long long k = frame_number(name);
     all_numbered = all_numbered && k >= 0;
-    numbered.emplace_back(k, e.path().string());
+    numbered.emplace_back(k, it->path().string());
+  }
+  if (ec) {
+    out.reject_reason = reason::kUnreadableImage;
+    out.reject_detail = "cannot list " + dir + ": " + ec.message();
+    return out;
   }
   if (numbered.empty()) {
     out.reject_reason = reason::kEmptyFolder;
@@ -170,30 +194,19 @@ FrameListing list_frame_folder(const std::string& dir) {
 }
 
 std::vector<uint8_t> decode_image_file(const std::string& path, int* width, int* height) {
-  const std::string bytes = fs::read_file(path);
-  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (bytes.empty()) throw UserError("empty image file " + path);
-  if (data::jpeg::looks_like_jpeg(data, bytes.size())) {
-    auto img = data::jpeg::decode_rgb(data, bytes.size(), path);
-    *width = img.width;
-    *height = img.height;
-    return std::move(img.rgb);
+  DecodedImage img = decode_image_bytes(fs::read_file(path), path);
+  *width = img.width;
+  *height = img.height;
+  return std::move(img.rgb);
+}
+
+std::vector<int> stored_frame_indices(int num_source_frames, int cap) {
+  if (cap <= 0 || num_source_frames <= cap) {
+    std::vector<int> all(static_cast<size_t>(std::max(0, num_source_frames)));
+    for (int i = 0; i < num_source_frames; ++i) all[static_cast<size_t>(i)] = i;
+    return all;
   }
-  // PNG and others: OpenCV. libpng reports a truncated file as a decode failure.
-  cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-  cv::Mat bgr = cv::imdecode(buf, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw UserError("unreadable or truncated image " + path);
-  // A PNG must end with its IEND chunk; libpng may return a partial image otherwise.
-  static const unsigned char kIend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-  if (bytes.size() >= 8 && data[0] == 0x89 && data[1] == 'P' &&
-      std::memcmp(data + bytes.size() - 8, kIend, 8) != 0) {
-    throw UserError("truncated PNG " + path);
-  }
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  *width = rgb.cols;
-  *height = rgb.rows;
-  return std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * 3);
+  return data::segment_middle_indices(num_source_frames, cap);
 }
 
 std::vector<uint8_t> resize_rgb(const std::vector<uint8_t>& rgb, int w, int h, int S,
@@ -233,6 +246,13 @@ PackedClip pack_clip(const ClipSource& clip, const data::PackParams& params) {
   } catch (const std::filesystem::filesystem_error& e) {
     // E.g. a folder without read permission: the clip's data cannot be read.
     return rejected(clip.is_video ? reason::kUnreadableVideo : reason::kUnreadableImage, e.what());
+  } catch (const std::bad_alloc&) {
+    return rejected(clip.is_video ? reason::kUnreadableVideo : reason::kUnreadableImage,
+                    "out of memory decoding " + clip.path);
+  } catch (const std::exception& e) {
+    // Whatever a library throws on hostile input rejects this clip, never the run.
+    return rejected(clip.is_video ? reason::kUnreadableVideo : reason::kUnreadableImage,
+                    std::string("cannot read ") + clip.path + ": " + e.what());
   }
 }
 

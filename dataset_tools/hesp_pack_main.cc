@@ -31,7 +31,9 @@ constexpr const char* kFormatsHelp = R"(Formats (--format) and their layouts:
                   ROOT/Train & Test Set/{single,compound}/{no_caption,with_caption}/set_N/{train,test}.txt
                   Options: --mafw-labels single|compound, --mafw-set N, --mafw-caption.
                   hesp-pack convert --format mafw --root /data/MAFW --mafw-set 1 --output out/
-  reference-list  Lists of '<frame dir> <frames> <label> [<ClassName>]' relative to ROOT.
+  reference-list  Lists of '<frame dir> <frames> <label> [<ClassName>]' relative to ROOT
+                  (absolute or Windows paths from another machine are found under ROOT by
+                  their trailing components).
                   hesp-pack convert --format reference-list --root /data/MAFW \
                     --list train=mafw_reference_train.txt --list test=mafw_reference_val.txt --output out/
   dfew            ROOT/Clip/clip_224x224/<05d>/*.jpg,
@@ -43,11 +45,14 @@ constexpr const char* kFormatsHelp = R"(Formats (--format) and their layouts:
                   hesp-pack convert --format csv --root /data/mine --csv clips.csv --output out/
 Class names: --class-names a,b,c fixes the label order; --map from=to (or --class-map FILE
 with 'from to' lines) renames source classes (e.g. --map Angry=anger for fusion).
+Text inputs may be UTF-8 (with or without BOM) or UTF-16 with BOM, CRLF, with or without
+a header row. File-system litter (._*, .DS_Store, Thumbs.db, @eaDir, ...) is ignored.
+Besides rejected.tsv, integrity.tsv lists label conflicts, leakage and byte-identical clips.
 Run under 'mpirun -np N hesp-pack convert ...' to pack on N processes.)";
 
 // Numeric pack flags, copied into PackParams after parsing.
 struct PackFlags {
-  int frames = 16, size = 224, quality = 95, shard_mb = 512;
+  int frames = 0, size = 224, quality = 95, shard_mb = 512;
   bool deflate = false;
 };
 
@@ -63,8 +68,10 @@ void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
   c->add_option("--root", o.import.root, "dataset root folder")->required();
   c->add_option("--output", o.output, "output folder (shards, manifest.pbtxt, rejected.tsv)")
       ->required();
-  c->add_option("--frames-per-clip", f.frames, "stored frames per clip T")
-      ->check(CLI::Range(1, 4096));
+  c->add_option("--frames-per-clip", f.frames,
+                "cap on stored frames per clip (0, the default: every source frame; a clip with "
+                "more keeps the middle frame of each of T segments)")
+      ->check(CLI::Range(0, 1 << 20));
   c->add_option("--size", f.size, "stored frame size S (S x S)")->check(CLI::Range(8, 4096));
   c->add_option("--encoding", encoding, "jpeg|raw")->check(CLI::IsMember({"jpeg", "raw"}));
   c->add_option("--jpeg-quality", f.quality, "JPEG quality 1..100")->check(CLI::Range(1, 100));
@@ -74,7 +81,9 @@ void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
       ->check(CLI::Range(1, 1 << 20));
   c->add_flag("--raw-deflate", f.deflate, "deflate raw frames");
   c->add_option("--threads", o.threads, "decode/encode threads per process (0: cores/ranks)");
-  c->add_flag("--strict", o.strict, "any rejected clip is a fatal error");
+  c->add_flag("--strict", o.strict,
+              "any rejected clip or integrity finding (label conflict, leakage, duplicate "
+              "content) is a fatal error");
   c->add_option("--class-map", class_map_file, "file of 'from to' class renames");
   c->add_option("--map", maps, "class rename from=to (repeatable)");
   c->add_option("--class-names", class_names, "output class names in label order, comma-separated");
@@ -170,11 +179,14 @@ int main(int argc, char** argv) {
         conv.import.lists[l.substr(0, eq)] = l.substr(eq + 1);
       }
       if (!class_map_file.empty()) {
-        for (const auto& line : hesp::pack::read_lines(class_map_file)) {
-          auto f = hesp::pack::split_fields(line);
+        for (const auto& line : hesp::pack::read_text_lines(class_map_file, "--class-map file")) {
+          auto f = hesp::pack::split_fields(line.text);
+          if (f.size() == 1) f = hesp::pack::split_csv(line.text);  // "from,to"
           if (f.empty() || f[0][0] == '#') continue;
-          if (f.size() != 2)
-            throw hesp::ConfigError(class_map_file + ": want 'from to', got " + line);
+          if (f.size() != 2) {
+            throw hesp::ConfigError(class_map_file + ":" + std::to_string(line.number) +
+                                    ": want 'from to', got " + hesp::pack::printable(line.text));
+          }
           conv.import.class_map[f[0]] = f[1];
         }
       }
@@ -205,6 +217,10 @@ int main(int argc, char** argv) {
   } catch (const hesp::UserError& e) {
     std::cerr << "hesp-pack: " << e.what() << std::endl;
     return e.exit_code();
+  } catch (const std::exception& e) {
+    // Never an abort on input we did not foresee: say what failed and exit 1.
+    std::cerr << "hesp-pack: " << e.what() << std::endl;
+    return hesp::kExitFailure;
   }
   return hesp::kExitFailure;
 }

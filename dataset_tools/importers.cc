@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
+#include "source_paths.h"
 #include "text_lines.h"
 #include "util/errors.h"
 
@@ -19,19 +21,44 @@ bool is_video_file(const stdfs::path& p) {
   return e == ".avi" || e == ".mp4" || e == ".mkv" || e == ".mov" || e == ".webm";
 }
 
+// A folder's entries in name order, without file-system litter (is_metadata_name).
 std::vector<stdfs::path> sorted_entries(const stdfs::path& dir) {
   std::vector<stdfs::path> v;
-  for (const auto& e : stdfs::directory_iterator(dir)) v.push_back(e.path());
+  std::error_code ec;
+  for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!is_metadata_name(it->path().filename().string())) v.push_back(it->path());
+  }
+  if (ec) throw UserError("cannot list folder " + dir.string() + ": " + ec.message());
   std::sort(v.begin(), v.end());
   return v;
 }
 
+bool is_dir(const stdfs::path& p) {
+  std::error_code ec;
+  return stdfs::is_directory(p, ec);
+}
+
+bool is_file(const stdfs::path& p) {
+  std::error_code ec;
+  return stdfs::is_regular_file(p, ec);
+}
+
+// The id a label/split file gives a clip: the stem of the last path component
+// ("03747.mp4", "data/clips/03747.mp4", "D:\\MAFW\\clips\\03747.mp4" -> "03747").
+std::string id_from_listed_name(const std::string& listed) {
+  const auto lp = normalise_listed_path(listed);
+  if (lp.components.empty()) return listed;
+  const std::string& last = lp.components.back();
+  const auto dot = last.rfind('.');
+  return dot == std::string::npos || dot == 0 ? last : last.substr(0, dot);
+}
+
 void require_dir(const stdfs::path& p, const std::string& what) {
-  if (!stdfs::is_directory(p)) throw UserError(what + " not found: " + p.string());
+  if (!is_dir(p)) throw UserError(what + " not found: " + p.string());
 }
 
 void require_file(const stdfs::path& p, const std::string& what) {
-  if (!stdfs::is_regular_file(p)) throw UserError(what + " not found: " + p.string());
+  if (!is_file(p)) throw UserError(what + " not found: " + p.string());
 }
 
 // Output class list and source-name lookup: --class-names fixes the output order;
@@ -81,8 +108,8 @@ void set_label(ClipSource& c, int label, const std::string& source_name) {
 // Chooses the frame folder or the video for a clip (option --source).
 void set_path(ClipSource& c, const stdfs::path& frames_dir, const stdfs::path& video,
               const std::string& source) {
-  const bool have_frames = !frames_dir.empty() && stdfs::is_directory(frames_dir);
-  const bool have_video = !video.empty() && stdfs::exists(video);
+  const bool have_frames = !frames_dir.empty() && is_dir(frames_dir);
+  const bool have_video = !video.empty() && is_file(video);
   const bool want_video =
       source == "video" || (source == "auto" && !have_frames && have_video) || frames_dir.empty();
   if (want_video) {
@@ -107,7 +134,7 @@ ImportResult import_afew(const ImportOptions& opts) {
   ClassResolver classes(afew_classes(), opts);
   auto has_class_dirs = [&](const stdfs::path& d) {
     for (const auto& c : afew_classes()) {
-      if (stdfs::is_directory(d / c)) return true;
+      if (is_dir(d / c)) return true;
     }
     return false;
   };
@@ -116,7 +143,7 @@ ImportResult import_afew(const ImportOptions& opts) {
     split_dirs.push_back(root);  // The root is itself a split folder (e.g. Train_AFEW).
   } else {
     for (const auto& d : sorted_entries(root)) {
-      if (stdfs::is_directory(d) && has_class_dirs(d)) split_dirs.push_back(d);
+      if (is_dir(d) && has_class_dirs(d)) split_dirs.push_back(d);
     }
   }
   if (split_dirs.empty()) {
@@ -128,25 +155,26 @@ ImportResult import_afew(const ImportOptions& opts) {
   for (const auto& split_dir : split_dirs) {
     const std::string split = split_dir.filename().string();
     for (const auto& class_dir : sorted_entries(split_dir)) {
-      if (!stdfs::is_directory(class_dir)) continue;
+      if (!is_dir(class_dir)) continue;
       const std::string cls = class_dir.filename().string();
-      std::set<std::string> stems;
+      // A clip is a frame folder or a video; a folder named like a video ("x.avi/") is a
+      // frame folder named by its full name.
+      std::map<std::string, std::pair<stdfs::path, stdfs::path>> found;  // stem -> (dir, video)
       for (const auto& e : sorted_entries(class_dir)) {
-        if (stdfs::is_directory(e) || is_video_file(e)) stems.insert(e.stem().string());
+        if (is_dir(e)) {
+          found[e.filename().string()].first = e;
+        } else if (is_video_file(e) && is_file(e)) {
+          auto& v = found[e.stem().string()].second;
+          if (v.empty()) v = e;  // Several containers of one stem: the first by name.
+        }
       }
-      for (const auto& stem : stems) {
+      for (const auto& [stem, media] : found) {
         ClipSource c;
         c.clip_id = split + "/" + cls + "/" + stem;
+        c.key = stem;
         c.split = split;
-        stdfs::path video;
-        for (const char* ext : {".avi", ".mp4", ".mkv", ".mov", ".webm"}) {
-          if (stdfs::exists(class_dir / (stem + ext))) {
-            video = class_dir / (stem + ext);
-            break;
-          }
-        }
-        const stdfs::path frames =
-            stdfs::is_directory(class_dir / stem) ? class_dir / stem : stdfs::path();
+        const stdfs::path& video = media.second;
+        const stdfs::path& frames = media.first;
         set_label(c, classes.lookup(cls), cls);
         if (frames.empty()) {
           set_path(c, {}, video, "video");
@@ -161,11 +189,6 @@ ImportResult import_afew(const ImportOptions& opts) {
   return r;
 }
 
-std::string strip_ext(const std::string& name) {
-  const auto dot = name.rfind('.');
-  return dot == std::string::npos ? name : name.substr(0, dot);
-}
-
 ImportResult import_mafw(const ImportOptions& opts) {
   const stdfs::path root(opts.root);
   require_dir(root, "MAFW root");
@@ -178,10 +201,12 @@ ImportResult import_mafw(const ImportOptions& opts) {
   std::vector<std::string> order;  // Clip order of the label file in use.
   auto read_label_file = [&](const stdfs::path& p, std::map<std::string, std::string>& out,
                              bool record_order) {
-    for (const auto& line : read_lines(p.string())) {
-      const auto f = split_fields(line);
+    bool first = true;
+    for (const auto& line : read_text_lines(p.string(), "MAFW label file")) {
+      const auto f = split_fields(line.text);
+      if (std::exchange(first, false) && is_header_row(f)) continue;
       if (f.size() < 2) continue;
-      const std::string id = strip_ext(f[0]);
+      const std::string id = id_from_listed_name(f[0]);
       if (record_order) order.push_back(id);  // Repeats are kept: they are duplicates.
       out.emplace(id, f[1]);
     }
@@ -211,10 +236,11 @@ ImportResult import_mafw(const ImportOptions& opts) {
     for (const char* part : {"train", "test"}) {
       const stdfs::path f = dir / (std::string(part) + ".txt");
       require_file(f, "MAFW split file");
-      for (const auto& line : read_lines(f.string())) {
-        const auto fields = split_fields(line);
-        if (fields.empty()) continue;
-        const std::string id = strip_ext(fields[0]);
+      bool first = true;
+      for (const auto& line : read_text_lines(f.string(), "MAFW split file")) {
+        const auto fields = split_fields(line.text);
+        if (std::exchange(first, false) && is_header_row(fields)) continue;
+        const std::string id = id_from_listed_name(fields[0]);
         members.emplace_back(set + "/" + part, id);
         if (fields.size() >= 2) split_label.emplace(id, fields[1]);
       }
@@ -247,31 +273,59 @@ ImportResult import_mafw(const ImportOptions& opts) {
   return r;
 }
 
+// One reference-list line: `<frame dir> <frames> <label> [<ClassName>]`, the frame dir
+// possibly holding spaces (the numbers are found from the right).
+struct ReferenceLine {
+  bool ok = false;
+  std::string path;
+  int frames = 0, label = 0;
+  std::string label_text, class_name;
+};
+
+ReferenceLine parse_reference_line(const std::string& text) {
+  const auto f = split_fields(text);
+  const size_t n = f.size();
+  ReferenceLine r;
+  auto take = [&](size_t path_fields, size_t at, bool named) {
+    if (path_fields < 1 || !parse_int(f[at], &r.frames) || !parse_int(f[at + 1], &r.label)) {
+      return false;
+    }
+    r.path = leading_fields_text(text, path_fields);
+    r.label_text = f[at + 1];
+    r.class_name = named ? f[at + 2] : "";
+    r.ok = true;
+    return true;
+  };
+  if (n >= 4 && take(n - 3, n - 3, true)) return r;
+  if (n >= 3 && take(n - 2, n - 2, false)) return r;
+  return r;
+}
+
 ImportResult import_reference_list(const ImportOptions& opts) {
   if (opts.lists.empty()) throw ConfigError("--format reference-list needs --list split=FILE");
   const stdfs::path root(opts.root);
   require_dir(root, "dataset root");
   struct Line {
-    std::string split, file, text;
-    int line_no;
+    std::string split, file;
+    TextLine line;
+    ReferenceLine parsed;
   };
   std::vector<Line> lines;
   std::map<int, std::string> names_by_label;
   for (const auto& [split, file] : opts.lists) {
-    int no = 0;
-    for (const auto& text : read_lines(file)) {
-      ++no;
-      const auto f = split_fields(text);
-      if (f.empty()) continue;
-      lines.push_back({split, file, text, no});
-      int label = 0;
-      if (f.size() >= 4 && parse_int(f[2], &label)) {
-        auto [it, inserted] = names_by_label.emplace(label, f[3]);
-        if (!inserted && it->second != f[3] && opts.class_names.empty()) {
-          throw UserError(file + ":" + std::to_string(no) + ": label " + f[2] + " named '" + f[3] +
-                          "' but earlier '" + it->second + "'; pass --class-names");
+    bool first = true;
+    for (const auto& text : read_text_lines(file, "reference list")) {
+      if (std::exchange(first, false) && is_header_row(split_fields(text.text))) continue;
+      Line l{split, file, text, parse_reference_line(text.text)};
+      if (l.parsed.ok && !l.parsed.class_name.empty()) {
+        auto [it, inserted] = names_by_label.emplace(l.parsed.label, l.parsed.class_name);
+        if (!inserted && it->second != l.parsed.class_name && opts.class_names.empty()) {
+          throw UserError(file + ":" + std::to_string(text.number) + ": label " +
+                          l.parsed.label_text + " named '" + printable(l.parsed.class_name) +
+                          "' but earlier '" + printable(it->second) + "'; pass --class-names");
         }
       }
+      lines.push_back(std::move(l));
     }
   }
   std::vector<std::string> defaults;
@@ -291,27 +345,41 @@ ImportResult import_reference_list(const ImportOptions& opts) {
   ClassResolver classes(defaults, opts);
   ImportResult r;
   r.class_names = classes.names();
+  std::map<std::string, ListedPathResolver> resolvers;  // One per list file.
   for (const auto& l : lines) {
-    const auto f = split_fields(l.text);
+    auto& resolver = resolvers.try_emplace(l.file, root).first->second;
     ClipSource c;
-    c.clip_id = f[0];
     c.split = l.split;
-    int nframes = 0, label = 0;
-    if (f.size() < 3 || !parse_int(f[1], &nframes) || !parse_int(f[2], &label)) {
+    if (!l.parsed.ok) {
+      const auto f = split_fields(l.line.text);
+      const auto where = resolver.resolve(f.empty() ? "" : f[0]);
+      c.clip_id = where.clip_id;
+      c.path = where.path.string();
       c.reject_reason = reason::kBadAnnotation;
-      c.reject_detail = l.file + ":" + std::to_string(l.line_no) +
+      c.reject_detail = l.file + ":" + std::to_string(l.line.number) +
                         ": expected '<frame dir> <frames> <label> [<class>]'";
-      c.path = (root / f[0]).string();
       r.clips.push_back(std::move(c));
       continue;
     }
-    c.expected_frames = nframes;
-    set_label(c, classes.from_default_index(label), "label " + f[2]);
-    const stdfs::path dir = stdfs::path(f[0]).is_absolute() ? stdfs::path(f[0]) : root / f[0];
-    set_path(c, dir, {}, "frames");
+    const auto where = resolver.resolve(l.parsed.path);
+    c.clip_id = where.clip_id;
+    c.expected_frames = l.parsed.frames;
+    set_label(c, classes.from_default_index(l.parsed.label), "label " + l.parsed.label_text);
+    set_path(c, where.path, {}, "frames");
+    if (!where.found && c.reject_reason == reason::kMissingFolder) {
+      c.reject_detail = "'" + l.parsed.path + "' (" + l.file + ":" + std::to_string(l.line.number) +
+                        ") is not under --root, not even by its last component(s): no " +
+                        where.path.string();
+    }
     r.clips.push_back(std::move(c));
   }
   return r;
+}
+
+// The clip number a DFEW split file gives: "1", "00001", or a path/name ending in it.
+bool dfew_id(const std::string& field, int* id) {
+  if (parse_int(field, id)) return true;
+  return parse_int(id_from_listed_name(field), id);
 }
 
 ImportResult import_dfew(const ImportOptions& opts) {
@@ -325,18 +393,21 @@ ImportResult import_dfew(const ImportOptions& opts) {
     const stdfs::path f = root / "EmoLabel_DataSplit" / (std::string(part) + "(single-labeled)") /
                           ("set_" + std::to_string(set) + ".csv");
     require_file(f, "DFEW split file");
-    int no = 0;
-    for (const auto& line : read_lines(f.string())) {
-      ++no;
-      const auto fields = split_fields(line, true);
+    bool first = true;
+    for (const auto& line : read_text_lines(f.string(), "DFEW split file")) {
+      const auto fields = split_csv(line.text);
       int id = 0, label = 0;
-      if (fields.empty() || (no == 1 && !parse_int(fields[0], &id))) continue;  // header
+      if (fields.empty()) continue;
+      if (std::exchange(first, false) && (is_header_row(fields) || !dfew_id(fields[0], &id))) {
+        continue;  // header
+      }
       ClipSource c;
       c.split = "set_" + std::to_string(set) + "/" + part;
-      if (fields.size() < 2 || !parse_int(fields[0], &id) || !parse_int(fields[1], &label)) {
+      if (fields.size() < 2 || !dfew_id(fields[0], &id) || !parse_int(fields[1], &label)) {
         c.clip_id = fields[0];
         c.reject_reason = reason::kBadAnnotation;
-        c.reject_detail = f.string() + ":" + std::to_string(no) + ": expected video_name,label";
+        c.reject_detail =
+            f.string() + ":" + std::to_string(line.number) + ": expected video_name,label";
         r.clips.push_back(std::move(c));
         continue;
       }
@@ -360,16 +431,21 @@ ImportResult import_ferv39k(const ImportOptions& opts) {
   for (const char* part : {"train", "test"}) {
     const stdfs::path f = root / "4_setups" / "All_scenes" / (std::string(part) + "_All.csv");
     require_file(f, "FERV39k split file");
-    for (const auto& line : read_lines(f.string())) {
-      const auto fields = split_fields(line, true);
+    ListedPathResolver resolver(root, {"2_ClipsforFaceCrop", ""});
+    bool first = true;
+    for (const auto& line : read_text_lines(f.string(), "FERV39k split file")) {
+      auto fields = split_csv(line.text);
       if (fields.empty() || fields[0].empty()) continue;
-      const stdfs::path rel(fields[0]);
+      if (std::exchange(first, false) && is_header_row(fields)) continue;
+      // "<Scene>/<Emotion>/<id> <label>" with a blank instead of a comma.
+      if (fields.size() == 1) fields = split_fields(line.text);
+      const auto where = resolver.resolve(fields[0]);
       ClipSource c;
-      c.clip_id = rel.string();
+      c.clip_id = where.clip_id;
       c.split = part;
       // The label: a number (FERV39k order), a class name, or the path's emotion folder.
       int label = -1, numeric = 0;
-      std::string name = rel.parent_path().filename().string();
+      std::string name = stdfs::path(where.clip_id).parent_path().filename().string();
       if (fields.size() >= 2 && parse_int(fields[1], &numeric)) {
         label = classes.from_default_index(numeric);
         name = "label " + fields[1];
@@ -378,7 +454,7 @@ ImportResult import_ferv39k(const ImportOptions& opts) {
         label = classes.lookup(name);
       }
       set_label(c, label, name);
-      set_path(c, root / "2_ClipsforFaceCrop" / rel, {}, "frames");
+      set_path(c, where.path, {}, "frames");
       r.clips.push_back(std::move(c));
     }
   }
@@ -389,28 +465,39 @@ ImportResult import_csv(const ImportOptions& opts) {
   const stdfs::path root(opts.root);
   require_dir(root, "dataset root");
   const std::string file = opts.csv_file.empty() ? (root / "clips.csv").string() : opts.csv_file;
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& line : read_lines(file)) {
-    auto f = split_fields(line, true);
+  struct Row {
+    std::vector<std::string> fields;
+    int number;
+  };
+  std::vector<Row> rows;
+  bool first = true;
+  for (const auto& line : read_text_lines(file, "CSV annotation file")) {
+    auto f = split_csv(line.text);
     if (f.empty()) continue;
-    if (rows.empty() && f[0] == "path") continue;  // header
-    rows.push_back(std::move(f));
+    if (std::exchange(first, false) && is_header_row(f)) continue;
+    rows.push_back({std::move(f), line.number});
   }
   std::vector<std::string> defaults = opts.class_names;
   if (defaults.empty()) {
     std::set<std::string> names;
     int numeric = 0;
-    for (const auto& f : rows) {
-      if (f.size() >= 2 && !parse_int(f[1], &numeric)) names.insert(f[1]);
+    for (const auto& row : rows) {
+      const auto& f = row.fields;
+      if (f.size() >= 2 && !f[1].empty() && !parse_int(f[1], &numeric) && is_valid_utf8(f[1])) {
+        names.insert(f[1]);
+      }
     }
     defaults.assign(names.begin(), names.end());
   }
   ClassResolver classes(defaults, opts);
   ImportResult r;
   r.class_names = classes.names();
-  for (const auto& f : rows) {
+  ListedPathResolver resolver(root);
+  for (const auto& row : rows) {
+    const auto& f = row.fields;
+    const auto where = resolver.resolve(f[0]);
     ClipSource c;
-    c.clip_id = f[0];
+    c.clip_id = where.clip_id;
     c.split = f.size() >= 3 && !f[2].empty() ? f[2] : "all";
     int numeric = 0;
     const std::string label_text = f.size() >= 2 ? f[1] : "";
@@ -419,15 +506,79 @@ ImportResult import_csv(const ImportOptions& opts) {
     } else {
       set_label(c, classes.lookup(label_text), label_text);
     }
-    const stdfs::path p = stdfs::path(f[0]).is_absolute() ? stdfs::path(f[0]) : root / f[0];
-    if (is_video_file(p)) {
-      set_path(c, {}, p, "video");
+    if (is_video_file(where.path) && !is_dir(where.path)) {
+      set_path(c, {}, where.path, "video");
     } else {
-      set_path(c, p, {}, "frames");
+      set_path(c, where.path, {}, "frames");
     }
     r.clips.push_back(std::move(c));
   }
   return r;
+}
+
+// Names that are not UTF-8, duplicate ids, label conflicts and leakage (the clips are in
+// the order the importer produced them; the first occurrence is the reference).
+void check_integrity(ImportResult* r) {
+  for (auto& c : r->clips) {
+    for (std::string* field : {&c.clip_id, &c.split, &c.compound_label}) {
+      if (is_valid_utf8(*field)) continue;
+      const std::string shown = printable(*field);
+      if (c.reject_reason.empty() || c.reject_reason == reason::kUnknownLabel) {
+        c.reject_reason = reason::kNonUtf8Name;
+        c.reject_detail = "'" + shown +
+                          "' is not valid UTF-8 (bytes shown as \\xNN): rename it, e.g. "
+                          "convmv -f latin1 -t utf8";
+      }
+      *field = shown;
+    }
+    if (!is_valid_utf8(c.key)) c.key = printable(c.key);
+  }
+  auto label_name = [&](int label) {
+    return label >= 0 && label < static_cast<int>(r->class_names.size())
+               ? r->class_names[static_cast<size_t>(label)]
+               : std::string("-1");
+  };
+  // Same id listed again: the later one is rejected; a different label or split is also an
+  // integrity finding.
+  std::map<std::string, size_t> first_by_id;
+  std::map<std::string, size_t> first_by_key;
+  for (size_t i = 0; i < r->clips.size(); ++i) {
+    auto& c = r->clips[i];
+    const auto [it, inserted] = first_by_id.emplace(c.clip_id, i);
+    if (!inserted) {
+      const ClipSource& a = r->clips[it->second];
+      std::string why;
+      if (a.label != c.label && a.label >= 0 && c.label >= 0) {
+        why = "; labels differ: " + label_name(a.label) + " vs " + label_name(c.label);
+        r->issues.push_back({integrity::kLabelConflict, c.clip_id, a.clip_id,
+                             "split " + a.split + " label " + label_name(a.label) + " vs split " +
+                                 c.split + " label " + label_name(c.label)});
+      }
+      if (a.split != c.split) {
+        why += "; also in split " + a.split;
+        r->issues.push_back({integrity::kLeakage, c.clip_id, a.clip_id,
+                             "listed in split " + a.split + " and in split " + c.split});
+      }
+      if (c.reject_reason.empty()) {
+        c.reject_reason = reason::kDuplicateClipId;
+        c.reject_detail = "clip id already listed earlier" + why;
+      }
+      continue;
+    }
+    if (c.key.empty() || !c.reject_reason.empty()) continue;
+    const auto [kt, new_key] = first_by_key.emplace(c.key, i);
+    if (new_key) continue;
+    const ClipSource& a = r->clips[kt->second];
+    if (a.label != c.label) {
+      r->issues.push_back(
+          {integrity::kLabelConflict, c.clip_id, a.clip_id,
+           "clip " + c.key + " labelled " + label_name(a.label) + " and " + label_name(c.label)});
+    }
+    if (a.split != c.split) {
+      r->issues.push_back({integrity::kLeakage, c.clip_id, a.clip_id,
+                           "clip " + c.key + " in split " + a.split + " and in split " + c.split});
+    }
+  }
 }
 
 }  // namespace
@@ -477,13 +628,7 @@ ImportResult import_dataset(const std::string& format, const ImportOptions& opts
   } else {
     throw ConfigError("unknown --format " + format);
   }
-  std::set<std::string> seen;
-  for (auto& c : r.clips) {
-    if (!seen.insert(c.clip_id).second && c.reject_reason.empty()) {
-      c.reject_reason = reason::kDuplicateClipId;
-      c.reject_detail = "clip id already listed earlier";
-    }
-  }
+  check_integrity(&r);
   return r;
 }
 

@@ -40,13 +40,14 @@ int run_verify(const std::string& dir_text, bool quick) {
     if (!stdfs::exists(path)) throw UserError(name + ": missing");
     const auto size = static_cast<int64_t>(stdfs::file_size(path));
     if (size != s.size_bytes()) {
-      throw UserError(name + ": size " + std::to_string(size) + " bytes, manifest says " +
+      throw UserError(name + (size < s.size_bytes() ? " is truncated: " : ": size ") +
+                      std::to_string(size) + " bytes, manifest says " +
                       std::to_string(s.size_bytes()));
     }
     if (hash::sha256_file_hex(path) != s.sha256()) {
       throw UserError(name + ": sha256 does not match the manifest (corrupt or modified)");
     }
-    data::ShardReader reader(path);
+    data::ShardReader reader(path, &s);
     const auto& h = reader.header();
     if (h.encoding != encoding || h.frames_per_clip != p.frames_per_clip() || h.size != p.size()) {
       throw UserError(name +
@@ -71,7 +72,7 @@ int run_verify(const std::string& dir_text, bool quick) {
         } catch (const UserError& e) {
           throw UserError(name + " clip " + r.clip_id + ": " + e.what());
         }
-        frames += h.frames_per_clip;
+        frames += reader.stored_frames(i);
       }
     }
     clips += h.num_clips;
@@ -94,7 +95,8 @@ int run_verify(const std::string& dir_text, bool quick) {
   const stdfs::path rejected = dir / data::shard::kRejectedFile;
   int64_t rejected_lines = 0;
   if (stdfs::exists(rejected)) {
-    for (const auto& l : read_lines(rejected.string())) rejected_lines += l.empty() ? 0 : 1;
+    rejected_lines =
+        static_cast<int64_t>(read_text_lines(rejected.string(), "rejected list").size());
   }
   if (rejected_lines != m.num_rejected()) {
     throw UserError(rejected.string() + " lists " + std::to_string(rejected_lines) +
@@ -113,11 +115,11 @@ int run_inspect(const std::string& dir_text, const std::string& dump_clip, const
   if (!dump_clip.empty()) {
     if (out.empty()) throw ConfigError("--dump needs --out DIR");
     for (const auto& s : m.shards()) {
-      data::ShardReader reader(dir / s.file());
+      data::ShardReader reader(dir / s.file(), &s);
       const int64_t i = reader.find(dump_clip);
       if (i < 0) continue;
       stdfs::create_directories(out);
-      const int S = reader.header().size, T = reader.header().frames_per_clip;
+      const int S = reader.header().size, T = reader.stored_frames(i);
       std::vector<std::string> frames;
       if (reader.header().encoding == "jpeg") {
         frames = reader.read_jpeg_frames(i);
@@ -143,9 +145,10 @@ int run_inspect(const std::string& dir_text, const std::string& dump_clip, const
   const auto& p = m.params();
   std::printf("%s, %s, format %s, source %s\n", dir.c_str(), m.tool_version().c_str(),
               m.source_format().c_str(), m.source_root().c_str());
-  std::printf("params: frames_per_clip %d, size %d, encoding %s, jpeg_quality %d, resize %s\n",
-              p.frames_per_clip(), p.size(), data::encoding_name(p.encoding()).c_str(),
-              p.jpeg_quality(),
+  std::printf("params: frames_per_clip %s, size %d, encoding %s, jpeg_quality %d, resize %s\n",
+              p.frames_per_clip() > 0 ? ("cap " + std::to_string(p.frames_per_clip())).c_str()
+                                      : "every source frame",
+              p.size(), data::encoding_name(p.encoding()).c_str(), p.jpeg_quality(),
               p.resize() == data::PackParams::center_crop ? "center-crop" : "stretch");
   std::printf("clips: %lld packed + %lld rejected = %lld input\n",
               static_cast<long long>(m.num_clips()), static_cast<long long>(m.num_rejected()),

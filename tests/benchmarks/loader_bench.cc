@@ -73,7 +73,7 @@ stdfs::path pack(const stdfs::path& dir, bool jpeg, std::vector<std::vector<std:
       w.add_jpeg_clip(r, frames);
       enc->push_back(frames);
     } else {
-      w.add_raw_clip(r, raw.data());
+      w.add_raw_clip(r, raw.data(), kStored);
     }
   }
   *m.add_shards() = w.finish();

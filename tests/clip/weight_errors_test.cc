@@ -189,6 +189,33 @@ TEST(WeightErrors, ReleasedNonWeightEntriesAreIgnored) {
   EXPECT_NO_THROW(ClipModel::load(path));
 }
 
+// A checkpoint saved from DataParallel/DDP: every name under "module." (here twice, a
+// wrapped wrapper) loads as the plain model, with the same values.
+TEST(WeightErrors, ModulePrefixFromDataParallelIsStripped) {
+  const auto tensors = fixture_tensors();
+  std::vector<std::pair<std::string, torch::Tensor>> wrapped;
+  for (const auto& [name, t] : tensors) wrapped.emplace_back("module.module." + name, t);
+  const std::string path = (scratch_dir() / "ddp.safetensors").string();
+  write_bytes(path, weights::safetensors_bytes(wrapped, {}));
+  const auto w = weights::load_weights(path);
+  EXPECT_EQ(w.stripped_prefix, "module.module.");
+  ASSERT_EQ(w.tensors.size(), tensors.size());
+  for (const auto& [name, t] : tensors) {
+    ASSERT_TRUE(w.tensors.count(name)) << name;
+    EXPECT_TRUE(torch::equal(w.tensors.at(name), t)) << name;
+  }
+  EXPECT_NO_THROW(ClipModel::load(path));
+}
+
+TEST(WeightErrors, OtherWrapperPrefixIsNamed) {
+  std::vector<std::pair<std::string, torch::Tensor>> wrapped;
+  for (const auto& [name, t] : fixture_tensors()) wrapped.emplace_back("clip_model." + name, t);
+  const std::string msg =
+      load_error(weights::safetensors_bytes(wrapped, {}), "wrapped.safetensors");
+  EXPECT_THAT(msg, HasSubstr("every tensor name starts with 'clip_model.'"));
+  EXPECT_THAT(msg, HasSubstr("wrapped.safetensors"));
+}
+
 TEST(TorchPickle, ReadsOffsetsStridesAndMemo) {
   // A hand-written protocol-2 pickle: {'a': rebuild(storage '0' float x12, offset 1,
   // size (2, 3), stride (1, 2)), 'b': same storage via the memo, offset 0, size (4,)}.

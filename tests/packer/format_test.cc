@@ -80,6 +80,8 @@ data::PackParams params(data::PackParams::Encoding e, int T, int S) {
   return p;
 }
 
+// Format 2: clip i stores 1 + i % T frames under the cap T (a short source keeps all of its
+// frames, nothing repeated); the reader returns exactly those frames.
 TEST(ShardFormat, WriterAndReaderAgreeForBothEncodings) {
   const auto dir = scratch();
   const int T = 3, S = 16, N = 5;
@@ -94,7 +96,8 @@ TEST(ShardFormat, WriterAndReaderAgreeForBothEncodings) {
       for (int i = 0; i < N; ++i) {
         std::vector<uint8_t> frames;
         std::vector<std::string> jpgs;
-        for (int j = 0; j < T; ++j) {
+        const int stored = 1 + i % T;
+        for (int j = 0; j < stored; ++j) {
           auto f = gradient_image(S, S, i * T + j);
           jpgs.push_back(data::jpeg::encode_rgb(f.data(), S, S, 95));
           frames.insert(frames.end(), f.begin(), f.end());
@@ -103,7 +106,7 @@ TEST(ShardFormat, WriterAndReaderAgreeForBothEncodings) {
                                           i == 2 ? "anger_fear" : "", i % 2 ? "test" : "train",
                                           10 + i};
         if (enc == data::PackParams::raw) {
-          w.add_raw_clip(rec, frames.data());
+          w.add_raw_clip(rec, frames.data(), stored);
         } else {
           w.add_jpeg_clip(rec, jpgs);
         }
@@ -116,6 +119,7 @@ TEST(ShardFormat, WriterAndReaderAgreeForBothEncodings) {
     EXPECT_EQ(info.size_bytes(), static_cast<int64_t>(stdfs::file_size(path)));
     EXPECT_FALSE(stdfs::exists(path.string() + ".partial"));
     data::ShardReader r(path);
+    EXPECT_EQ(r.header().format_version, 2);
     EXPECT_EQ(r.header().num_clips, N);
     EXPECT_EQ(r.header().frames_per_clip, T);
     EXPECT_EQ(r.header().size, S);
@@ -127,7 +131,10 @@ TEST(ShardFormat, WriterAndReaderAgreeForBothEncodings) {
       EXPECT_EQ(rec.compound_label, i == 2 ? "anger_fear" : "");
       EXPECT_EQ(rec.split, i % 2 ? "test" : "train");
       EXPECT_EQ(rec.source_num_frames, 10 + i);
+      EXPECT_EQ(rec.stored_num_frames, 1 + i % T);
+      EXPECT_EQ(r.stored_frames(i), 1 + i % T);
       const auto got = r.read_rgb_frames(i);
+      ASSERT_EQ(got.size(), static_cast<size_t>(1 + i % T) * S * S * 3);
       if (enc == data::PackParams::raw) {
         EXPECT_EQ(got, clips[i]);
       } else {
@@ -145,7 +152,7 @@ TEST(ShardFormat, AbandonedWriterLeavesNothing) {
   {
     data::ShardWriter w(path, params(data::PackParams::raw, 2, 8));
     std::vector<uint8_t> frames(2 * 8 * 8 * 3, 7);
-    w.add_raw_clip({"a", 0, "", "train", 2}, frames.data());
+    w.add_raw_clip({"a", 0, "", "train", 2}, frames.data(), 2);
   }  // No finish(): as if the packer failed mid-shard.
   EXPECT_TRUE(stdfs::is_empty(dir));
 }

@@ -10,6 +10,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "data/format/jpeg_codec.h"
+#include "data/loader/dataset.h"
 #include "packer_test_util.h"
 #include "util/fs.h"
 
@@ -37,11 +38,15 @@ std::vector<uint8_t> decode_file(const stdfs::path& p) {
       .rgb;
 }
 
-// Middle of segment j of n frames split into T, written as the spec states it.
+// The source frame stored as frame j of a clip of n source frames under the cap T (0 = no
+// cap), written as the spec states it: every frame when n <= T, else the middle of
+// segment j of T equal segments.
 int middle(int n, int T, int j) {
-  if (n < T) return std::min(j, n - 1);
+  if (T <= 0 || n <= T) return j;
   return static_cast<int>(std::floor((j + 0.5) * static_cast<double>(n) / T));
 }
+
+int stored_count(int n, int T) { return T <= 0 ? n : std::min(n, T); }
 
 double mean_abs(const uint8_t* a, const uint8_t* b, size_t n) {
   double s = 0;
@@ -82,11 +87,13 @@ TEST_P(RoundTrip, PackedFramesEqualSourceFrames) {
     int n = 0;
     for (const auto& e : stdfs::directory_iterator(folder)) n += e.is_regular_file();
     EXPECT_EQ(c.record.source_num_frames, n) << id;
+    EXPECT_EQ(c.record.stored_num_frames, stored_count(n, T)) << id;
+    ASSERT_EQ(c.rgb.size(), frame_bytes * static_cast<size_t>(stored_count(n, T))) << id;
     ASSERT_GE(c.record.label, 0) << id;
     if (layout == "afew") {  // The class folder names the class.
       EXPECT_EQ(m.class_names(c.record.label), folder.parent_path().filename().string());
     }
-    for (int j = 0; j < T; ++j) {
+    for (int j = 0; j < stored_count(n, T); ++j) {
       char name[32];
       std::snprintf(name, sizeof(name), pattern.c_str(), middle(n, T, j) + 1);
       const auto want = decode_file(folder / name);
@@ -98,7 +105,7 @@ TEST_P(RoundTrip, PackedFramesEqualSourceFrames) {
         EXPECT_LT(mean_abs(got, want.data(), frame_bytes), 3.0) << id << " frame " << j;
       }
       // The neighbouring source frame differs: selection, not just content, is checked.
-      if (j == 1 && n >= T) {
+      if (j == 1 && n > T) {
         std::snprintf(name, sizeof(name), pattern.c_str(), middle(n, T, j));
         const auto other = decode_file(folder / name);
         EXPECT_GT(mean_abs(got, other.data(), frame_bytes), 0.0) << id;
@@ -150,12 +157,55 @@ TEST(RoundTripVideo, AfewAviFramesEqualDirectVideoDecode) {
     }
     const int n = static_cast<int>(frames.size());
     EXPECT_EQ(c.record.source_num_frames, n);
-    for (int j = 0; j < T; ++j) {
+    ASSERT_EQ(c.rgb.size(), frame_bytes * static_cast<size_t>(stored_count(n, T))) << id;
+    for (int j = 0; j < stored_count(n, T); ++j) {
       EXPECT_EQ(
           0, std::memcmp(c.rgb.data() + j * frame_bytes, frames[middle(n, T, j)].data, frame_bytes))
           << id << " frame " << j;
     }
   }
+}
+
+// Without --frames-per-clip every source frame is stored (spec section 1: the loader samples
+// its T frames over all of them), and the loader sees exactly those frames.
+TEST(RoundTripAllFrames, DefaultStoresEverySourceFrame) {
+  const auto dir = scratch();
+  const auto src = dir / "src", out = dir / "out";
+  auto r = run(hesp_pack() + " synth --layout dfew --out " + q(src) +
+               " --clips-per-class 1 --frames 7 --size 32");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = run(hesp_pack() + " convert --format dfew --root " + q(src) + " --output " + q(out) +
+          " --size 32 --encoding raw --strict");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto m = data::read_manifest(out);
+  EXPECT_EQ(m.params().frames_per_clip(), 0);
+  const size_t frame_bytes = 32 * 32 * 3;
+  for (const auto& [id, c] : read_packed(out)) {
+    const auto folder = source_dir("dfew", src, id);
+    int n = 0;
+    for (const auto& e : stdfs::directory_iterator(folder)) n += e.is_regular_file();
+    EXPECT_EQ(c.record.stored_num_frames, n) << id;
+    ASSERT_EQ(c.rgb.size(), frame_bytes * n) << id;
+    for (int j = 0; j < n; ++j) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "%05d.jpg", j + 1);
+      const auto want = decode_file(folder / name);
+      EXPECT_EQ(0, std::memcmp(c.rgb.data() + j * frame_bytes, want.data(), frame_bytes))
+          << id << " frame " << j;
+    }
+  }
+  // The loader reads every stored frame of each clip.
+  data::DatasetOptions o;
+  o.manifests = {out};
+  data::Dataset ds(o);
+  ASSERT_EQ(ds.size(), m.num_clips());
+  for (int64_t i = 0; i < ds.size(); ++i) {
+    const auto enc = ds.read(i);
+    EXPECT_EQ(enc.frames, ds.clip(i).source_num_frames) << ds.clip(i).clip_id;
+    EXPECT_EQ(enc.bytes.size(), frame_bytes * static_cast<size_t>(enc.frames));
+  }
+  r = run(hesp_pack() + " verify " + q(out));
+  EXPECT_EQ(r.code, 0) << r.output;
 }
 
 TEST(Inspect, DumpWritesTheClipFrames) {

@@ -142,6 +142,51 @@ void load_torchscript(const std::string& path, LoadedWeights* out) {
   for (const auto& b : module.named_buffers(/*recurse=*/true)) add(b.name, b.value);
 }
 
+bool all_names_start_with(const TensorMap& tensors, const std::string& prefix) {
+  if (tensors.empty()) return false;
+  for (const auto& [name, t] : tensors) {
+    if (name.rfind(prefix, 0) != 0) return false;
+  }
+  return true;
+}
+
+// Names only a CLIP state dict (OpenAI or Hugging Face naming) has, after `prefix`.
+bool looks_like_clip(const TensorMap& tensors, const std::string& prefix) {
+  for (const char* n : {"visual.conv1.weight", "token_embedding.weight", "text_projection",
+                        "vision_model.embeddings.patch_embedding.weight",
+                        "text_model.embeddings.token_embedding.weight"}) {
+    if (tensors.count(prefix + n)) return true;
+  }
+  return false;
+}
+
+// A checkpoint saved from torch.nn.DataParallel / DistributedDataParallel holds every name
+// under "module." (once per wrapping): strip it. Another prefix shared by every name in
+// front of CLIP's own names is named in the error, not guessed away.
+void strip_wrapper_prefix(LoadedWeights* out, const std::string& path) {
+  while (all_names_start_with(out->tensors, "module.")) {
+    TensorMap renamed;
+    std::map<std::string, std::string> dtypes;
+    for (auto& [name, t] : out->tensors) renamed[name.substr(7)] = std::move(t);
+    for (auto& [name, d] : out->storage_dtypes) {
+      dtypes[name.rfind("module.", 0) == 0 ? name.substr(7) : name] = d;
+    }
+    out->tensors = std::move(renamed);
+    out->storage_dtypes = std::move(dtypes);
+    out->stripped_prefix += "module.";
+  }
+  if (out->tensors.empty() || looks_like_clip(out->tensors, "")) return;
+  const std::string& first = out->tensors.begin()->first;
+  const auto dot = first.find('.');
+  if (dot == std::string::npos) return;
+  const std::string prefix = first.substr(0, dot + 1);
+  if (all_names_start_with(out->tensors, prefix) && looks_like_clip(out->tensors, prefix)) {
+    throw UserError(path + ": every tensor name starts with '" + prefix + "' (e.g. '" + first +
+                    "'): a CLIP state dict inside a wrapper. hesp strips only 'module.' "
+                    "(DataParallel/DDP); save the inner model's state_dict() instead");
+  }
+}
+
 }  // namespace
 
 const char* format_name(WeightFormat f) {
@@ -203,6 +248,7 @@ LoadedWeights load_weights(const std::string& path) {
     if (out.format == WeightFormat::kTorchSave) load_torch_save(file.bytes(), path, &out);
   }
   if (out.format == WeightFormat::kTorchScript) load_torchscript(path, &out);
+  strip_wrapper_prefix(&out, path);
   if (is_hf_clip_naming(out.tensors)) {
     out.hf_naming = true;
     out.tensors = hf_to_openai(out.tensors, &out.storage_dtypes);

@@ -21,6 +21,7 @@ const char* format_name(WeightFormat f);
 struct LoadedWeights {
   WeightFormat format = WeightFormat::kSafetensors;
   bool hf_naming = false;
+  std::string stripped_prefix;                        // "module." (DataParallel/DDP) or ""
   TensorMap tensors;                                  // OpenAI names, float32, contiguous
   std::map<std::string, std::string> storage_dtypes;  // name -> dtype in the file (F16, ...)
   std::map<std::string, std::string> metadata;        // safetensors __metadata__
@@ -29,8 +30,10 @@ struct LoadedWeights {
 // Detects the format of the bytes; throws UserError for anything unrecognised.
 WeightFormat detect_format(ByteSpan bytes, const std::string& what);
 
-// Loads and upcasts every floating tensor to float32. Throws UserError naming the file on
-// any unreadable, truncated or inconsistent content.
+// Loads and upcasts every floating tensor to float32. Names saved from DataParallel/DDP
+// ("module." in front of every name) are accepted with the prefix stripped; any other
+// prefix shared by every name in front of CLIP's names is an error naming it. Throws
+// UserError naming the file on any unreadable, truncated or inconsistent content.
 LoadedWeights load_weights(const std::string& path);
 
 enum class SaveDType { kF32, kF16 };

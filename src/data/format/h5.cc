@@ -1,5 +1,6 @@
 #include "data/format/h5.h"
 
+#include <fstream>
 #include <mutex>
 
 #include "util/errors.h"
@@ -113,10 +114,47 @@ void silence_library_errors() {
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
+std::string diagnose_unopenable(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return path.string() + " is missing";
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return path.string() + " cannot be read: " + ec.message();
+  std::ifstream in(path, std::ios::binary);
+  std::string head(96, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  static const char kSignature[] = "\x89HDF\r\n\x1a\n";
+  if (head.size() < 8 || head.compare(0, 8, kSignature, 8) != 0) {
+    return path.string() + " is not an HDF5 file (no HDF5 signature at its start; " +
+           std::to_string(size) + " bytes)";
+  }
+  // The superblock records the end-of-file address the writer left (format spec, "Superblock").
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(head[i]); };
+  const int version = head.size() > 8 ? byte(8) : -1;
+  size_t offsets_size = 0, eof_at = 0;
+  if (version == 0 || version == 1) {
+    offsets_size = head.size() > 13 ? byte(13) : 0;
+    eof_at = 24 + (version == 1 ? 4 : 0) + 2 * offsets_size;
+  } else if (version == 2 || version == 3) {
+    offsets_size = head.size() > 9 ? byte(9) : 0;
+    eof_at = 12 + 2 * offsets_size;
+  }
+  if (offsets_size == 8 && eof_at + 8 <= head.size()) {
+    uint64_t eof = 0;
+    for (size_t i = 0; i < 8; ++i) eof |= static_cast<uint64_t>(byte(eof_at + i)) << (8 * i);
+    if (eof > size) {
+      return path.string() + " is truncated: " + std::to_string(size) +
+             " bytes on disk, its HDF5 superblock says " + std::to_string(eof) +
+             " (an interrupted copy?)";
+    }
+  }
+  return path.string() + " cannot be opened by HDF5 (corrupt or not written by hesp-pack)";
+}
+
 Handle open_file_read(const std::filesystem::path& path) {
   silence_library_errors();
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  if (!f.valid()) fail("cannot open " + path.string() + " (missing, truncated or not HDF5)");
+  if (!f.valid()) fail(diagnose_unopenable(path));
   return f;
 }
 
@@ -239,16 +277,22 @@ void read_uint8_range(hid_t file, const std::string& name, uint64_t offset, uint
 }
 
 void read_uint8_row(hid_t file, const std::string& name, uint64_t index, uint8_t* out) {
+  read_uint8_rows(file, name, index, 1, out);
+}
+
+void read_uint8_rows(hid_t file, const std::string& name, uint64_t first, uint64_t rows,
+                     uint8_t* out) {
   Handle d = open_dataset(file, name);
   Handle space(H5Dget_space(d.get()));
   const int nd = H5Sget_simple_extent_ndims(space.get());
   if (nd < 1) fail(where(file, name) + " has no rows");
   std::vector<hsize_t> dims(static_cast<size_t>(nd));
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  if (index >= dims[0]) fail("row past the end of " + where(file, name));
+  if (first + rows > dims[0]) fail("row past the end of " + where(file, name));
+  if (rows == 0) return;
   std::vector<hsize_t> start(dims.size(), 0), count = dims;
-  start[0] = index;
-  count[0] = 1;
+  start[0] = first;
+  count[0] = rows;
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   Handle mem(H5Screate_simple(nd, count.data(), nullptr));
   if (H5Dread(d.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, out) < 0) {

@@ -36,7 +36,11 @@ class Handle {
 void silence_library_errors();
 
 // Opens an existing file read-only. Honours HDF5_USE_FILE_LOCKING through the library.
+// A file HDF5 cannot open throws with diagnose_unopenable's message.
 Handle open_file_read(const std::filesystem::path& path);
+// Why a file does not open: missing, not HDF5, or truncated (bytes on disk against the
+// end-of-file address its superblock records), else "corrupt".
+std::string diagnose_unopenable(const std::filesystem::path& path);
 // Creates (truncates) a file for writing.
 Handle create_file(const std::filesystem::path& path);
 
@@ -64,5 +68,8 @@ void read_uint8_range(hid_t file, const std::string& name, uint64_t offset, uint
 // Reads the `index`-th block along dim 0 of an N-D uint8 dataset (e.g. one clip of
 // frames [N, T, S, S, 3]) into `out`, which must hold the product of the other dims.
 void read_uint8_row(hid_t file, const std::string& name, uint64_t index, uint8_t* out);
+// Rows [first, first + rows) along dim 0 in one hyperslab read.
+void read_uint8_rows(hid_t file, const std::string& name, uint64_t first, uint64_t rows,
+                     uint8_t* out);
 
 }  // namespace hesp::data::h5

@@ -31,7 +31,7 @@ ShardWriter::ShardWriter(std::filesystem::path final_path, const PackParams& par
     : final_path_(std::move(final_path)), params_(params) {
   const auto tmp = temp_path();
   file_ = h5::create_file(tmp);
-  const int T = params_.frames_per_clip(), S = params_.size();
+  const int S = params_.size();
   h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
   h5::Handle dapl(H5Pcreate(H5P_DATASET_ACCESS));
   if (params_.encoding() == PackParams::jpeg) {
@@ -43,12 +43,13 @@ ShardWriter::ShardWriter(std::filesystem::path final_path, const PackParams& par
     frames_ = h5::Handle(H5Dcreate2(file_.get(), shard::kJpegBytes, H5T_NATIVE_UINT8, space.get(),
                                     H5P_DEFAULT, dcpl.get(), dapl.get()));
   } else {
-    hsize_t dims[5] = {0, hsize_t(T), hsize_t(S), hsize_t(S), 3};
-    hsize_t maxdims[5] = {H5S_UNLIMITED, hsize_t(T), hsize_t(S), hsize_t(S), 3};
-    hsize_t chunk[5] = {1, hsize_t(T), hsize_t(S), hsize_t(S), 3};
-    H5Pset_chunk(dcpl.get(), 5, chunk);
+    // One chunk per frame: a clip is a contiguous run of rows, read in one hyperslab.
+    hsize_t dims[4] = {0, hsize_t(S), hsize_t(S), 3};
+    hsize_t maxdims[4] = {H5S_UNLIMITED, hsize_t(S), hsize_t(S), 3};
+    hsize_t chunk[4] = {1, hsize_t(S), hsize_t(S), 3};
+    H5Pset_chunk(dcpl.get(), 4, chunk);
     if (params_.raw_deflate()) H5Pset_deflate(dcpl.get(), 4);
-    h5::Handle space(H5Screate_simple(5, dims, maxdims));
+    h5::Handle space(H5Screate_simple(4, dims, maxdims));
     frames_ = h5::Handle(H5Dcreate2(file_.get(), shard::kRawFrames, H5T_NATIVE_UINT8, space.get(),
                                     H5P_DEFAULT, dcpl.get(), dapl.get()));
   }
@@ -67,7 +68,7 @@ void ShardWriter::add_jpeg_clip(const shard::ClipRecord& rec,
                                 const std::vector<std::string>& frames) {
   CHECK(!finished_);
   CHECK_EQ(params_.encoding(), PackParams::jpeg);
-  CHECK_EQ(static_cast<int>(frames.size()), params_.frames_per_clip()) << rec.clip_id;
+  check_frame_count(rec, static_cast<int>(frames.size()));
   std::string blob;
   for (const auto& f : frames) blob += f;
   const hsize_t start = payload_bytes_, count = blob.size(), new_size = start + count;
@@ -83,25 +84,35 @@ void ShardWriter::add_jpeg_clip(const shard::ClipRecord& rec,
   for (const auto& f : frames) offsets_.push_back(offsets_.back() + f.size());
   payload_bytes_ = new_size;
   records_.push_back(rec);
+  records_.back().stored_num_frames = static_cast<int32_t>(frames.size());
 }
 
-void ShardWriter::add_raw_clip(const shard::ClipRecord& rec, const uint8_t* frames) {
+void ShardWriter::check_frame_count(const shard::ClipRecord& rec, int frames) const {
+  CHECK_GE(frames, 1) << rec.clip_id;
+  if (params_.frames_per_clip() > 0) CHECK_LE(frames, params_.frames_per_clip()) << rec.clip_id;
+}
+
+void ShardWriter::add_raw_clip(const shard::ClipRecord& rec, const uint8_t* frames,
+                               int num_frames) {
   CHECK(!finished_);
   CHECK_EQ(params_.encoding(), PackParams::raw);
-  const hsize_t T = params_.frames_per_clip(), S = params_.size();
-  const hsize_t n = records_.size();
-  hsize_t dims[5] = {n + 1, T, S, S, 3};
+  check_frame_count(rec, num_frames);
+  const hsize_t T = static_cast<hsize_t>(num_frames), S = params_.size();
+  const hsize_t first = raw_rows_;
+  hsize_t dims[4] = {first + T, S, S, 3};
   const std::string where = temp_path().string() + " (clip " + rec.clip_id + ")";
   if (H5Dset_extent(frames_.get(), dims) < 0) throw UserError("HDF5: cannot grow " + where);
   h5::Handle space(H5Dget_space(frames_.get()));
-  hsize_t start[5] = {n, 0, 0, 0, 0}, count[5] = {1, T, S, S, 3};
+  hsize_t start[4] = {first, 0, 0, 0}, count[4] = {T, S, S, 3};
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-  h5::Handle mem(H5Screate_simple(5, count, nullptr));
+  h5::Handle mem(H5Screate_simple(4, count, nullptr));
   if (H5Dwrite(frames_.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, frames) < 0) {
     throw UserError("HDF5: cannot write " + where + " (disk full?)");
   }
+  raw_rows_ += T;
   payload_bytes_ += T * S * S * 3;
   records_.push_back(rec);
+  records_.back().stored_num_frames = num_frames;
 }
 
 ShardInfo ShardWriter::finish() {
@@ -114,19 +125,21 @@ ShardInfo ShardWriter::finish() {
   h5::write_attr_int(f, shard::kAttrSize, params_.size());
   h5::write_attr_int(f, shard::kAttrNumClips, num_clips());
   std::vector<std::string> ids, compounds, splits;
-  std::vector<int32_t> labels, nframes;
+  std::vector<int32_t> labels, nframes, stored;
   for (const auto& r : records_) {
     ids.push_back(r.clip_id);
     labels.push_back(r.label);
     compounds.push_back(r.compound_label);
     splits.push_back(r.split);
     nframes.push_back(r.source_num_frames);
+    stored.push_back(r.stored_num_frames);
   }
   h5::write_strings(f, shard::kClipId, ids);
   h5::write_int32s(f, shard::kLabel, labels);
   h5::write_strings(f, shard::kCompoundLabel, compounds);
   h5::write_strings(f, shard::kSplit, splits);
   h5::write_int32s(f, shard::kSourceNumFrames, nframes);
+  h5::write_int32s(f, shard::kStoredNumFrames, stored);
   if (params_.encoding() == PackParams::jpeg) h5::write_uint64s(f, shard::kFrameOffsets, offsets_);
   const bool closed_frames = frames_.reset();
   if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 || !closed_frames || !file_.reset()) {

@@ -76,20 +76,33 @@ ShardContents read_shard_index(const stdfs::path& path, const Manifest& m, const
   ShardContents out;
   ShardMeta& s = out.meta;
   s.path = path;
+  const std::string name = "shard " + path.string();
+  // A short file is a truncated copy (also without checksum verification), not an HDF5
+  // open failure.
+  std::error_code size_ec;
+  const auto on_disk = stdfs::file_size(path, size_ec);
+  if (!size_ec && info.has_size_bytes() && static_cast<int64_t>(on_disk) < info.size_bytes()) {
+    throw UserError(name + " is truncated: " + std::to_string(on_disk) +
+                    " bytes on disk, the manifest says " + std::to_string(info.size_bytes()) +
+                    " (an interrupted copy? copy it again)");
+  }
   h5::Handle f = h5::open_file_read(path);
   const hid_t id = f.get();
-  const std::string name = "shard " + path.string();
-  if (const auto v = h5::read_attr_int(id, shard::kAttrFormatVersion); v != shard::kFormatVersion) {
-    throw UserError(name + ": format_version " + std::to_string(v) + ", this hesp reads " +
+  const auto version = h5::read_attr_int(id, shard::kAttrFormatVersion);
+  if (version < shard::kOldestReadableFormatVersion || version > shard::kFormatVersion) {
+    throw UserError(name + ": format_version " + std::to_string(version) + ", this hesp reads " +
+                    std::to_string(shard::kOldestReadableFormatVersion) + ".." +
                     std::to_string(shard::kFormatVersion));
   }
+  const bool v1 = version == 1;
   const std::string enc = h5::read_attr_string(id, shard::kAttrEncoding);
   if (enc != "jpeg" && enc != "raw") throw UserError(name + ": unknown encoding '" + enc + "'");
   s.jpeg = enc == "jpeg";
+  s.raw_per_clip_rows = v1;
   s.frames_per_clip = static_cast<int>(h5::read_attr_int(id, shard::kAttrFramesPerClip));
   s.size = static_cast<int>(h5::read_attr_int(id, shard::kAttrSize));
   s.num_clips = h5::read_attr_int(id, shard::kAttrNumClips);
-  if (s.frames_per_clip < 1 || s.size < 1 || s.num_clips < 0) {
+  if (s.frames_per_clip < (v1 ? 1 : 0) || s.size < 1 || s.num_clips < 0) {
     throw UserError(name + ": bad frames_per_clip/size/num_clips attributes");
   }
   if (s.num_clips != info.num_clips()) {
@@ -108,24 +121,38 @@ ShardContents read_shard_index(const stdfs::path& path, const Manifest& m, const
   const auto splits = h5::read_strings(id, shard::kSplit);
   const auto nframes = h5::read_int32s(id, shard::kSourceNumFrames);
   const size_t n = static_cast<size_t>(s.num_clips);
+  // Format 1: every clip stores frames_per_clip frames; format 2: stored_num_frames says.
+  const auto stored = v1 ? std::vector<int32_t>(n, s.frames_per_clip)
+                         : h5::read_int32s(id, shard::kStoredNumFrames);
   if (ids.size() != n || labels.size() != n || compounds.size() != n || splits.size() != n ||
-      nframes.size() != n) {
+      nframes.size() != n || stored.size() != n) {
     throw UserError(name + ": per-clip datasets do not all have num_clips rows");
   }
-  const uint64_t t = static_cast<uint64_t>(s.frames_per_clip);
+  s.first_frame.assign(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (stored[i] < 1 || (s.frames_per_clip > 0 && stored[i] > s.frames_per_clip)) {
+      throw UserError(name + ": clip " + ids[i] + " stores " + std::to_string(stored[i]) +
+                      " frames");
+    }
+    s.first_frame[i + 1] = s.first_frame[i] + static_cast<uint64_t>(stored[i]);
+  }
+  const uint64_t frames_total = s.first_frame.back();
   if (s.jpeg) {
     s.frame_offsets = h5::read_uint64s(id, shard::kFrameOffsets);
     const auto total = h5::dataset_shape(id, shard::kJpegBytes);
-    if (s.frame_offsets.size() != n * t + 1 || total.size() != 1 || s.frame_offsets[0] != 0 ||
+    if (s.frame_offsets.size() != frames_total + 1 || total.size() != 1 ||
+        s.frame_offsets[0] != 0 ||
         !std::is_sorted(s.frame_offsets.begin(), s.frame_offsets.end()) ||
         s.frame_offsets.back() != total[0]) {
       throw UserError(name + ": frame_offsets do not index jpeg_bytes");
     }
   } else {
     const auto shape = h5::dataset_shape(id, shard::kRawFrames);
-    const std::vector<hsize_t> want{n, t, static_cast<hsize_t>(s.size),
-                                    static_cast<hsize_t>(s.size), 3};
-    if (shape != want) throw UserError(name + ": frames is not [N, T, S, S, 3]");
+    const hsize_t side = static_cast<hsize_t>(s.size);
+    const std::vector<hsize_t> want =
+        v1 ? std::vector<hsize_t>{n, static_cast<hsize_t>(s.frames_per_clip), side, side, 3}
+           : std::vector<hsize_t>{frames_total, side, side, 3};
+    if (shape != want) throw UserError(name + ": frames is not [N, T, S, S, 3] / [F, S, S, 3]");
   }
   out.records.resize(n);
   for (size_t i = 0; i < n; ++i) {
@@ -134,7 +161,7 @@ ShardContents read_shard_index(const stdfs::path& path, const Manifest& m, const
                       " outside the manifest's " + std::to_string(m.class_names_size()) +
                       " classes");
     }
-    out.records[i] = {ids[i], labels[i], compounds[i], splits[i], nframes[i]};
+    out.records[i] = {ids[i], labels[i], compounds[i], splits[i], nframes[i], stored[i]};
   }
   return out;
 }
@@ -274,11 +301,11 @@ void Dataset::read(int64_t index, EncodedClip* out) const {
   const ClipInfo& c = clip(index);
   const ShardMeta& s = shards_[static_cast<size_t>(c.shard)];
   out->jpeg = s.jpeg;
-  out->frames = s.frames_per_clip;
+  const size_t row = static_cast<size_t>(c.row);
+  const size_t first = s.first_frame[row], t = s.first_frame[row + 1] - first;
+  out->frames = static_cast<int>(t);
   out->size = s.size;
-  const size_t t = static_cast<size_t>(s.frames_per_clip);
   if (s.jpeg) {
-    const size_t first = static_cast<size_t>(c.row) * t;
     const uint64_t begin = s.frame_offsets[first], end = s.frame_offsets[first + t];
     out->frame_offsets.resize(t + 1);
     for (size_t j = 0; j <= t; ++j) out->frame_offsets[j] = s.frame_offsets[first + j] - begin;
@@ -290,8 +317,11 @@ void Dataset::read(int64_t index, EncodedClip* out) const {
     out->frame_offsets.clear();
     out->bytes.resize(t * s.size * s.size * 3);
     std::lock_guard<std::mutex> lock(hdf5_mutex());
-    h5::read_uint8_row(shard_handle(c.shard), shard::kRawFrames, static_cast<uint64_t>(c.row),
-                       out->bytes.data());
+    if (s.raw_per_clip_rows) {  // Format 1: one [T, S, S, 3] row per clip.
+      h5::read_uint8_row(shard_handle(c.shard), shard::kRawFrames, row, out->bytes.data());
+    } else {
+      h5::read_uint8_rows(shard_handle(c.shard), shard::kRawFrames, first, t, out->bytes.data());
+    }
   }
 }
 

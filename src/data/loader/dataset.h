@@ -65,19 +65,21 @@ struct ClipInfo {
 
 struct ShardMeta {
   std::filesystem::path path;
-  bool jpeg = true;  // false = raw.
-  int frames_per_clip = 0;
+  bool jpeg = true;         // false = raw.
+  int frames_per_clip = 0;  // Format 1: T of every clip; format 2: the pack's cap (0 = none).
   int size = 0;
   int64_t num_clips = 0;
-  std::vector<uint64_t> frame_offsets;  // jpeg only: N*T + 1 entries.
+  std::vector<uint64_t> frame_offsets;  // jpeg only: one entry per stored frame + 1.
+  std::vector<uint64_t> first_frame;    // [N + 1]: clip i stores frames [first[i], first[i+1]).
+  bool raw_per_clip_rows = false;       // raw format 1: frames is [N, T, S, S, 3].
 };
 
 // A clip's stored frames as read from its shard, not yet decoded.
 struct EncodedClip {
   bool jpeg = true;
-  int frames = 0;                       // T stored.
-  int size = 0;                         // S stored.
-  std::vector<uint8_t> bytes;           // jpeg: all frames back to back; raw: T*S*S*3.
+  int frames = 0;              // Frames this clip stores (all its source frames by default).
+  int size = 0;                // S stored.
+  std::vector<uint8_t> bytes;  // jpeg: all frames back to back; raw: T*S*S*3.
   std::vector<uint64_t> frame_offsets;  // jpeg: T+1 offsets into bytes.
 };
 
