@@ -176,6 +176,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   RunData data = open_run_data(exp);
   torch::manual_seed(exp.train().seed());  // Same initial prompts on every rank...
   auto clip = load_clip(exp);
+  clip->set_activation_checkpointing(exp.train().activation_checkpointing());
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp.model().vocab()));
   model::HespModel model(exp, clip, tokenizer, data.classes.known);
   // Built on the CPU (same random draws on every device), then moved; `to` keeps the
