@@ -172,7 +172,7 @@ prune_headers() {  # prune_headers DIR HEADER...: keep HEADERs of include/DIR an
   keep=$(gcc -M -I"$prefix/usr/include" -I"$prefix/usr/include/x86_64-linux-gnu" \
     "$work/headers.c" | tr ' \\' '\n\n' | grep -E "$prefix/usr/include/(x86_64-linux-gnu/)?$dir/" |
     sed -E "s|.*/include/(x86_64-linux-gnu/)?||" | sort -u)
-  (cd "$prefix/usr/include" && find "$dir" x86_64-linux-gnu/"$dir" -name '*.h' 2>/dev/null) |
+  (cd "$prefix/usr/include" && find "$dir" x86_64-linux-gnu/"$dir" -name '*.h' 2>/dev/null || true) |
     while read -r h; do
       grep -qx "${h#x86_64-linux-gnu/}" <<<"$keep" || rm -f "$prefix/usr/include/$h"
     done

@@ -22,6 +22,7 @@ Two uses:
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -248,6 +249,9 @@ def check(args):
         import h5py
     except ImportError as e:
         print(f"reference_step.py: h5py is not installed ({e}); skipping")
+        return 77
+    if not os.path.exists(args.fixture):
+        print(f"reference_step.py: no {args.fixture}; skipping")
         return 77
     f = h5py.File(args.fixture, "r")
     g = lambda p: torch.from_numpy(f[p][()]) if f[p].shape != () else torch.tensor(f[p][()])
