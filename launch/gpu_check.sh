@@ -360,13 +360,13 @@ if (( cuda )); then
     t0=$(date +%s)
     say "== speed $arch: hesp vs plain PyTorch, bf16 autocast, batch 64, T 8, K 7"
     HESP_BENCH_DIR="$results" "$bin/bench_step" --device cuda --bf16 --arch "$arch" --batch 64 \
-      --frames 8 --reps 5 --name "hesp_$tag" >"$results/bench_hesp_$tag.log" 2>&1
+      --frames 8 --reps 3 --name "hesp_$tag" >"$results/bench_hesp_$tag.log" 2>&1
     rc_h=$?
     HESP_BENCH_DIR="$results" "$bin/bench_step" --device cuda --bf16 --checkpointing --arch "$arch" \
-      --batch 64 --frames 8 --reps 5 --name "hesp_ckpt_$tag" >"$results/bench_ckpt_$tag.log" 2>&1
+      --batch 64 --frames 8 --reps 3 --name "hesp_ckpt_$tag" >"$results/bench_ckpt_$tag.log" 2>&1
     rc_c=$?
     $py "$root/tests/benchmarks/reference_step.py" bench --device cuda --bf16 --arch "$arch" \
-      --batch 64 --frames 8 --classes 7 --steps 5 --warmup 2 --json "$results/ref_$tag.json" \
+      --batch 64 --frames 8 --classes 7 --steps 3 --warmup 2 --json "$results/ref_$tag.json" \
       >"$results/bench_ref_$tag.log" 2>&1
     rc_r=$?
     tail -3 "$results/bench_hesp_$tag.log" "$results/bench_ckpt_$tag.log" "$results/bench_ref_$tag.log"
