@@ -50,14 +50,17 @@ exec > >(tee -a "$log") 2>&1
 start=$(date +%s)
 elapsed() { echo $(( $(date +%s) - start )); }
 say() { echo "[gpu_check +$(elapsed)s] $*"; }
-py=python3
+# Python (PyTorch, h5py, the JSON) runs with the machine's own libraries, never the
+# carried ones that LD_LIBRARY_PATH adds for hesp below.
+orig_ld_path="${LD_LIBRARY_PATH:-}"
+py() { LD_LIBRARY_PATH="$orig_ld_path" python3 "$@"; }
 
 # record NAME STATUS SECONDS DETAILS_JSON: one result; gpu_check.json is rewritten after
 # each, so a run cut short still leaves what it measured.
 record() {
   printf '{"check": "%s", "status": "%s", "seconds": %s, "details": %s}\n' "$1" "$2" "$3" \
     "${4:-null}" >>"$results/results.jsonl"
-  $py - "$results/results.jsonl" "$out/gpu_check.json" "$(elapsed)" <<'EOF'
+  py - "$results/results.jsonl" "$out/gpu_check.json" "$(elapsed)" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 json.dump({"elapsed_s": int(sys.argv[3]), "checks": rows}, open(sys.argv[2], "w"), indent=1)
@@ -72,7 +75,7 @@ have_time() {
     return 1
   fi
 }
-json_str() { $py -c 'import json,sys; print(json.dumps(sys.stdin.read()[-4000:]))'; }
+json_str() { py -c 'import json,sys; print(json.dumps(sys.stdin.read()[-4000:]))'; }
 
 # ------------------------------------------------------------------ env
 t0=$(date +%s)
@@ -80,7 +83,7 @@ say "== env"
 nvidia-smi 2>&1 | head -20 || echo "nvidia-smi: not available"
 (command -v nvcc && nvcc --version | tail -2) 2>&1 || echo "nvcc: not on PATH"
 gcc --version | head -1; cmake --version | head -1; ldd --version | head -1
-env_json=$($py - <<'EOF'
+env_json=$(py - <<'EOF'
 import json, platform
 d = {"python": platform.python_version()}
 try:
@@ -99,7 +102,7 @@ print(json.dumps(d))
 EOF
 )
 echo "$env_json"
-cuda=$($py -c 'import json,sys; print(int(json.loads(sys.argv[1]).get("cuda_available", False)))' "$env_json")
+cuda=$(py -c 'import json,sys; print(int(json.loads(sys.argv[1]).get("cuda_available", False)))' "$env_json")
 record env pass $(( $(date +%s) - t0 )) "$env_json"
 
 # ------------------------------------------------------------------ deps + build
@@ -116,14 +119,14 @@ lib="$deps/usr/lib/x86_64-linux-gnu"
 export LD_LIBRARY_PATH="$lib:$lib/openmpi/lib:$lib/hdf5/serial:${LD_LIBRARY_PATH:-}"
 export OPAL_PREFIX="$deps/usr" PATH="$deps/usr/bin:$PATH"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-[[ -n "$torch_cmake" ]] || torch_cmake=$($py -c 'import torch; print(torch.utils.cmake_prefix_path)')
+[[ -n "$torch_cmake" ]] || torch_cmake=$(py -c 'import torch; print(torch.utils.cmake_prefix_path)')
 cmake_args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DHESP_DEPS_PREFIX="$deps"
             -DHESP_BUILD_DATASET_TOOLS=OFF -DHESP_WARNINGS_AS_ERRORS=OFF
             -DHESP_SHARED_DIR="$root/.gpu" -DCMAKE_PREFIX_PATH="$torch_cmake")
 if (( cuda )); then
   # The wheel's CUDA libraries (cuDNN, NCCL, ...) live in site-packages/nvidia/*; the
   # wheels ship versioned sonames only, so name the files.
-  nv=$($py -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))' 2>/dev/null || true)
+  nv=$(py -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] + "/"))' 2>/dev/null || true)
   cudnn_lib=$(ls "$nv"/cudnn/lib/libcudnn.so* 2>/dev/null | head -1)
   export NCCL_ROOT="$nv/nccl" CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
   export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
@@ -207,7 +210,7 @@ if have_time 30; then
       # Every dataset of the output that /expected also has, against the fixture
       # README's float32 rule (losses 1e-4 rel; logits/features 1e-4 rel + 1e-4 max;
       # gradients 1e-3 rel + 1e-4 max): the worst ratio to the bound, 1 = just passes.
-      details=$($py - "$results/step_out.h5" "$fixture" <<'EOF'
+      details=$(py - "$results/step_out.h5" "$fixture" <<'EOF'
 import json, sys
 try:
     import h5py, numpy as np
@@ -240,7 +243,7 @@ print(json.dumps({"compared": compared, "worst_ratio": max(worst.values()) if wo
 EOF
 )
       echo "$details"
-      status=$($py -c 'import json,sys; d=json.loads(sys.argv[1]); r=d.get("worst_ratio"); print("pass" if d.get("compared") and r is not None and r <= 1 else "fail")' "$details")
+      status=$(py -c 'import json,sys; d=json.loads(sys.argv[1]); r=d.get("worst_ratio"); print("pass" if d.get("compared") and r is not None and r <= 1 else "fail")' "$details")
       record step "$status" $(( $(date +%s) - t0 )) "$details"
     fi
   fi
@@ -287,7 +290,7 @@ if have_time 90; then
       >"$results/train_part2.log" 2>&1
     rc_p2=$?
     tail -5 "$results/train_full.log" "$results/train_part2.log"
-    details=$($py - "$results/run_full" "$results/run_resumed" "$rc_full" "$rc_p1" "$rc_p2" <<'EOF'
+    details=$(py - "$results/run_full" "$results/run_resumed" "$rc_full" "$rc_p1" "$rc_p2" <<'EOF'
 import json, os, sys
 full, resumed = sys.argv[1], sys.argv[2]
 rc = dict(full=int(sys.argv[3]), part1=int(sys.argv[4]), part2=int(sys.argv[5]))
@@ -323,7 +326,7 @@ print(json.dumps({"rc": rc, "compared": len(keys), "only_full": len(set(a) - set
 EOF
 )
     echo "$details"
-    status=$($py -c 'import json,sys; d=json.loads(sys.argv[1]); print("pass" if d["rc"]=={"full":0,"part1":75,"part2":0} and d["compared"]>0 and (d["max_rel_diff"] or 0) <= 1e-5 else "fail")' "$details")
+    status=$(py -c 'import json,sys; d=json.loads(sys.argv[1]); print("pass" if d["rc"]=={"full":0,"part1":75,"part2":0} and d["compared"]>0 and (d["max_rel_diff"] or 0) <= 1e-5 else "fail")' "$details")
     record "train_$device" "$status" $(( $(date +%s) - t0 )) "$details"
   fi
 fi
@@ -333,7 +336,7 @@ matmul_tflops=0
 if have_time 30 && (( cuda )); then
   t0=$(date +%s)
   say "== matmul: bf16 8192^3 through PyTorch"
-  matmul_tflops=$($py - <<'EOF'
+  matmul_tflops=$(py - <<'EOF'
 import torch
 n = 8192
 a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
@@ -365,12 +368,12 @@ if (( cuda )); then
     HESP_BENCH_DIR="$results" "$bin/bench_step" --device cuda --bf16 --checkpointing --arch "$arch" \
       --batch 64 --frames 8 --reps 3 --name "hesp_ckpt_$tag" >"$results/bench_ckpt_$tag.log" 2>&1
     rc_c=$?
-    $py "$root/tests/benchmarks/reference_step.py" bench --device cuda --bf16 --arch "$arch" \
+    py "$root/tests/benchmarks/reference_step.py" bench --device cuda --bf16 --arch "$arch" \
       --batch 64 --frames 8 --classes 7 --steps 3 --warmup 2 --json "$results/ref_$tag.json" \
       >"$results/bench_ref_$tag.log" 2>&1
     rc_r=$?
     tail -3 "$results/bench_hesp_$tag.log" "$results/bench_ckpt_$tag.log" "$results/bench_ref_$tag.log"
-    details=$($py - "$results" "$tag" "$matmul_tflops" <<'EOF'
+    details=$(py - "$results" "$tag" "$matmul_tflops" <<'EOF'
 import json, os, sys
 d, tag, peak = sys.argv[1], sys.argv[2], float(sys.argv[3] or 0)
 def load(p, key=None):
@@ -402,5 +405,5 @@ fi
 
 # Keep $OUT within the device tool's 8 files: the log and the JSON (everything is in them).
 say "done in $(elapsed) s; results in $out/gpu_check.json"
-$py -c 'import json,sys; [print(c["check"], c["status"], c["seconds"]) for c in json.load(open(sys.argv[1]))["checks"]]' "$out/gpu_check.json"
+py -c 'import json,sys; [print(c["check"], c["status"], c["seconds"]) for c in json.load(open(sys.argv[1]))["checks"]]' "$out/gpu_check.json"
 rm -rf "$results"
