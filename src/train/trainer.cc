@@ -186,6 +186,7 @@ void TrainingRun::open_run_directory() {
 void TrainingRun::build_model() {
   torch::manual_seed(exp_.train().seed());  // Same initial prompts on every rank...
   clip_ = load_clip(exp_);
+  clip_->set_activation_checkpointing(exp_.train().activation_checkpointing());
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp_.model().vocab()));
   model_ = model::HespModel(exp_, clip_, tokenizer, data_.classes.known);
   // Built on the CPU (same random draws on every device), then moved; `to` keeps the

@@ -12,6 +12,7 @@
 
 #if defined(HESP_TORCH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #endif
 
@@ -61,6 +62,56 @@ class CudaBf16Autocast {
   const bool enabled_;
 };
 
+// The autocast settings of this thread (CPU and CUDA: enabled, lower-precision dtype).
+// Activation checkpointing recomputes a forward during backward, where the forward's
+// autocast scope has ended; it captures the state here and re-enters it.
+struct AutocastState {
+  bool cpu_enabled = false, cuda_enabled = false;
+  at::ScalarType cpu_dtype = at::kBFloat16, cuda_dtype = at::kHalf;
+};
+
+inline AutocastState autocast_state() {
+  AutocastState s;
+#if HESP_TORCH_AT_LEAST(2, 4)
+  s.cpu_enabled = at::autocast::is_autocast_enabled(at::kCPU);
+  s.cuda_enabled = at::autocast::is_autocast_enabled(at::kCUDA);
+  s.cpu_dtype = at::autocast::get_autocast_dtype(at::kCPU);
+  s.cuda_dtype = at::autocast::get_autocast_dtype(at::kCUDA);
+#else
+  s.cpu_enabled = at::autocast::is_cpu_enabled();
+  s.cuda_enabled = at::autocast::is_enabled();
+  s.cpu_dtype = at::autocast::get_autocast_cpu_dtype();
+  s.cuda_dtype = at::autocast::get_autocast_gpu_dtype();
+#endif
+  return s;
+}
+
+inline void set_autocast_state(const AutocastState& s) {
+#if HESP_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_dtype(at::kCPU, s.cpu_dtype);
+  at::autocast::set_autocast_dtype(at::kCUDA, s.cuda_dtype);
+#else
+  at::autocast::set_autocast_cpu_dtype(s.cpu_dtype);
+  at::autocast::set_autocast_gpu_dtype(s.cuda_dtype);
+#endif
+  set_cpu_autocast(s.cpu_enabled);
+  set_cuda_autocast(s.cuda_enabled);
+}
+
+// Enters `state` for one scope and restores the thread's previous settings after it.
+class AutocastScope {
+ public:
+  explicit AutocastScope(const AutocastState& state) : previous_(autocast_state()) {
+    set_autocast_state(state);
+  }
+  ~AutocastScope() { set_autocast_state(previous_); }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  const AutocastState previous_;
+};
+
 // The random generator state as a byte tensor; the API is the same in 1.13 and 2.x, but
 // keep the call here so that a future difference has one place to go.
 inline torch::Tensor cpu_generator_state(const at::Generator& gen) { return gen.get_state(); }
@@ -92,6 +143,35 @@ inline void* current_cuda_stream() {
   return static_cast<void*>(at::cuda::getCurrentCUDAStream().stream());
 #else
   return nullptr;
+#endif
+}
+
+// Waits for the work queued on the current CUDA device (no-op without CUDA); for timing.
+inline void cuda_synchronize() {
+#if defined(HESP_TORCH_CUDA)
+  if (torch::cuda::is_available()) torch::cuda::synchronize();
+#endif
+}
+
+// Peak bytes held in tensors by torch's CUDA caching allocator on `device` since the last
+// reset (0 without CUDA). The allocator's stats type moved namespaces in 2.x; the field
+// names stayed.
+inline int64_t cuda_peak_allocated_bytes(int device) {
+#if defined(HESP_TORCH_CUDA)
+  const auto stats =
+      c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+  return stats.allocated_bytes[0].peak;  // [0]: all pools (StatType::AGGREGATE)
+#else
+  (void)device;
+  return 0;
+#endif
+}
+
+inline void reset_cuda_peak(int device) {
+#if defined(HESP_TORCH_CUDA)
+  c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
+#else
+  (void)device;
 #endif
 }
 

@@ -1,9 +1,13 @@
 // One HESP training step on the CPU with the released ViT-B/32 shapes (random weights),
 // T = 8 frames, batch 8, K = 7: wall time split into the visual tower (prompted frames,
 // forward + backward to the prompt), the text tower (prompt contexts), the negative
-// images, the losses, the optimiser and the normalised-gradient step, with achieved GFLOP/s beside
-// the sgemm ceiling and peak memory. The same step for clip_arpl, for comparison. Usage: bench_step
-// [--arch ViT-B/32] [--frames 8] [--batch 8] [--reps 2]
+// images, the losses, the optimiser and the normalised-gradient step, with achieved GFLOP/s beside the sgemm ceiling
+// and peak memory. The same step for clip_arpl, for comparison.
+// On a GPU (--device cuda, a LibTorch with CUDA) the whole step only, optionally in bf16
+// autocast, with the CUDA allocator's peak memory; --checkpointing turns on
+// train.activation_checkpointing (the image tower's blocks recomputed in backward).
+// Usage: bench_step [--arch ViT-B/32] [--frames 8] [--batch 8] [--reps 2] [--device cuda]
+//                   [--bf16] [--checkpointing] [--name step]
 #include <algorithm>
 #include <cstring>
 
@@ -16,6 +20,7 @@
 #include "model/hesp_model.h"
 #include "train/sgd.h"
 #include "util/threads.h"
+#include "util/torch_compat.h"
 
 namespace {
 
@@ -38,12 +43,21 @@ double text_forward_flops(const clip::ClipConfig& c, double length) {
   return c.transformer_layers * per_layer + 2 * W * c.embed_dim;
 }
 
-nlohmann::json bench_method(config::Method method, const std::string& arch, int T, int B, int K,
-                            int reps, int threads, double ceiling) {
+struct Options {
+  std::string arch = "ViT-B/32", name = "step";
+  int T = 8, B = 8, reps = 2;
+  bool cuda = false, bf16 = false, checkpointing = false;
+};
+
+nlohmann::json bench_method(config::Method method, const Options& o, int K, int threads,
+                            double ceiling) {
+  const std::string& arch = o.arch;
+  const int T = o.T, B = o.B, reps = o.reps;
   const auto cfg = clip::named_config(arch);
   auto clip = std::make_shared<clip::ClipModel>(cfg);
   clip->init_random(0);
   clip->freeze();
+  clip->set_activation_checkpointing(o.checkpointing);
   const clip::Tokenizer tok(std::string(HESP_SOURCE_DIR) +
                             "/src/clip/data/bpe_simple_vocab_16e6.txt.gz");
   config::Experiment exp;
@@ -55,28 +69,68 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
   torch::manual_seed(0);
   model::HespModel m(exp, clip, tok,
                      std::vector<std::string>(classes.begin(), classes.begin() + K));
+  const torch::Device device = o.cuda ? torch::Device(torch::kCUDA, 0) : torch::kCPU;
+  clip->to(device);  // As the trainer: built on the CPU, then moved.
+  m->to(device);
   train::Sgd sgd(m->learnable(), 0.9, 1e-4);
   sgd.set_lr(0.01);
   comm::SingleCommunicator single;
   const int64_t S = cfg.image_resolution;
-  const auto frames = torch::rand({B, T, 3, S, S});
+  const auto frames = torch::rand({B, T, 3, S, S}).to(device);
   const auto centers = torch::full({B, 2}, S / 2, torch::kLong);
-  const auto labels = torch::arange(B, torch::kLong) % K;
+  const auto labels = (torch::arange(B, torch::kLong) % K).to(device);
 
   // The whole step, as the trainer runs it (the normalised step of spec §8, default on,
   // acts for hesp: delta and N).
   auto step = [&] {
     sgd.zero_grad();
-    const auto out = m->forward(frames, centers);
-    model::hesp_loss(exp, *m, out, labels, single).total.backward();
+    model::LossBreakdown loss;
+    {
+      compat::CudaBf16Autocast autocast(o.cuda && o.bf16);
+      const auto out = m->forward(frames, centers);
+      loss = model::hesp_loss(exp, *m, out, labels, single);
+    }
+    loss.total.backward();
     train::apply_normalized_step(exp.optim(), m->delta(), m->negative_images());
     sgd.step();
+    compat::cuda_synchronize();
   };
+  if (o.cuda) {
+    step();  // Warm-up (cuBLAS handles, allocator), then the peak of the timed steps.
+    compat::cuda_synchronize();
+    compat::reset_cuda_peak(0);
+  }
   const double step_s = bench::time_median(step, reps, 1);
+  // FLOPs of the step: with prompts, frames and negative images forward and
+  // backward-to-input (~2x forward for a frozen tower: no weight gradients), the text
+  // tower likewise; without (clip_arpl), the frames forward only. Checkpointing adds one
+  // more forward of the image tower's blocks, not counted (the work the step needs).
+  const bool prompts = method == config::hesp || method == config::hesp_b1;
+  const double images = static_cast<double>(B * T + (prompts ? K : 0));
+  const double passes = prompts ? 2 : 1;
+  const double text_len = 1 + 16 + 4;  // SOT, contexts, name + "." + EOT (cut at EOT)
+  const double flops = passes * images * vit_forward_flops(cfg) +
+                       (prompts ? 2 * K * text_forward_flops(cfg, text_len) : 0.0);
+  if (o.cuda) {
+    return {
+        {"method", config::Method_Name(method)},
+        {"impl", "hesp"},
+        {"arch", arch},
+        {"frames", T},
+        {"batch", B},
+        {"classes", K},
+        {"device", "cuda"},
+        {"bf16_autocast", o.bf16},
+        {"activation_checkpointing", o.checkpointing},
+        {"step_s", step_s},
+        {"frames_per_s", B * T / step_s},
+        {"step_tflop", flops / 1e12},
+        {"achieved_tflops", flops / step_s / 1e12},
+        {"peak_memory_mib", static_cast<double>(compat::cuda_peak_allocated_bytes(0)) / (1 << 20)}};
+  }
 
   // The parts, each timed on its own (forward + backward to the learnable inputs).
   nlohmann::json parts;
-  const bool prompts = method == config::hesp || method == config::hesp_b1;
   if (prompts) {  // Prompted frames: forward and backward to the pixels (delta).
     auto x = torch::rand({B * T, 3, S, S}).requires_grad_(true);
     parts["visual_fwd_bwd_s"] =
@@ -122,14 +176,6 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
     parts["normalized_step_fraction"] = normalized_s / step_s;
   }
 
-  // FLOPs of the step: with prompts, frames and negative images forward and
-  // backward-to-input (~2x forward for a frozen tower: no weight gradients), the text
-  // tower likewise; without (clip_arpl), the frames forward only.
-  const double images = static_cast<double>(B * T + (prompts ? K : 0));
-  const double passes = prompts ? 2 : 1;
-  const double text_len = 1 + 16 + 4;  // SOT, contexts, name + "." + EOT (cut at EOT)
-  const double flops = passes * images * vit_forward_flops(cfg) +
-                       (prompts ? 2 * K * text_forward_flops(cfg, text_len) : 0.0);
   const double gflops = flops / step_s / 1e9;
   return {{"method", config::Method_Name(method)},
           {"arch", arch},
@@ -137,6 +183,7 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
           {"batch", B},
           {"classes", K},
           {"threads", threads},
+          {"activation_checkpointing", o.checkpointing},
           {"step_s", step_s},
           {"clips_per_s", B / step_s},
           {"parts", parts},
@@ -151,19 +198,44 @@ nlohmann::json bench_method(config::Method method, const std::string& arch, int 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string arch = "ViT-B/32";
-  int T = 8, B = 8, reps = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--arch")) arch = argv[i + 1];
-    if (!std::strcmp(argv[i], "--frames")) T = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--batch")) B = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (!std::strcmp(argv[i], "--arch") && has_value)
+      o.arch = argv[++i];
+    else if (!std::strcmp(argv[i], "--frames") && has_value)
+      o.T = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--batch") && has_value)
+      o.B = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps") && has_value)
+      o.reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--name") && has_value)
+      o.name = argv[++i];
+    else if (!std::strcmp(argv[i], "--device") && has_value)
+      o.cuda = !std::strcmp(argv[++i], "cuda");
+    else if (!std::strcmp(argv[i], "--bf16"))
+      o.bf16 = true;
+    else if (!std::strcmp(argv[i], "--checkpointing"))
+      o.checkpointing = true;
+    else {
+      std::cerr << "bench_step: unknown or incomplete option " << argv[i] << "\n";
+      return 2;
+    }
+  }
+  if (o.cuda && hesp::compat::cuda_device_count() == 0) {
+    std::cerr << "bench_step: --device cuda, but no CUDA device (or a CPU-only LibTorch)\n";
+    return 2;
   }
   const int threads = hesp::threads::configure(0, 1);
-  const double ceiling = hesp::bench::sgemm_ceiling(threads);
   nlohmann::json j;
-  j["hesp"] = bench_method(hesp::config::hesp, arch, T, B, 7, reps, threads, ceiling);
-  j["clip_arpl"] = bench_method(hesp::config::clip_arpl, arch, T, B, 7, reps, threads, ceiling);
-  hesp::bench::write_results("step", j);
+  if (o.cuda) {
+    j["hesp"] = bench_method(hesp::config::hesp, o, 7, threads, 0);
+  } else {
+    const double ceiling = hesp::bench::sgemm_ceiling(threads);
+    j["hesp"] = bench_method(hesp::config::hesp, o, 7, threads, ceiling);
+    if (!o.checkpointing)
+      j["clip_arpl"] = bench_method(hesp::config::clip_arpl, o, 7, threads, ceiling);
+  }
+  hesp::bench::write_results(o.name, j);
   return 0;
 }

@@ -50,6 +50,14 @@ class ClipModel : public torch::nn::Module {
   // requires_grad(false) on every weight: gradients still flow to inputs.
   void freeze();
   int64_t parameter_count() const;
+  // Activation checkpointing of the image tower's blocks (train.activation_checkpointing):
+  // when on, a forward whose pixels require grad keeps only each block's input and
+  // recomputes the block during backward (checkpoint_block): the same losses and
+  // gradients bit for bit in fp32, about one more image-tower forward of time, and the
+  // memory of one block's activations instead of all of them. The text tower is short
+  // (cut at EOT) and stays as it is.
+  void set_activation_checkpointing(bool on) { visual->transformer->checkpoint_blocks = on; }
+  bool activation_checkpointing() const { return visual->transformer->checkpoint_blocks; }
   const ClipConfig& config() const { return config_; }
 
   // ---- image tower; x [N, 3, R, R] CLIP-normalised ----

@@ -1,6 +1,10 @@
 #include "clip/model/transformer.h"
 
+#include <glog/logging.h>
+
 #include <cmath>
+
+#include "util/torch_compat.h"
 
 namespace hesp::clip {
 namespace {
@@ -115,10 +119,70 @@ Transformer::Transformer(int64_t width, int64_t layers, int64_t heads) {
   resblocks = register_module("resblocks", resblocks);
 }
 
+namespace {
+
+// The autograd node of checkpoint_block. The forward runs without recording (custom
+// functions' forwards run in no-grad mode); backward rebuilds the block's graph from the
+// saved input and differentiates it.
+struct CheckpointedBlock : torch::autograd::Function<CheckpointedBlock> {
+  // The mask travels as a pointer: an undefined tensor cannot be an autograd input.
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const ResidualAttentionBlock* block, const torch::Tensor* mask) {
+    const auto autocast = compat::autocast_state();
+    ctx->saved_data["block"] = reinterpret_cast<int64_t>(block);
+    ctx->saved_data["cpu_autocast"] = autocast.cpu_enabled;
+    ctx->saved_data["cuda_autocast"] = autocast.cuda_enabled;
+    ctx->saved_data["cpu_dtype"] = static_cast<int64_t>(autocast.cpu_dtype);
+    ctx->saved_data["cuda_dtype"] = static_cast<int64_t>(autocast.cuda_dtype);
+    if (mask->defined()) ctx->saved_data["mask"] = *mask;
+    ctx->save_for_backward({x});
+    return block->forward(x, *mask);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto* block =
+        reinterpret_cast<const ResidualAttentionBlock*>(ctx->saved_data["block"].toInt());
+    compat::AutocastState autocast;
+    autocast.cpu_enabled = ctx->saved_data["cpu_autocast"].toBool();
+    autocast.cuda_enabled = ctx->saved_data["cuda_autocast"].toBool();
+    autocast.cpu_dtype = static_cast<at::ScalarType>(ctx->saved_data["cpu_dtype"].toInt());
+    autocast.cuda_dtype = static_cast<at::ScalarType>(ctx->saved_data["cuda_dtype"].toInt());
+    const auto mask =
+        ctx->saved_data.count("mask") ? ctx->saved_data["mask"].toTensor() : torch::Tensor();
+    const auto x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    torch::Tensor out;
+    {
+      torch::AutoGradMode grad(true);
+      compat::AutocastScope scope(autocast);
+      out = block->forward(x, mask);
+    }
+    // Accumulates into x.grad (and into any block weight that requires grad), like the
+    // plain graph would have.
+    torch::autograd::backward({out}, {grads[0]});
+    return {x.grad(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor checkpoint_block(const ResidualAttentionBlock& block, const torch::Tensor& x,
+                               const torch::Tensor& mask) {
+  CHECK(torch::GradMode::is_enabled() && x.requires_grad())
+      << "checkpoint_block without a gradient to take";
+  return CheckpointedBlock::apply(x, &block, &mask);
+}
+
 torch::Tensor Transformer::forward(torch::Tensor x, const torch::Tensor& mask, int64_t begin,
                                    int64_t end) const {
   if (end < 0) end = layers();
-  for (int64_t i = begin; i < end; ++i) x = blocks[i]->forward(x, mask);
+  for (int64_t i = begin; i < end; ++i) {
+    if (checkpoint_blocks && torch::GradMode::is_enabled() && x.requires_grad()) {
+      x = checkpoint_block(*blocks[i], x, mask);
+    } else {
+      x = blocks[i]->forward(x, mask);
+    }
+  }
   return x;
 }
 

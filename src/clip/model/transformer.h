@@ -47,14 +47,29 @@ struct ResidualAttentionBlock : torch::nn::Module {
 
 struct Transformer : torch::nn::Module {
   Transformer(int64_t width, int64_t layers, int64_t heads);
-  // Runs blocks [begin, end) (end = -1: all).
+  // Runs blocks [begin, end) (end = -1: all). With checkpoint_blocks, each block whose
+  // input requires grad runs through checkpoint_block (activations not kept).
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask, int64_t begin = 0,
                         int64_t end = -1) const;
   int64_t layers() const { return static_cast<int64_t>(blocks.size()); }
 
+  // Activation checkpointing (train.activation_checkpointing): off by default.
+  bool checkpoint_blocks = false;
+
   torch::nn::ModuleList resblocks;
   std::vector<std::shared_ptr<ResidualAttentionBlock>> blocks;
 };
+
+// Activation checkpointing of one block: runs block(x, mask) without recording its
+// intermediate activations (only x is kept) and recomputes them during backward, under the
+// autocast settings of the forward, to take the gradient w.r.t. x (and, through the
+// recomputed graph, to any block weight that requires grad). Same values and gradients as
+// block.forward bit for bit (the same kernels run on the same inputs); costs one more
+// forward of the block in backward. Needs x.requires_grad() and grad mode (CHECK); the
+// block must outlive the backward pass. Source: Chen et al. 2016, "Training deep nets
+// with sublinear memory cost"; torch.utils.checkpoint (reentrant variant).
+torch::Tensor checkpoint_block(const ResidualAttentionBlock& block, const torch::Tensor& x,
+                               const torch::Tensor& mask);
 
 // x * sigmoid(1.702 x).
 torch::Tensor quick_gelu(const torch::Tensor& x);
