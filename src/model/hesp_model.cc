@@ -4,6 +4,7 @@
 
 #include "losses/classification.h"
 #include "losses/reciprocal_points.h"
+#include "model/negative_text_prompts.h"
 #include "model/normalization.h"
 
 namespace hesp::model {
@@ -26,7 +27,11 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
       << "data.image_size must equal the CLIP input resolution (the trainer checks this)";
   torch::NoGradGuard no_grad_for_fixed_features;
   cam_text_features_ = encode_templates(*clip_, tokenizer, p.visual().cam_template(), class_names);
-  if (hesp_like(method_) && p.visual().enabled()) {
+  const bool padding = p.visual().box() == config::VisualPromptConfig::padding;
+  if (hesp_like(method_) && p.visual().enabled() && padding) {
+    padding_prompt_ =
+        register_module("padding_prompt", PaddingPrompt(p.visual().size(), S, p.visual().fusion()));
+  } else if (hesp_like(method_) && p.visual().enabled()) {
     visual_prompt_ =
         register_module("visual_prompt", VisualPrompt(p.visual().size(), p.visual().fusion()));
   }
@@ -38,7 +43,7 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
     fixed_text_features_ =
         encode_templates(*clip_, tokenizer, p.text().zeroshot_template(), class_names);
   }
-  if (hesp_like(method_) && p.negative().text_enabled()) {
+  if (hesp_like(method_) && p.negative().text_enabled() && !p.negative().text_learnable()) {
     negative_text_features_ =
         encode_templates(*clip_, tokenizer, p.negative().text_template(), class_names);
   }
@@ -69,6 +74,20 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
     temporal_ = register_module(
         "temporal", TemporalPooling(config::ModelConfig::mean, exp.data().frames_per_clip(), E));
   }
+  // Last, so that the random draws above are those of runs without it.
+  if (hesp_like(method_) && p.negative().text_enabled() && p.negative().text_learnable()) {
+    negative_text_prompts_ = register_module(
+        "negative_text_prompts",
+        make_negative_text_prompts(*clip_, tokenizer, class_names, p.negative().text_template(),
+                                   p.negative().text_class_specific()));
+  }
+}
+
+torch::Tensor HespModelImpl::negative_text_features() const {
+  if (!negative_text_prompts_.is_empty()) {
+    return negative_text_prompts_->forward(*clip_, exp_.model().cut_text_at_eot());
+  }
+  return negative_text_features_;
 }
 
 torch::Tensor HespModelImpl::encode_video(const torch::Tensor& frames) const {
@@ -81,7 +100,9 @@ torch::Tensor HespModelImpl::encode_video(const torch::Tensor& frames) const {
 
 Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor& centers) const {
   Outputs out;
-  const auto prompted = uses_visual_prompt() ? visual_prompt_->forward(frames, centers) : frames;
+  const auto prompted = !visual_prompt_.is_empty()    ? visual_prompt_->forward(frames, centers)
+                        : !padding_prompt_.is_empty() ? padding_prompt_->forward(frames)
+                                                      : frames;
   out.video_features = encode_video(prompted);
   const auto scale = clip_->logit_scale().exp();
   auto cosine_logits = [&](const torch::Tensor& a, const torch::Tensor& b) {
@@ -133,7 +154,8 @@ std::vector<std::pair<std::string, torch::Tensor>> HespModelImpl::learnable() co
 
 std::vector<torch::Tensor> HespModelImpl::pixel_space_parameters() const {
   std::vector<torch::Tensor> out;
-  if (uses_visual_prompt()) out.push_back(visual_prompt_->delta);
+  if (!visual_prompt_.is_empty()) out.push_back(visual_prompt_->delta);
+  if (!padding_prompt_.is_empty()) out.push_back(padding_prompt_->delta);
   if (negative_images_.defined()) out.push_back(negative_images_);
   return out;
 }

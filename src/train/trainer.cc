@@ -24,6 +24,7 @@
 #include "train/preemption.h"
 #include "train/run_data.h"
 #include "train/sgd.h"
+#include "train/test_features.h"
 #include "train/tfevents_writer.h"
 #include "util/errors.h"
 #include "util/fs.h"
@@ -271,7 +272,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
       CHECK(batch) << "sampler ended before steps_per_epoch";
       const double t1 = now_s();
       const auto centers = model->uses_visual_prompt()
-                               ? batch_centers(exp, cache, batch->clip_ids)
+                               ? training_batch_centers(exp, cache, *batch)
                                : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
       const auto frames = batch->frames.to(device, /*non_blocking=*/true);
       const auto labels = batch->labels.to(device, /*non_blocking=*/true);
@@ -390,6 +391,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
     j["clips"] = clips;
     j["train_scores"] = scores_of(exp, train_pred);
     fs::atomic_write_file(options.run_dir / "result.json", j.dump(1));
+    write_test_features(options.run_dir / "test_features.h5", test_features(*data.test, test));
     nlohmann::json last = to_json(result);
     last["final"] = true;
     last["epoch"] = total_epochs;
