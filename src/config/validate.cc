@@ -85,6 +85,12 @@ void check_prompts(Problems& p, const Experiment& e) {
   }
   const auto& templ = n.text_template();
   const auto at = templ.find("{}");
+  p.require(!n.text_learnable() || n.text_enabled(), "prompts.negative.text_learnable",
+            "be false when prompts.negative.text_enabled is false", "true");
+  p.require(!n.text_class_specific() || n.text_learnable(), "prompts.negative.text_class_specific",
+            "be false unless prompts.negative.text_learnable is true (fixed prompts have no "
+            "contexts)",
+            "true");
   if (n.text_learnable() && at != std::string::npos) {
     p.require(templ.substr(at) == "{}." && at > 0, "prompts.negative.text_template",
               "be words followed by \"{}.\" with text_learnable (the words become the "
