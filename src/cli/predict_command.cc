@@ -312,19 +312,25 @@ void add_predict_commands(CLI::App& app, const GlobalOptions& global) {
         o->batch_size > 0 ? o->batch_size : predictor.experiment().eval().batch_size();
     const std::string mine = predict_share(predictor, items, begin, end, batch);
     // --- gather to rank 0, write in input order ---
-    auto bytes = torch::from_blob(const_cast<char*>(mine.data()),
-                                  {static_cast<int64_t>(mine.size())}, torch::kUInt8)
-                     .clone();
-    const auto all = world->all_gather_v(bytes);
+    // The JSON lines travel as one int32 per byte (all_gather_v concatenates in rank order).
+    auto codes = torch::empty({static_cast<int64_t>(mine.size())}, torch::kInt32);
+    int32_t* code = codes.data_ptr<int32_t>();
+    for (size_t k = 0; k < mine.size(); ++k) code[k] = static_cast<unsigned char>(mine[k]);
+    const auto all = world->all_gather_v(codes).contiguous();
     int failed = 0;
     if (world->is_root()) {
       std::vector<nlohmann::json> rows(static_cast<size_t>(n));
-      std::istringstream lines(
-          std::string(reinterpret_cast<const char*>(all.data_ptr<uint8_t>()), all.numel()));
+      std::string text_all(static_cast<size_t>(all.numel()), ' ');
+      const int32_t* c = all.data_ptr<int32_t>();
+      for (size_t k = 0; k < text_all.size(); ++k) text_all[k] = static_cast<char>(c[k]);
+      std::istringstream lines(text_all);
       std::string line;
       while (std::getline(lines, line)) {
         auto j = nlohmann::json::parse(line);
-        rows[j["order"].get<size_t>()] = std::move(j);
+        // The index first: json's operator= takes its argument by value, so in
+        // `rows[j[...]] = std::move(j)` (right operand first) j would be empty already.
+        const auto order = j["order"].get<size_t>();
+        rows[order] = std::move(j);
       }
       std::vector<nlohmann::json> ok;
       for (auto& r : rows) {
