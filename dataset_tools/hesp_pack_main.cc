@@ -7,6 +7,7 @@
 
 #include "comm/communicator.h"
 #include "convert.h"
+#include "export.h"
 #include "importers.h"
 #include "synth.h"
 #include "text_lines.h"
@@ -150,6 +151,15 @@ int main(int argc, char** argv) {
   synth->add_flag("--defects", syn.defects,
                   "plant one clip per bad-input case (DIR/expected_rejections.tsv)");
 
+  hesp::pack::ExportOptions exp;
+  auto* exporter = app.add_subcommand(
+      "export", "write packed clips as PNG frame folders or lossless (FFV1) AVI videos");
+  exporter->add_option("dir", exp.dir, "packed dataset folder")->required();
+  exporter->add_option("--out", exp.out, "output folder")->required();
+  exporter->add_option("--split", exp.split, "only clips of this split");
+  exporter->add_option("--as", exp.as, "frames|video")->check(CLI::IsMember({"frames", "video"}));
+  exporter->add_option("--max-clips", exp.max_clips, "at most this many clips (0: all)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -214,6 +224,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inspect"))
       return hesp::pack::run_inspect(inspect_dir, dump_clip, dump_out);
     if (app.got_subcommand("synth")) return hesp::pack::run_synth(syn);
+    if (app.got_subcommand("export")) return hesp::pack::run_export(exp);
   } catch (const hesp::UserError& e) {
     std::cerr << "hesp-pack: " << e.what() << std::endl;
     return e.exit_code();

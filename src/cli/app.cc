@@ -40,6 +40,7 @@ int run_main(int argc, char** argv) {
   add_summary_commands(app, global);
   add_sweep_commands(app, global);
   add_step_commands(app, global);
+  add_predict_commands(app, global);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

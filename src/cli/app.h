@@ -30,6 +30,7 @@ void add_train_commands(CLI::App& app, const GlobalOptions& global);    // cli/t
 void add_summary_commands(CLI::App& app, const GlobalOptions& global);  // cli/summary_command.cc
 void add_sweep_commands(CLI::App& app, const GlobalOptions& global);    // cli/sweep_command.cc
 void add_step_commands(CLI::App& app, const GlobalOptions& global);     // cli/step_command.cc
+void add_predict_commands(CLI::App& app, const GlobalOptions& global);  // cli/predict_command.cc
 
 // Parses argv, runs the chosen subcommand, maps errors to exit codes.
 int run_main(int argc, char** argv);

@@ -79,6 +79,25 @@ void check_prompts(Problems& p, const Experiment& e) {
   p.require(n.temperature() > 0, "prompts.negative.temperature", "be > 0", n.temperature());
   p.require(n.image_init_std() > 0, "prompts.negative.image_init_std", "be > 0",
             n.image_init_std());
+  // Prompt types of the paper's Fig. 3.
+  if (v.box() == VisualPromptConfig::padding) {
+    p.require(2 * v.size() < image, "prompts.visual.size",
+              "be < data.image_size / 2 with box padding (it is the border width)", v.size());
+  }
+  const auto& templ = n.text_template();
+  const auto at = templ.find("{}");
+  p.require(!n.text_learnable() || n.text_enabled(), "prompts.negative.text_learnable",
+            "be false when prompts.negative.text_enabled is false", "true");
+  p.require(!n.text_class_specific() || n.text_learnable(), "prompts.negative.text_class_specific",
+            "be false unless prompts.negative.text_learnable is true (fixed prompts have no "
+            "contexts)",
+            "true");
+  if (n.text_learnable() && at != std::string::npos) {
+    p.require(templ.substr(at) == "{}." && at > 0, "prompts.negative.text_template",
+              "be words followed by \"{}.\" with text_learnable (the words become the "
+              "learnable contexts)",
+              templ);
+  }
 }
 
 void check_losses(Problems& p, const Experiment& e) {

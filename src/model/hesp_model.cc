@@ -5,6 +5,7 @@
 #include "config/method_traits.h"
 #include "losses/classification.h"
 #include "losses/reciprocal_points.h"
+#include "model/negative_text_prompts.h"
 #include "model/normalization.h"
 
 namespace hesp::model {
@@ -23,7 +24,11 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
       << "data.image_size must equal the CLIP input resolution (the trainer checks this)";
   torch::NoGradGuard no_grad_for_fixed_features;
   cam_text_features_ = encode_templates(*clip_, tokenizer, p.visual().cam_template(), class_names);
-  if (traits.hesp_prompts && p.visual().enabled()) {
+  const bool padding = p.visual().box() == config::VisualPromptConfig::padding;
+  if (traits.hesp_prompts && p.visual().enabled() && padding) {
+    padding_prompt_ =
+        register_module("padding_prompt", PaddingPrompt(p.visual().size(), S, p.visual().fusion()));
+  } else if (traits.hesp_prompts && p.visual().enabled()) {
     visual_prompt_ =
         register_module("visual_prompt", VisualPrompt(p.visual().size(), p.visual().fusion()));
   }
@@ -35,7 +40,7 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
     fixed_text_features_ =
         encode_templates(*clip_, tokenizer, p.text().zeroshot_template(), class_names);
   }
-  if (traits.hesp_prompts && p.negative().text_enabled()) {
+  if (traits.hesp_prompts && p.negative().text_enabled() && !p.negative().text_learnable()) {
     negative_text_features_ =
         encode_templates(*clip_, tokenizer, p.negative().text_template(), class_names);
   }
@@ -66,6 +71,20 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
     temporal_ = register_module(
         "temporal", TemporalPooling(config::ModelConfig::mean, exp.data().frames_per_clip(), E));
   }
+  // Last, so that the random draws above are those of runs without it.
+  if (traits.hesp_prompts && p.negative().text_enabled() && p.negative().text_learnable()) {
+    negative_text_prompts_ = register_module(
+        "negative_text_prompts",
+        make_negative_text_prompts(*clip_, tokenizer, class_names, p.negative().text_template(),
+                                   p.negative().text_class_specific()));
+  }
+}
+
+torch::Tensor HespModelImpl::negative_text_features() const {
+  if (!negative_text_prompts_.is_empty()) {
+    return negative_text_prompts_->forward(*clip_, exp_.model().cut_text_at_eot());
+  }
+  return negative_text_features_;
 }
 
 torch::Tensor HespModelImpl::encode_frames(const torch::Tensor& frames) const {
@@ -78,9 +97,11 @@ torch::Tensor HespModelImpl::encode_frames(const torch::Tensor& frames) const {
 Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor& centers) const {
   Outputs out;
   torch::Tensor prompted = frames;
-  if (uses_visual_prompt()) {
+  if (!visual_prompt_.is_empty()) {
     out.delta_per_clip = visual_prompt_->per_clip_copies(frames.size(0));
     prompted = visual_prompt_->forward(frames, centers, out.delta_per_clip);
+  } else if (!padding_prompt_.is_empty()) {
+    prompted = padding_prompt_->forward(frames);
   }
   out.frame_features = encode_frames(prompted);
   out.video_features = temporal_->forward(out.frame_features);
@@ -134,7 +155,8 @@ std::vector<std::pair<std::string, torch::Tensor>> HespModelImpl::learnable() co
 }
 
 torch::Tensor HespModelImpl::delta() const {
-  return uses_visual_prompt() ? visual_prompt_->delta : torch::Tensor();
+  if (!visual_prompt_.is_empty()) return visual_prompt_->delta;
+  return padding_prompt_.is_empty() ? torch::Tensor() : padding_prompt_->delta;
 }
 
 }  // namespace hesp::model

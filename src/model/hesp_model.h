@@ -14,6 +14,7 @@
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "config/experiment.pb.h"
+#include "model/padding_prompt.h"
 #include "model/temporal_pooling.h"
 #include "model/text_prompts.h"
 #include "model/visual_prompt.h"
@@ -50,7 +51,8 @@ class HespModelImpl : public torch::nn::Module {
   std::vector<std::pair<std::string, torch::Tensor>> learnable() const;
 
   // The tensors that take the normalised-gradient step (spec §8); undefined when the
-  // method has none. delta [3, s, s] on [0, 1] pixels; N [K, 3, S, S] CLIP-normalised.
+  // method has none. delta [3, s, s] on [0, 1] pixels (the padding prompt's [3, S, S]
+  // border); N [K, 3, S, S] CLIP-normalised.
   torch::Tensor delta() const;
   torch::Tensor negative_images() const { return negative_images_; }
 
@@ -67,12 +69,17 @@ class HespModelImpl : public torch::nn::Module {
 
   // Zero-shot text features of the fixed CAM template [K, E] (for Grad-CAM boxes).
   const torch::Tensor& cam_text_features() const { return cam_text_features_; }
-  const torch::Tensor& negative_text_features() const { return negative_text_features_; }
+  // F_T^- [K, E]: the fixed "This video is not {class}." features, or the learnable
+  // negative prompts' (prompts.negative.text_learnable); undefined when disabled.
+  torch::Tensor negative_text_features() const;
   const clip::ClipModel& clip() const { return *clip_; }
   // Where the model lives (the trainer moves it): inputs go there before forward.
   torch::Device device() const { return cam_text_features_.device(); }
   config::Method method() const { return method_; }
-  bool uses_visual_prompt() const { return !visual_prompt_.is_empty(); }
+  // A box prompt (placed by the centres forward takes) or the padding prompt.
+  bool uses_visual_prompt() const {
+    return !visual_prompt_.is_empty() || !padding_prompt_.is_empty();
+  }
   torch::Tensor radius() const { return radius_; }
 
  private:
@@ -83,6 +90,8 @@ class HespModelImpl : public torch::nn::Module {
   config::Method method_;
   std::shared_ptr<clip::ClipModel> clip_;
   VisualPrompt visual_prompt_{nullptr};
+  PaddingPrompt padding_prompt_{nullptr};       // prompts.visual.box = padding
+  TextPrompts negative_text_prompts_{nullptr};  // prompts.negative.text_learnable
   TextPrompts text_prompts_{nullptr};
   TemporalPooling temporal_{nullptr};
   torch::Tensor fixed_text_features_;     // zero-shot prompts (clip_zeroshot, no text prompt)

@@ -31,6 +31,15 @@ std::string tick_label(double v) {
   return buf;
 }
 
+// A conservative width estimate of a line of sans-serif text (DejaVu Sans, Chromium's
+// default on Debian, averages about 0.6 em; wide capitals reach 0.75 em): layouts reserve
+// this much so that no label is cut at the figure's edge.
+double text_width(const std::string& text, double font_size) {
+  size_t chars = 0;
+  for (unsigned char c : text) chars += (c & 0xC0) != 0x80;  // UTF-8 code points.
+  return 0.66 * font_size * static_cast<double>(chars);
+}
+
 // A plot area of a fixed-size figure mapping data ranges to pixels.
 struct Frame {
   double width = 640, height = 480;
@@ -41,6 +50,20 @@ struct Frame {
     return height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom);
   }
 };
+
+// Widens the figure (keeping the plot area) so that the title and a right-margin legend
+// of these entries fit.
+void fit(Frame& f, const std::string& title,
+         const std::vector<std::pair<std::string, std::string>>& legend_entries) {
+  double longest = 0;
+  for (const auto& e : legend_entries) longest = std::max(longest, text_width(e.first, 11));
+  const double right = 15 + 26 + longest + 10;
+  if (right > f.right) {
+    f.width += right - f.right;
+    f.right = right;
+  }
+  f.width = std::max(f.width, text_width(title, 15) + 20);
+}
 
 void open_svg(std::ostringstream& s, const Frame& f, const std::string& title) {
   s << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -129,13 +152,15 @@ std::vector<std::pair<double, double>> roc_points(const std::vector<double>& kno
 std::string roc_svg(const std::string& title, const std::vector<RocCurve>& curves) {
   Frame f;
   f.right = 230;
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (size_t i = 0; i < curves.size(); ++i) entries.emplace_back(curves[i].name, colour(i));
+  fit(f, title, entries);
   std::ostringstream s;
   open_svg(s, f, title);
   axes(s, f, "False positive rate (unknown called known)", "True positive rate (known)");
   s << "<line class=\"chance\" x1=\"" << num(f.px(0)) << "\" y1=\"" << num(f.py(0)) << "\" x2=\""
     << num(f.px(1)) << "\" y2=\"" << num(f.py(1))
     << "\" stroke=\"#999999\" stroke-dasharray=\"4 4\"/>\n";
-  std::vector<std::pair<std::string, std::string>> entries;
   for (size_t i = 0; i < curves.size(); ++i) {
     s << "<polyline class=\"roc\" fill=\"none\" stroke=\"" << colour(i)
       << "\" stroke-width=\"2\" points=\"";
@@ -144,7 +169,6 @@ std::string roc_svg(const std::string& title, const std::vector<RocCurve>& curve
         << num(f.py(curves[i].points[k].second));
     }
     s << "\"/>\n";
-    entries.emplace_back(curves[i].name, colour(i));
   }
   legend(s, f, entries, true);
   s << "</svg>\n";
@@ -175,6 +199,10 @@ std::string histogram_svg(const std::string& title, const std::vector<double>& k
   for (size_t b = 0; b < hk.size(); ++b) top = std::max({top, hk[b], hu[b]});
   Frame f;
   f.x0 = lo, f.x1 = hi, f.y0 = 0, f.y1 = top > 0 ? top * 1.1 : 1.0;
+  const std::vector<std::pair<std::string, std::string>> entries = {
+      {"known (" + std::to_string(known_scores.size()) + " clips)", colour(0)},
+      {"unknown (" + std::to_string(unknown_scores.size()) + " clips)", colour(1)}};
+  fit(f, title, entries);
   std::ostringstream s;
   open_svg(s, f, title);
   axes(s, f, "Score", "Fraction of clips");
@@ -191,10 +219,7 @@ std::string histogram_svg(const std::string& title, const std::vector<double>& k
     }
     s << "</g>\n";
   }
-  legend(s, f,
-         {{"known (" + std::to_string(known_scores.size()) + " clips)", colour(0)},
-          {"unknown (" + std::to_string(unknown_scores.size()) + " clips)", colour(1)}},
-         false);
+  legend(s, f, entries, false);
   s << "</svg>\n";
   return s.str();
 }
@@ -204,9 +229,20 @@ std::string confusion_svg(const std::string& title, const std::vector<std::strin
   const size_t n = labels.size();
   CHECK_EQ(confusion.size(), n);
   const double cell = n > 12 ? 28 : 40;
+  const std::string legend_title = "share of the true class";
+  double label = 0;  // The longest class label.
+  for (const auto& l : labels) label = std::max(label, text_width(l, 11));
+  // Margins that hold what sits in them: row labels and the rotated "True class" on the
+  // left; column labels turned by 60 degrees (height label * sin 60, reaching label / 2
+  // to the left of their column) and "Predicted class" below; the colour legend and its
+  // title on the right.
   Frame f;
-  f.left = 130, f.top = 50, f.bottom = 120, f.right = 140;
+  f.top = 50;
+  f.left = std::max({130.0, label + 40, label / 2 + 10});
+  f.bottom = std::max(120.0, 8 + label * 0.87 + 45);
+  f.right = std::max(140.0, 30 + text_width(legend_title, 11) + 10);
   f.width = f.left + cell * static_cast<double>(n) + f.right;
+  f.width = std::max(f.width, text_width(title, 15) + 20);
   f.height = f.top + cell * static_cast<double>(n) + f.bottom;
   std::ostringstream s;
   open_svg(s, f, title);
@@ -247,7 +283,7 @@ std::string confusion_svg(const std::string& title, const std::vector<std::strin
   // Legend: the colour scale from 0 to 1 of a row.
   const double lx = f.left + cell * static_cast<double>(n) + 30;
   s << "<g class=\"legend\">\n<text x=\"" << num(lx) << "\" y=\"" << num(f.top + 4)
-    << "\" font-size=\"11\">share of the true class</text>\n";
+    << "\" font-size=\"11\">" << xml_escape(legend_title) << "</text>\n";
   for (int i = 0; i <= 4; ++i) {
     const double frac = i / 4.0;
     const int red = static_cast<int>(std::lround(255 - 247 * frac));
@@ -260,6 +296,138 @@ std::string confusion_svg(const std::string& title, const std::vector<std::strin
       << num(frac) << "</text>\n";
   }
   s << "</g>\n</svg>\n";
+  return s.str();
+}
+
+std::string grouped_bars_svg(const std::string& title, const std::string& ylabel,
+                             const std::vector<std::string>& groups,
+                             const std::vector<std::string>& series,
+                             const std::vector<std::vector<std::optional<BarValue>>>& values) {
+  CHECK_EQ(values.size(), series.size());
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& row : values) {
+    CHECK_EQ(row.size(), groups.size());
+    for (const auto& v : row) {
+      if (!v) continue;
+      lo = std::min(lo, v->mean - v->std);
+      hi = std::max(hi, v->mean + v->std);
+    }
+  }
+  if (!(lo <= hi)) lo = 0, hi = 100;  // Nothing complete yet.
+  // A y range around the bars (differences of ablations are small: start near them).
+  const double pad = std::max(1.0, (hi - lo) * 0.15);
+  Frame f;
+  f.y0 = std::max(0.0, std::floor(lo - pad));
+  f.y1 = std::min(100.0, std::ceil(hi + pad));
+  if (f.y1 <= f.y0) f.y1 = f.y0 + 1;
+  f.x0 = 0, f.x1 = static_cast<double>(std::max<size_t>(1, groups.size()));
+  // Each group at least as wide as its name and 140 px.
+  double group_width = 140;
+  for (const auto& g : groups) group_width = std::max(group_width, text_width(g, 12) + 20);
+  f.width = std::max(640.0, f.left + group_width * static_cast<double>(groups.size()) + f.right);
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (size_t i = 0; i < series.size(); ++i) entries.emplace_back(series[i], colour(i));
+  fit(f, title, entries);
+  std::ostringstream s;
+  open_svg(s, f, title);
+  // Axes: the y ticks of `axes`, group names instead of x ticks.
+  s << "<g class=\"axes\" stroke=\"black\" fill=\"none\">\n"
+    << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
+    << num(f.px(f.x1)) << "\" y2=\"" << num(f.py(f.y0)) << "\"/>\n"
+    << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
+    << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(f.y1)) << "\"/>\n";
+  for (int i = 0; i <= 5; ++i) {
+    const double y = f.y0 + (f.y1 - f.y0) * i / 5;
+    s << "<line x1=\"" << num(f.px(f.x0) - 5) << "\" y1=\"" << num(f.py(y)) << "\" x2=\""
+      << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(y)) << "\"/>\n";
+  }
+  s << "</g>\n<g class=\"tick-labels\" fill=\"black\">\n";
+  for (int i = 0; i <= 5; ++i) {
+    const double y = f.y0 + (f.y1 - f.y0) * i / 5;
+    s << "<text x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
+      << "\" text-anchor=\"end\">" << tick_label(y) << "</text>\n";
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    s << "<text x=\"" << num(f.px(static_cast<double>(g) + 0.5)) << "\" y=\""
+      << num(f.py(f.y0) + 18) << "\" text-anchor=\"middle\">" << xml_escape(groups[g])
+      << "</text>\n";
+  }
+  s << "</g>\n<text transform=\"translate(20 " << num((f.py(f.y0) + f.py(f.y1)) / 2)
+    << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(ylabel) << "</text>\n";
+  // Bars: each group's unit slot holds the series side by side in its middle 80%.
+  const double slot = 0.8 / static_cast<double>(std::max<size_t>(1, series.size()));
+  s << "<g class=\"bars\">\n";
+  for (size_t i = 0; i < series.size(); ++i) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const double x = static_cast<double>(g) + 0.1 + slot * static_cast<double>(i);
+      const auto& v = values[i][g];
+      if (!v) {
+        s << "<text x=\"" << num(f.px(x + slot / 2)) << "\" y=\"" << num(f.py(f.y0) - 4)
+          << "\" text-anchor=\"middle\" font-size=\"9\" fill=\"#a00\">n/a</text>\n";
+        continue;
+      }
+      const double top = std::clamp(v->mean, f.y0, f.y1);
+      s << "<rect class=\"bar\" x=\"" << num(f.px(x)) << "\" y=\"" << num(f.py(top))
+        << "\" width=\"" << num(f.px(x + slot) - f.px(x) - 1) << "\" height=\""
+        << num(f.py(f.y0) - f.py(top)) << "\" fill=\"" << colour(i) << "\"/>\n";
+      if (v->std > 0) {
+        const double cx = f.px(x + slot / 2);
+        s << "<line x1=\"" << num(cx) << "\" y1=\""
+          << num(f.py(std::clamp(v->mean - v->std, f.y0, f.y1))) << "\" x2=\"" << num(cx)
+          << "\" y2=\"" << num(f.py(std::clamp(v->mean + v->std, f.y0, f.y1)))
+          << "\" stroke=\"black\"/>\n";
+      }
+    }
+  }
+  s << "</g>\n";
+  legend(s, f, entries, false);
+  s << "</svg>\n";
+  return s.str();
+}
+
+std::string scatter_svg(const std::string& title,
+                        const std::vector<std::pair<double, double>>& points,
+                        const std::vector<int>& classes,
+                        const std::vector<std::string>& class_names, const std::string& xlabel,
+                        const std::string& ylabel) {
+  CHECK_EQ(points.size(), classes.size());
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  for (const auto& [x, y] : points) {
+    x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+  }
+  auto widen = [](double& lo, double& hi) {
+    if (!(lo < hi)) {
+      lo = std::isfinite(lo) ? lo - 1 : -1;
+      hi = lo + 2;
+    }
+    const double m = (hi - lo) * 0.05;
+    lo -= m, hi += m;
+  };
+  widen(x0, x1);
+  widen(y0, y1);
+  Frame f;
+  f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
+  std::vector<std::pair<std::string, std::string>> entries;
+  // The unknown classes are one grey class; the known ones take the palette.
+  auto class_colour = [&](size_t k) -> std::string {
+    return class_names[k] == "unknown" ? "#888888" : colour(k);
+  };
+  for (size_t k = 0; k < class_names.size(); ++k) {
+    entries.emplace_back(class_names[k], class_colour(k));
+  }
+  fit(f, title, entries);
+  std::ostringstream s;
+  open_svg(s, f, title);
+  axes(s, f, xlabel, ylabel);
+  s << "<g class=\"points\" fill-opacity=\"0.75\">\n";
+  for (size_t i = 0; i < points.size(); ++i) {
+    CHECK(classes[i] >= 0 && static_cast<size_t>(classes[i]) < class_names.size());
+    s << "<circle cx=\"" << num(f.px(points[i].first)) << "\" cy=\"" << num(f.py(points[i].second))
+      << "\" r=\"3.5\" fill=\"" << class_colour(static_cast<size_t>(classes[i])) << "\"/>\n";
+  }
+  s << "</g>\n";
+  legend(s, f, entries, false);
+  s << "</svg>\n";
   return s.str();
 }
 

@@ -4,6 +4,7 @@
 // Every figure has axes with ticks, axis labels, a title and a legend, and uses only
 // inline attributes, so it renders alone and inside an <img>.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,5 +34,25 @@ std::string histogram_svg(const std::string& title, const std::vector<double>& k
 // fraction and printed with their counts.
 std::string confusion_svg(const std::string& title, const std::vector<std::string>& labels,
                           const std::vector<std::vector<int64_t>>& confusion);
+
+// Grouped bars (the paper's Fig. 3): one group per entry of `groups` on the x axis, one
+// bar per series in each group, coloured by series with a legend. values[series][group]
+// is (mean, std) or nullopt (no bar; the slot says "n/a"); std > 0 draws a whisker.
+struct BarValue {
+  double mean = 0;
+  double std = 0;
+};
+std::string grouped_bars_svg(const std::string& title, const std::string& ylabel,
+                             const std::vector<std::string>& groups,
+                             const std::vector<std::string>& series,
+                             const std::vector<std::vector<std::optional<BarValue>>>& values);
+
+// A 2-D scatter plot (the paper's Fig. 6): points[i] = (x, y) coloured by classes[i], an
+// index into class_names (the legend, in that order); one <circle> per point.
+std::string scatter_svg(const std::string& title,
+                        const std::vector<std::pair<double, double>>& points,
+                        const std::vector<int>& classes,
+                        const std::vector<std::string>& class_names, const std::string& xlabel,
+                        const std::string& ylabel);
 
 }  // namespace hesp::report

@@ -5,10 +5,13 @@
 #include <map>
 #include <sstream>
 
+#include "report/ablations.h"
 #include "report/figures.h"
+#include "report/projection.h"
 #include "report/sweep_runs.h"
 #include "report/tables.h"
 #include "report/xml_text.h"
+#include "train/test_features.h"
 #include "util/errors.h"
 #include "util/fs.h"
 
@@ -73,7 +76,7 @@ std::vector<SettingFigures> write_figures(ReportOutput& out, const std::vector<R
     sf.title = t.title;
     std::vector<RocCurve> curves;
     std::string which;
-    std::vector<Figure> per_method;
+    std::vector<Figure> per_method, features;
     for (const Row& row : t.rows) {
       const Run* r = representative(runs, t.setting, row.method);
       if (!r) continue;
@@ -92,6 +95,34 @@ std::vector<SettingFigures> write_figures(ReportOutput& out, const std::vector<R
             histogram_svg(t.setting + ": " + tag + " — known vs unknown scores", known, unknown));
       per_method.push_back(
           {hist, "Score histograms of known and unknown test clips, " + tag + "."});
+      // Fig. 6: the run's test features (test_features.h5 beside result.json) in 2-D.
+      const auto feature_file = r->result_path.parent_path() / "test_features.h5";
+      if (stdfs::exists(feature_file)) {
+        const auto tf = train::read_test_features(feature_file);
+        const auto xy = pca_2d(tf.features);
+        std::vector<std::pair<double, double>> points;
+        std::vector<int> classes;
+        std::vector<std::string> names = res.known_classes;
+        names.push_back("unknown");
+        const int unknown = static_cast<int>(res.known_classes.size());
+        for (int64_t i = 0; i < xy.size(0); ++i) {
+          points.emplace_back(xy[i][0].item<double>(), xy[i][1].item<double>());
+          const int label = tf.labels[static_cast<size_t>(i)];
+          if (label < -1 || label >= unknown) {
+            throw UserError(feature_file.string() + ": label " + std::to_string(label) +
+                            " outside [-1, " + std::to_string(unknown) + ")");
+          }
+          classes.push_back(label < 0 ? unknown : label);
+        }
+        const std::string file = "figures/features_" + base + ".svg";
+        write(out, file,
+              scatter_svg(t.setting + ": " + tag + " — test features (PCA)", points, classes, names,
+                          "principal component 1", "principal component 2"));
+        features.push_back({file,
+                            "Test video features projected to 2-D by PCA, coloured by "
+                            "class (all unknown classes grey; the paper's Fig. 6), " +
+                                tag + "."});
+      }
       if (!res.confusion.empty()) {
         std::vector<std::string> labels = res.known_classes;
         labels.push_back("unknown");
@@ -110,6 +141,8 @@ std::vector<SettingFigures> write_figures(ReportOutput& out, const std::vector<R
       sf.figures.push_back(
           {roc, "ROC curves (known = positive) of one run per method: " + which + "."});
     }
+    // The feature plots of the methods together, side by side.
+    for (auto& f : features) sf.figures.push_back(std::move(f));
     for (auto& f : per_method) sf.figures.push_back(std::move(f));
     all.push_back(std::move(sf));
   }
@@ -117,7 +150,8 @@ std::vector<SettingFigures> write_figures(ReportOutput& out, const std::vector<R
 }
 
 std::string index_html(const std::vector<SettingTable>& tables,
-                       const std::vector<SettingFigures>& figures, const ReportOutput& out) {
+                       const std::vector<SettingFigures>& figures, const ReportOutput& out,
+                       const std::string& ablation_fragment) {
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     << "<title>HESP open-set results</title>\n<style>\n"
@@ -133,7 +167,7 @@ std::string index_html(const std::vector<SettingTable>& tables,
     << "(n - 1) over the class splits of each openness; Mean is the mean of the per-openness "
     << "means. A cell averages only when all its splits are done; otherwise it shows n/a "
     << "with the count. Openness O(K:U) = 1 - sqrt(K / (K + U)).</p>\n"
-    << tables_html(tables) << "<h1>Figures</h1>\n";
+    << ablation_fragment << tables_html(tables) << "<h1>Figures</h1>\n";
   for (const SettingFigures& sf : figures) {
     h << "<h2>" << xml_escape(sf.title) << "</h2>\n";
     for (const Figure& f : sf.figures) {
@@ -172,10 +206,33 @@ ReportOutput write_report(const ReportOptions& options) {
   const auto has = [&](const char* f) {
     return std::find(options.formats.begin(), options.formats.end(), f) != options.formats.end();
   };
-  if (has("md")) write(out, "tables.md", tables_markdown(tables));
+  // --- an ablation sweep: its table (Tables 5-6) or bars (Fig. 3) first ---
+  std::string ablation_md, ablation_fragment;
+  std::vector<Figure> ablation_figures;
+  if (const auto spec = read_ablation_spec(options.sweep_dir)) {
+    const AblationTable table = build_ablation_table(*spec, tables);
+    ablation_md = ablation_markdown(table);
+    ablation_fragment = ablation_html(table);
+    if (has("csv")) write(out, "ablation.csv", ablation_csv(table));
+    if (spec->kind == "ablation_bars") {
+      stdfs::create_directories(out.out_dir / "figures");
+      for (const bool auroc : {true, false}) {
+        const std::string file =
+            std::string("figures/ablation_") + (auroc ? "auroc" : "oscr") + ".svg";
+        write(out, file, ablation_bars_svg(table, auroc));
+        ablation_figures.push_back({file, spec->title + ": " + (auroc ? "AUROC" : "OSCR") +
+                                              " x100 per setting (bars: mean, whiskers: ± "
+                                              "sample std over the splits)."});
+      }
+    }
+  }
+  if (has("md")) write(out, "tables.md", ablation_md + tables_markdown(tables));
   if (has("csv")) write(out, "tables.csv", tables_csv(tables));
-  const auto figures = write_figures(out, runs, tables);
-  if (has("html")) write(out, "index.html", index_html(tables, figures, out));
+  auto figures = write_figures(out, runs, tables);
+  if (!ablation_figures.empty()) {
+    figures.insert(figures.begin(), SettingFigures{"Ablation", ablation_figures});
+  }
+  if (has("html")) write(out, "index.html", index_html(tables, figures, out, ablation_fragment));
   return out;
 }
 

@@ -171,6 +171,16 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
   if (seeds.empty()) seeds.push_back(base.train().seed());
   std::vector<Variant> variants(config.variants().begin(), config.variants().end());
   if (variants.empty()) variants.emplace_back();
+  for (const auto& v : variants) {
+    for (const int m : v.methods()) {
+      if (std::find(methods.begin(), methods.end(), static_cast<config::Method>(m)) ==
+          methods.end()) {
+        throw ConfigError(sweep + ", variant " + v.name() + ": method " +
+                          config::Method_Name(static_cast<config::Method>(m)) +
+                          " is not among the sweep's methods");
+      }
+    }
+  }
   const std::string splits_file = config.splits().has_splits_file()
                                       ? absolute_from(config.splits().splits_file(), base_dir)
                                       : "";
@@ -255,6 +265,11 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
         }
         for (const auto method : methods) {
           for (const auto& variant : variants) {
+            if (variant.methods_size() > 0 &&
+                std::find(variant.methods().begin(), variant.methods().end(), method) ==
+                    variant.methods().end()) {
+              continue;  // This variant is for other methods only.
+            }
             for (const uint64_t seed : seeds) {
               PlannedRun r;
               r.index = static_cast<int>(plan.runs.size());

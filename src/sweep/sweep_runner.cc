@@ -4,6 +4,7 @@
 #include <glog/logging.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -239,6 +240,24 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
   j["counts"] = counts;
   j["layout"] = "<setting>/<method>[-<variant>]/<K>-<U>/split<i>[-seed<s>]/result.json";
   j["runs"] = runs;
+  // How `hesp report` shows the sweep: the kind, the title and the ablation rows in
+  // sweep order (folder "<method>-<variant>" and the paper's row name).
+  const auto& rc = plan.config.report();
+  json report = {{"kind", ReportConfig::Kind_Name(rc.kind())},
+                 {"title", rc.has_title() ? rc.title() : plan.config.name()}};
+  json rows = json::array();
+  for (const auto& r : plan.runs) {
+    const bool seen =
+        std::any_of(rows.begin(), rows.end(), [&](const json& x) { return x["dir"] == r.method; });
+    if (seen) continue;
+    std::string label = r.variant;
+    for (const auto& v : plan.config.variants()) {
+      if (v.name() == r.variant && v.has_label()) label = v.label();
+    }
+    rows.push_back({{"dir", r.method}, {"label", label.empty() ? r.method : label}});
+  }
+  report["rows"] = rows;
+  j["report"] = report;
   fs::atomic_write_file(out / "sweep_summary.json", j.dump(1));
 }
 

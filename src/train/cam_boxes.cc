@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "data/loader/loader.h"
+#include "data/loader/rng.h"
 
 namespace hesp::train {
 namespace {
@@ -29,7 +30,11 @@ void compute_missing_boxes(const config::Experiment& exp, const model::HespModel
                            const std::vector<const data::Dataset*>& datasets,
                            comm::Communicator& comm, model::CamCache* cache) {
   const auto box = exp.prompts().visual().box();
-  if (!model.uses_visual_prompt() || box == config::VisualPromptConfig::center) return;
+  if (!model.uses_visual_prompt() || box == config::VisualPromptConfig::center ||
+      box == config::VisualPromptConfig::random_patch ||
+      box == config::VisualPromptConfig::padding) {
+    return;
+  }
   // The clips without a box, in a deterministic order identical on every rank.
   std::vector<std::pair<const data::Dataset*, int64_t>> todo;
   std::vector<std::string> ids;
@@ -91,6 +96,30 @@ torch::Tensor batch_centers(const config::Experiment& exp, const model::CamCache
     }
     out[b][0] = c.first;
     out[b][1] = c.second;
+  }
+  return out;
+}
+
+}  // namespace hesp::train
+
+namespace hesp::train {
+
+torch::Tensor training_batch_centers(const config::Experiment& exp, const model::CamCache& cache,
+                                     const data::Batch& batch) {
+  if (exp.prompts().visual().box() != config::VisualPromptConfig::random_patch) {
+    return batch_centers(exp, cache, batch.clip_ids, &batch.views);
+  }
+  // The centre range box_top_left keeps: every draw is a box inside the image.
+  const int64_t S = exp.data().image_size(), s = exp.prompts().visual().size();
+  const int64_t lo = s / 2, hi = std::max(lo, S - 1 - s / 2);
+  const int64_t B = batch.clip_indices.size(0);
+  auto out = torch::empty({B, 2}, torch::kLong);
+  for (int64_t b = 0; b < B; ++b) {
+    data::KeyedRng rng(exp.train().seed(), static_cast<uint64_t>(batch.position.epoch),
+                       data::RngStream::kVisualPromptBox,
+                       static_cast<uint64_t>(batch.clip_indices[b].item<int64_t>()));
+    out[b][0] = rng.randint(lo, hi + 1);
+    out[b][1] = rng.randint(lo, hi + 1);
   }
   return out;
 }

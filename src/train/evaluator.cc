@@ -36,7 +36,7 @@ Predictions predict(const config::Experiment& exp, const model::HespModelImpl& m
   data::Loader loader(dataset, data::DistributedSampler(so), lo);
   loader.start({0, 0});
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> logits, labels;
+  std::vector<torch::Tensor> logits, labels, features;
   // With combine = probs the MSP is taken of P_H itself: log P_H has softmax P_H.
   const bool msp = score_kind(exp) == metrics::ScoreKind::kMsp;
   while (auto batch = loader.next()) {
@@ -48,6 +48,7 @@ Predictions predict(const config::Experiment& exp, const model::HespModelImpl& m
     logits.push_back(
         (msp ? out.combined_log_probs : out.combined_logits).to(torch::kCPU, torch::kFloat64));
     labels.push_back(batch->labels);
+    features.push_back(out.video_features.to(torch::kCPU, torch::kFloat32));
   }
   const int64_t K = static_cast<int64_t>(dataset.known_classes().size());
   Predictions p;
@@ -57,6 +58,9 @@ Predictions predict(const config::Experiment& exp, const model::HespModelImpl& m
       labels.empty() ? torch::empty({0}, torch::kLong) : torch::cat(labels).contiguous();
   p.logits = comm.all_gather_v(local_logits);
   p.labels = comm.all_gather_v(local_labels);
+  const int64_t E = model.clip().config().embed_dim;
+  p.features = comm.all_gather_v(features.empty() ? torch::empty({0, E})
+                                                  : torch::cat(features).contiguous());
   CHECK_EQ(p.logits.size(0), dataset.size());
   return p;
 }

@@ -14,8 +14,9 @@
 namespace hesp::train {
 
 struct Predictions {
-  torch::Tensor logits;  // [N, K] what the score is taken from (see evaluator.cc)
-  torch::Tensor labels;  // [N] int64, -1 = unknown class
+  torch::Tensor logits;    // [N, K] what the score is taken from (see evaluator.cc)
+  torch::Tensor labels;    // [N] int64, -1 = unknown class
+  torch::Tensor features;  // [N, E] float32 video features F_V (the paper's Fig. 6)
 };
 
 // Collective.

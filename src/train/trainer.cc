@@ -25,6 +25,7 @@
 #include "train/preemption.h"
 #include "train/run_data.h"
 #include "train/sgd.h"
+#include "train/test_features.h"
 #include "train/tfevents_writer.h"
 #include "train/training_cadence.h"
 #include "train/training_state.h"
@@ -346,7 +347,7 @@ double TrainingRun::train_step() {
   CHECK(batch) << "sampler ended before steps_per_epoch";
   const double t1 = now_s();
   const auto centers = model_->uses_visual_prompt()
-                           ? batch_centers(exp_, cache_, batch->clip_ids, &batch->views)
+                           ? training_batch_centers(exp_, cache_, *batch)
                            : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
   const auto frames = batch->frames.to(placement_.device, /*non_blocking=*/true);
   const auto labels = batch->labels.to(placement_.device, /*non_blocking=*/true);
@@ -460,6 +461,7 @@ void TrainingRun::write_result() {
   j["clips"] = clips;
   j["train_scores"] = scores_of(exp_, train_pred);
   fs::atomic_write_file(options_.run_dir / "result.json", j.dump(1));
+  write_test_features(options_.run_dir / "test_features.h5", test_features(*data_.test, test));
   nlohmann::json last = to_json(result);
   last["final"] = true;
   last["epoch"] = total_epochs_;

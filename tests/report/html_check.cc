@@ -1,7 +1,9 @@
 // index.html of `hesp report` in headless Chromium: the page loads without a JavaScript
 // error, its DOM holds one results table per setting and an <img> per figure, and every
 // figure decodes as an image (a probe copy of the page records each image's natural size
-// after the load event). Exit 0 = pass, 1 = fail, 77 = skipped (no chromium).
+// after the load event), and no text of any figure is cut at the figure's edge (measured
+// in Chromium on the SVGs inlined into one page). Exit 0 = pass, 1 = fail, 77 = skipped (no
+// chromium).
 #include <sys/wait.h>
 
 #include <array>
@@ -12,8 +14,11 @@
 #include <regex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "report/report.h"
 #include "sweep_fixture.h"
+#include "train/test_features.h"
 #include "util/fs.h"
 
 namespace stdfs = std::filesystem;
@@ -61,6 +66,29 @@ int main() {
   spec.splits = 2;
   report::testing::write_sweep(dir, spec);
   stdfs::remove_all(dir / "mafw/hesp/3-4/split1");  // An n/a cell must render too.
+  // Every kind of figure: test-feature plots (Fig. 6) from test_features.h5 beside each
+  // result.json, and ablation bars (Fig. 3) from the summary's report entry.
+  for (const auto& e : stdfs::recursive_directory_iterator(dir)) {
+    if (e.path().filename() != "result.json") continue;
+    const auto j = nlohmann::json::parse(fs::read_file(e.path()));
+    train::TestFeatures f;
+    f.features = torch::randn({static_cast<int64_t>(j["clips"].size()), 8});
+    for (const auto& c : j["clips"]) {
+      f.clip_ids.push_back(c["clip_id"]);
+      f.labels.push_back(c["label"].get<int32_t>());
+    }
+    train::write_test_features(e.path().parent_path() / "test_features.h5", f);
+  }
+  fs::atomic_write_file(
+      dir / "sweep_summary.json",
+      nlohmann::json{{"runs", nlohmann::json::array()},
+                     {"report",
+                      {{"kind", "ablation_bars"},
+                       {"title", "Fig. 3 (b): visual prompt types"},
+                       {"rows",
+                        {{{"dir", "hesp"}, {"label", "CAM box with a long configuration name"}},
+                         {{"dir", "clip_zeroshot"}, {"label", "random patch"}}}}}}}
+          .dump());
   const auto out = report::write_report({dir, dir / "out", {"md", "csv", "html"}});
   int figures = 0;
   for (const auto& f : out.files) figures += f.extension() == ".svg";
@@ -103,6 +131,43 @@ int main() {
       expect(loaded == figures, "only " + std::to_string(loaded) + " of " +
                                     std::to_string(figures) + " figures decoded:\n" + dom);
     }
+  }
+  // Nothing is cut at a figure's edge: every SVG inlined into one page, whose script
+  // compares the rendered box of each <text> (transforms included, e.g. rotated tick
+  // labels) with its figure's box.
+  std::string inline_page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n";
+  for (const auto& f : out.files) {
+    if (f.extension() != ".svg") continue;
+    std::string svg = fs::read_file(f);
+    svg.erase(0, svg.find("<svg"));
+    inline_page += "<div data-file=\"" + f.filename().string() + "\">" + svg + "</div>\n";
+  }
+  inline_page +=
+      "<script>window.addEventListener('load', function () {"
+      "var out = document.createElement('pre'); out.id = 'bounds'; var n = 0;"
+      "document.querySelectorAll('div[data-file]').forEach(function (d) {"
+      "var svg = d.querySelector('svg'); var r = svg.getBoundingClientRect();"
+      "svg.querySelectorAll('text').forEach(function (t) {"
+      "var b = t.getBoundingClientRect(); n++;"
+      "if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 ||"
+      " b.bottom > r.bottom + 0.5) out.textContent += 'CUT ' + d.dataset.file + ': ' +"
+      " t.textContent + '\\n'; }); });"
+      "out.textContent += 'TEXTS ' + n + '\\n'; document.body.appendChild(out); });</script>\n"
+      "</body></html>\n";
+  fs::atomic_write_file(dir / "out/bounds.html", inline_page);
+  {
+    const std::string dom = run("timeout 120 chromium " + flags + " --dump-dom file://" +
+                                    (dir / "out/bounds.html").string(),
+                                dir / "bounds.stderr");
+    // Only the report the script appended (its own source names the words too).
+    const size_t at = dom.find("<pre id=\"bounds\">");
+    const std::string measured =
+        at == std::string::npos ? std::string() : dom.substr(at, dom.find("</pre>", at) - at);
+    expect(std::regex_search(measured, std::regex("TEXTS [1-9][0-9]*")),
+           "bounds.html: the text boxes were not measured:\n" + dom.substr(0, 2000));
+    const int cut = count(measured, std::regex("CUT [^\n]*"));
+    expect(cut == 0,
+           "bounds.html: " + std::to_string(cut) + " text(s) cut at a figure's edge:\n" + measured);
   }
   if (failures == 0) {
     std::cout << "index.html: 2 tables and " << figures << " figures render in chromium\n";
