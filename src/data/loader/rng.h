@@ -9,7 +9,7 @@
 namespace hesp::data {
 
 // Streams keep the shuffle and the per-clip transforms independent for the same numbers.
-enum class RngStream : uint64_t { kEpochShuffle = 1, kClipTransform = 2 };
+enum class RngStream : uint64_t { kEpochShuffle = 1, kClipTransform = 2, kValidationHoldOut = 3 };
 
 class KeyedRng {
  public:
