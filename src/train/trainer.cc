@@ -203,15 +203,19 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   model::CamCache cache;
   const stdfs::path cam_path = options.run_dir / "cam_cache.tsv";
   data::SamplerState position{0, 0};
+  ModelSelector selector(exp, data.validation.get());
   if (auto ckpt = resolve_resume(comm, store, request)) {
     restore_state(ckpt->state, ckpt->path.string(), *model, sgd, &cache);
+    selector.restore(ckpt->state, ckpt->path.string());
     position = {ckpt->state.epoch, ckpt->state.step};
     LOG(INFO) << "resumed from " << ckpt->path.string() << " at epoch " << position.epoch
               << " step " << position.step;
   } else if (stdfs::exists(cam_path)) {
     cache = model::CamCache::load(cam_path.string());
   }
-  compute_missing_boxes(exp, *model, {data.train.get(), data.test.get()}, comm, &cache);
+  std::vector<const data::Dataset*> box_sets{data.train.get(), data.test.get()};
+  if (data.validation) box_sets.push_back(data.validation.get());
+  compute_missing_boxes(exp, *model, box_sets, comm, &cache);
   if (comm.is_root() && model->uses_visual_prompt()) cache.save(cam_path.string());
 
   // --- training ---
@@ -254,8 +258,10 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   ProgressFormatter progress(total_epochs * steps_per_epoch,
                              position.epoch * steps_per_epoch + position.step, run_start);
   auto save = [&](const data::SamplerState& at) {
-    store.save_on_root(comm, make_state(config_hash, config_text, data.manifest_fingerprint, at,
-                                        *model, sgd, cache));
+    auto state =
+        make_state(config_hash, config_text, data.manifest_fingerprint, at, *model, sgd, cache);
+    selector.save(&state);
+    store.save_on_root(comm, state);
   };
   int epochs_this_run = 0;
   for (int64_t epoch = position.epoch; epoch < total_epochs; ++epoch) {
@@ -337,6 +343,9 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
       const auto r = evaluate(exp, test, std::nullopt);
       record["test"] = to_json(r);
     }
+    if (selector.evaluates(epoch + 1, total_epochs)) {
+      record["validation"] = selector.evaluate_epoch(epoch + 1, *model, cache, comm);
+    }
     if (comm.is_root()) {
       metrics_log->append(record);
       if (tb) {
@@ -347,6 +356,10 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
         if (record.contains("test")) {
           scalars.emplace_back("test/auroc", record["test"]["auroc"].get<double>());
           scalars.emplace_back("test/oscr", record["test"]["oscr"].get<double>());
+        }
+        if (record.contains("validation")) {
+          scalars.emplace_back("validation/closed_set_accuracy",
+                               record["validation"]["closed_set_accuracy"].get<double>());
         }
         tb->add_scalars(scalars, epoch + 1);
       }
@@ -362,7 +375,8 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
     }
   }
 
-  // --- final evaluation, threshold from the training clips, result.json ---
+  // --- model selection, final evaluation, threshold from the training clips, result.json ---
+  const nlohmann::json selection = selector.choose(*model, total_epochs);
   const auto test = predict(exp, *model, *data.test, cache, comm);
   const auto train_pred = predict(exp, *model, *data.train, cache, comm);
   const auto result = evaluate(exp, test, scores_of(exp, train_pred));
@@ -378,6 +392,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
     j["openness"] = data.classes.openness;
     j["split"] = data.classes.description;
     j["metrics"] = to_json(result);
+    j["selection"] = selection;
     const auto scores = scores_of(exp, test);
     const auto pred = std::get<1>(test.logits.max(1));
     nlohmann::json clips = nlohmann::json::array();
@@ -392,9 +407,12 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
     fs::atomic_write_file(options.run_dir / "result.json", j.dump(1));
     nlohmann::json last = to_json(result);
     last["final"] = true;
-    last["epoch"] = total_epochs;
+    last["epoch"] = selection["epoch"];
+    last["selection"] = selection["by"];
     metrics_log->append(last);
-    LOG(INFO) << "result: AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
+    LOG(INFO) << "result (epoch " << selection["epoch"].get<int64_t>() << ", "
+              << (selection["by"] == "validation" ? "chosen on validation" : "last epoch")
+              << "): AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
               << result.closed_set_accuracy << " -> " << (options.run_dir / "result.json").string();
   }
   comm.barrier();
