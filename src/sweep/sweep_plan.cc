@@ -261,7 +261,7 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
 
         const std::string sw = ow + ", split " + std::to_string(split);
         for (const auto method : methods) {
-          for (const auto& variant : variants) {
+          for (const Variant& variant : variants) {
             for (const uint64_t seed : seeds) {
               PlannedRun r;
               r.index = static_cast<int>(plan.runs.size());

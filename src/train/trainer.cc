@@ -162,7 +162,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   const std::string config_text = config::to_text(exp);
   const std::string config_hash = config::config_hash(exp);
   if (comm.is_root()) config::write_effective_config(exp, options.run_dir);
-  LOG(INFO) << "run " << options.run_dir.string() << ": method "
+  LOG(INFO) << "run " << options.run_dir.string() << " (" << exp.name() << "): method "
             << config::Method_Name(exp.method()) << ", " << comm.size() << " rank(s) x " << threads
             << " thread(s), backend " << comm.backend();
 
@@ -382,6 +382,7 @@ int run_training(const config::Experiment& exp, const TrainOptions& options,
   const auto result = evaluate(exp, test, scores_of(exp, train_pred));
   if (comm.is_root()) {
     nlohmann::json j;
+    j["name"] = exp.name();
     j["method"] = config::Method_Name(exp.method());
     j["config_hash"] = config_hash;
     j["manifest_fingerprint"] = data.manifest_fingerprint;
