@@ -203,7 +203,7 @@ TEST(Report, TablesNameTheReportedEpochAndHowItWasChosen) {
   EXPECT_LT(md.find(afew_line, afew), mafw);
   EXPECT_NE(md.find("Reported epoch: last epoch (" + std::to_string(per_setting) + " runs).", mafw),
             std::string::npos);
-  EXPECT_NE(slurp(dir / "out" / "tables.html").find("chosen on validation (2 runs, epochs 7-12)"),
+  EXPECT_NE(slurp(dir / "out" / "index.html").find("chosen on validation (2 runs, epochs 7-12)"),
             std::string::npos);
   stdfs::remove_all(dir);
 }
