@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "comm/stall_inspector.h"
+
 namespace hesp::comm {
 
 enum class ReduceOp { kSum, kMax, kMin };
@@ -55,10 +57,11 @@ class Communicator {
   // Ranks with the same color form a new communicator, ordered by (key, rank).
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
 
-  // Stall inspector: log a warning naming the ranks that have not reached a collective
-  // after warn_s seconds; abort the job after abort_s (0 = never). Backends without a
-  // notion of stalls ignore this.
-  virtual void set_stall_timeouts(double /*warn_s*/, double /*abort_s*/) {}
+  // How long collectives may wait (stall_inspector.h; 0 = never): MPI warns after
+  // stall_warning_s naming the ranks that have not reached the collective and aborts the
+  // job after stall_abort_s; NCCL aborts its communicator after nccl_timeout_s. Backends
+  // without a notion of stalls ignore this.
+  virtual void set_timeouts(const CollectiveTimeouts& /*timeouts*/) {}
 
   // Convenience wrappers built on the primitives above.
   void all_reduce_mean(torch::Tensor& t);

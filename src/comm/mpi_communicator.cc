@@ -4,35 +4,13 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
-#include <sstream>
 #include <thread>
 
 namespace hesp::comm {
 namespace {
 
 constexpr int kAnnounceTag = 7001;
-
-// Announcements carry (sequence number, operation) packed into one int64, so that rank 0
-// can also tell when two ranks are in DIFFERENT collectives with the same number (a
-// programming error that would otherwise hang: e.g. one rank skipped a barrier).
-constexpr int64_t kOpSlots = 64;
-int64_t op_code(const char* what) {
-  static const char* const names[] = {
-      "barrier",    "broadcast",  "broadcast_bytes(size)", "broadcast_bytes",
-      "all_reduce", "all_gather", "all_gather_v(sizes)",   "all_gather_v"};
-  for (int64_t i = 0; i < static_cast<int64_t>(sizeof(names) / sizeof(names[0])); ++i) {
-    if (std::strcmp(names[i], what) == 0) return i + 1;
-  }
-  return 0;
-}
-const char* op_name(int64_t code) {
-  static const char* const names[] = {
-      "?",          "barrier",    "broadcast",           "broadcast_bytes(size)", "broadcast_bytes",
-      "all_reduce", "all_gather", "all_gather_v(sizes)", "all_gather_v"};
-  return code >= 0 && code < 9 ? names[code] : "?";
-}
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
@@ -105,8 +83,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_size(local, &local_size_);
   MPI_Comm_free(&local);
   MPI_Comm_dup(comm_, &side_);
-  last_seen_.assign(size_, 0);
-  last_op_.assign(size_, 0);
+  inspector_ = std::make_unique<StallInspector>(rank_, size_);
   announce_buf_.reserve(64);
 }
 
@@ -121,9 +98,8 @@ MpiCommunicator::~MpiCommunicator() {
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-void MpiCommunicator::set_stall_timeouts(double warn_s, double abort_s) {
-  warn_s_ = warn_s;
-  abort_s_ = abort_s;
+void MpiCommunicator::set_timeouts(const CollectiveTimeouts& timeouts) {
+  inspector_->set_timeouts(timeouts);
 }
 
 void MpiCommunicator::drain_announcements() {
@@ -134,17 +110,15 @@ void MpiCommunicator::drain_announcements() {
     if (!flag) break;
     int64_t packed = 0;
     MPI_Recv(&packed, 1, MPI_INT64_T, status.MPI_SOURCE, kAnnounceTag, side_, MPI_STATUS_IGNORE);
-    const int64_t seq = packed / kOpSlots;
-    if (seq >= last_seen_[status.MPI_SOURCE]) {
-      last_seen_[status.MPI_SOURCE] = seq;
-      last_op_[status.MPI_SOURCE] = packed % kOpSlots;
-    }
+    int64_t seq = 0;
+    CollectiveOp op = CollectiveOp::kUnknown;
+    StallInspector::unpack(packed, &seq, &op);
+    inspector_->announced(status.MPI_SOURCE, seq, op);
   }
 }
 
-void MpiCommunicator::begin(const char* what) {
-  ++seq_;
-  op_ = op_code(what);
+void MpiCommunicator::begin(CollectiveOp op) {
+  const int64_t seq = inspector_->begin(op);
   if (size_ == 1) return;
   // Retire completed announcements, then post this one (tiny, eager: never blocks).
   for (size_t i = 0; i < announce_reqs_.size();) {
@@ -158,21 +132,17 @@ void MpiCommunicator::begin(const char* what) {
     }
   }
   if (rank_ == 0) {
-    last_seen_[0] = seq_;
-    last_op_[0] = op_;
     drain_announcements();
   } else if (announce_reqs_.size() < announce_buf_.capacity()) {
-    announce_buf_.push_back(seq_ * kOpSlots + op_);
+    announce_buf_.push_back(StallInspector::pack(seq, op));
     announce_reqs_.push_back(MPI_REQUEST_NULL);
     MPI_Isend(&announce_buf_.back(), 1, MPI_INT64_T, 0, kAnnounceTag, side_,
               &announce_reqs_.back());
   }
 }
 
-void MpiCommunicator::wait(MPI_Request* req, const char* what) {
-  using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  auto next_warn = start + std::chrono::duration<double>(warn_s_);
+void MpiCommunicator::wait(MPI_Request* req) {
+  inspector_->start_wait();
   int done = 0;
   int spins = 0;
   while (true) {
@@ -180,69 +150,46 @@ void MpiCommunicator::wait(MPI_Request* req, const char* what) {
     if (done) return;
     // Spin briefly (low latency for fast collectives), then back off to sleeping.
     if (++spins > 2000) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    const auto now = clock::now();
-    if (now < next_warn) continue;
-    const double waited = std::chrono::duration<double>(now - start).count();
-    if (rank_ == 0) {
-      drain_announcements();
-      std::ostringstream missing;
-      int n = 0;
-      for (int r = 0; r < size_; ++r) {
-        if (last_seen_[r] < seq_) missing << (n++ ? ", " : "") << r;
-        if (last_seen_[r] == seq_ && last_op_[r] != op_) {
-          LOG(ERROR) << "collective mismatch: rank 0 is in #" << seq_ << " " << op_name(op_)
-                     << " but rank " << r << " is in #" << seq_ << " " << op_name(last_op_[r])
-                     << "; aborting the job";
-          google::FlushLogFiles(google::GLOG_INFO);
-          MPI_Abort(MPI_COMM_WORLD, 3);
-        }
-      }
-      LOG(WARNING) << "stall: collective #" << seq_ << " (" << what << ") has waited "
-                   << static_cast<int>(waited) << " s; ranks that have not reached it: "
-                   << (n ? missing.str() : std::string("none (they are inside it)"));
-    } else {
-      LOG(WARNING) << "stall: rank " << rank_ << " has waited " << static_cast<int>(waited)
-                   << " s in collective #" << seq_ << " (" << what
-                   << "); rank 0 logs the missing ranks";
-    }
-    if (abort_s_ > 0 && waited >= abort_s_) {
-      LOG(ERROR) << "aborting the job: collective #" << seq_ << " (" << what
-                 << ") stalled for more than " << abort_s_ << " s";
+    if (!inspector_->due()) continue;
+    if (rank_ == 0) drain_announcements();
+    const StallReport report = inspector_->inspect();
+    for (const auto& line : report.warnings) LOG(WARNING) << line;
+    for (const auto& line : report.errors) LOG(ERROR) << line;
+    if (report.abort) {
       google::FlushLogFiles(google::GLOG_INFO);
       MPI_Abort(MPI_COMM_WORLD, 3);
     }
-    next_warn = now + std::chrono::duration<double>(warn_s_);
   }
 }
 
 void MpiCommunicator::barrier() {
-  begin("barrier");
+  begin(CollectiveOp::kBarrier);
   MPI_Request req;
   MPI_Ibarrier(comm_, &req);
-  wait(&req, "barrier");
+  wait(&req);
 }
 
 void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cpu_contiguous(t, "broadcast");
   CHECK(root >= 0 && root < size_) << "broadcast root out of range";
-  begin("broadcast");
+  begin(CollectiveOp::kBroadcast);
   MPI_Request req;
   MPI_Ibcast(t.data_ptr(), checked_count(t.numel()), mpi_type(t), root, comm_, &req);
-  wait(&req, "broadcast");
+  wait(&req);
 }
 
 void MpiCommunicator::broadcast_bytes(std::string& s, int root) {
   CHECK(root >= 0 && root < size_) << "broadcast root out of range";
   int64_t n = static_cast<int64_t>(s.size());
-  begin("broadcast_bytes(size)");
+  begin(CollectiveOp::kBroadcastBytesSize);
   MPI_Request req;
   MPI_Ibcast(&n, 1, MPI_INT64_T, root, comm_, &req);
-  wait(&req, "broadcast_bytes(size)");
+  wait(&req);
   s.resize(static_cast<size_t>(n));
   if (n == 0) return;
-  begin("broadcast_bytes");
+  begin(CollectiveOp::kBroadcastBytes);
   MPI_Ibcast(s.data(), checked_count(n), MPI_CHAR, root, comm_, &req);
-  wait(&req, "broadcast_bytes");
+  wait(&req);
 }
 
 // An MPI_Iallreduce in flight; holds the tensor so that its buffer outlives the request.
@@ -258,7 +205,7 @@ class MpiPendingAllReduce final : public PendingCollective {
     return done != 0;
   }
   void wait() override {
-    if (req_ != MPI_REQUEST_NULL) comm_->wait(&req_, "all_reduce");
+    if (req_ != MPI_REQUEST_NULL) comm_->wait(&req_);
   }
 
  private:
@@ -270,7 +217,7 @@ class MpiPendingAllReduce final : public PendingCollective {
 std::unique_ptr<PendingCollective> MpiCommunicator::all_reduce_async(torch::Tensor t, ReduceOp op) {
   check_cpu_contiguous(t, "all_reduce");
   CHECK(t.scalar_type() != torch::kByte) << "all_reduce: unsupported dtype uint8";
-  begin("all_reduce");
+  begin(CollectiveOp::kAllReduce);
   MPI_Request req;
   MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), checked_count(t.numel()), mpi_type(t), mpi_op(op),
                  comm_, &req);
@@ -285,11 +232,11 @@ torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& t) {
   auto sizes = t.sizes().vec();
   sizes[0] *= size_;
   auto out = torch::empty(sizes, t.options());
-  begin("all_gather");
+  begin(CollectiveOp::kAllGather);
   MPI_Request req;
   MPI_Iallgather(t.data_ptr(), checked_count(t.numel()), mpi_type(t), out.data_ptr(),
                  checked_count(t.numel()), mpi_type(t), comm_, &req);
-  wait(&req, "all_gather");
+  wait(&req);
   return out;
 }
 
@@ -300,10 +247,10 @@ torch::Tensor MpiCommunicator::all_gather_v(const torch::Tensor& t) {
   for (int d = 1; d < t.dim(); ++d) row_elems *= t.size(d);
   auto counts = torch::empty({size_}, torch::kLong);
   int64_t mine = t.size(0);
-  begin("all_gather_v(sizes)");
+  begin(CollectiveOp::kAllGatherVSizes);
   MPI_Request req;
   MPI_Iallgather(&mine, 1, MPI_INT64_T, counts.data_ptr(), 1, MPI_INT64_T, comm_, &req);
-  wait(&req, "all_gather_v(sizes)");
+  wait(&req);
   std::vector<int> recv_counts(size_), displs(size_);
   int64_t total_rows = 0;
   for (int r = 0; r < size_; ++r) {
@@ -315,10 +262,10 @@ torch::Tensor MpiCommunicator::all_gather_v(const torch::Tensor& t) {
   auto sizes = t.sizes().vec();
   sizes[0] = total_rows;
   auto out = torch::empty(sizes, t.options());
-  begin("all_gather_v");
+  begin(CollectiveOp::kAllGatherV);
   MPI_Iallgatherv(t.data_ptr(), checked_count(t.numel()), mpi_type(t), out.data_ptr(),
                   recv_counts.data(), displs.data(), mpi_type(t), comm_, &req);
-  wait(&req, "all_gather_v");
+  wait(&req);
   return out;
 }
 
@@ -326,7 +273,7 @@ std::unique_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   MPI_Comm sub;
   MPI_Comm_split(comm_, color, key, &sub);
   auto c = std::unique_ptr<MpiCommunicator>(new MpiCommunicator(sub));
-  c->set_stall_timeouts(warn_s_, abort_s_);
+  c->set_timeouts(inspector_->timeouts());
   return c;
 }
 

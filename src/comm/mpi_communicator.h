@@ -1,15 +1,17 @@
 #pragma once
 // MPI backend for CPU tensors. Collectives are issued non-blocking and completed by a
-// polling wait, so that a stall can be noticed: after the warn timeout rank 0 logs which
-// ranks have not reached the collective (each rank announces its collective sequence
-// number on a side channel), and after the abort timeout the job is aborted instead of
-// hanging. MPI errors are fatal (MPI_ERRORS_ARE_FATAL).
+// polling wait, so that a stall can be noticed by the StallInspector (stall_inspector.h):
+// after distributed.stall_warning_s rank 0 logs which ranks have not reached the
+// collective (each rank announces its collective sequence number and operation on a side
+// channel), and after distributed.stall_abort_s the job is aborted instead of hanging. MPI errors
+// are fatal (MPI_ERRORS_ARE_FATAL).
 #include <mpi.h>
 
 #include <memory>
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/stall_inspector.h"
 
 namespace hesp::comm {
 
@@ -36,7 +38,7 @@ class MpiCommunicator final : public Communicator {
   torch::Tensor all_gather(const torch::Tensor& t) override;
   torch::Tensor all_gather_v(const torch::Tensor& t) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
-  void set_stall_timeouts(double warn_s, double abort_s) override;
+  void set_timeouts(const CollectiveTimeouts& timeouts) override;
 
   MPI_Comm handle() const { return comm_; }
 
@@ -44,21 +46,18 @@ class MpiCommunicator final : public Communicator {
   friend class MpiPendingAllReduce;
   explicit MpiCommunicator(MPI_Comm comm);  // Takes ownership of comm.
 
-  // Announces entry into a collective, then waits for `req` with stall inspection.
-  void begin(const char* what);
-  void wait(MPI_Request* req, const char* what);
+  // Announces entry into a collective (to rank 0's inspector)...
+  void begin(CollectiveOp op);
+  // ...then waits for `req`, inspecting stalls (stall_inspector.h).
+  void wait(MPI_Request* req);
   void drain_announcements();
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Comm side_ = MPI_COMM_NULL;  // Stall-inspector announcements.
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
-  int64_t seq_ = 0;
+  std::unique_ptr<StallInspector> inspector_;
   std::vector<int64_t> announce_buf_;  // Send buffers (one per in-flight Isend).
   std::vector<MPI_Request> announce_reqs_;
-  std::vector<int64_t> last_seen_;  // On rank 0: the last sequence seen per rank...
-  std::vector<int64_t> last_op_;    // ...and the operation it announced with it.
-  int64_t op_ = 0;                  // This rank's current operation code.
-  double warn_s_ = 60.0, abort_s_ = 0.0;
 };
 
 }  // namespace hesp::comm

@@ -104,13 +104,13 @@ NcclCommunicator::~NcclCommunicator() {
   if (state_->stream != nullptr) cudaStreamDestroy(state_->stream);
 }
 
-void NcclCommunicator::set_stall_timeouts(double warn_s, double abort_s) {
-  bootstrap_->set_stall_timeouts(warn_s, abort_s);
-  if (abort_s > 0) timeout_s_ = abort_s;
+void NcclCommunicator::set_timeouts(const CollectiveTimeouts& timeouts) {
+  bootstrap_->set_timeouts(timeouts);
+  timeout_s_ = timeouts.nccl_timeout_s;
 }
 
-// The watchdog: poll the completion event and NCCL's asynchronous error; on timeout or
-// error abort the communicator (unblocking the kernels) and throw.
+// The watchdog: poll the completion event and NCCL's asynchronous error; on timeout
+// (timeout_s_ > 0) or error abort the communicator (unblocking the kernels) and throw.
 void NcclCommunicator::wait_for_event(void* event, const char* what) {
   const auto done = static_cast<cudaEvent_t>(event);
   const auto start = std::chrono::steady_clock::now();
@@ -123,7 +123,7 @@ void NcclCommunicator::wait_for_event(void* event, const char* what) {
     ncclCommGetAsyncError(state_->comm, &async);
     const double waited =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (async != ncclSuccess || waited > timeout_s_) {
+    if (async != ncclSuccess || (timeout_s_ > 0 && waited > timeout_s_)) {
       ncclCommAbort(state_->comm);
       state_->aborted = true;
       throw UserError(std::string("NCCL ") + what + " on rank " + std::to_string(rank()) +

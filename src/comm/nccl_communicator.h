@@ -2,10 +2,10 @@
 // NCCL backend for CUDA tensors. The unique id travels by MPI broadcast over the
 // bootstrap communicator, which also carries the byte broadcasts and the size exchange of
 // all_gather_v. A watchdog bounds every collective: when one does not complete within
-// the timeout, or NCCL reports an asynchronous error, the communicator is aborted
-// (ncclCommAbort) and a UserError is thrown, so a dead peer never hangs the job.
-// Host (CPU) tensors are passed to the bootstrap communicator, so one communicator
-// serves both the gradients on the GPU and the scalars and metadata on the host.
+// distributed.nccl_timeout_s (0 = never), or NCCL reports an asynchronous error, the communicator
+// is aborted (ncclCommAbort) and a UserError is thrown, so a dead peer never hangs the job. Host
+// (CPU) tensors are passed to the bootstrap communicator, so one communicator serves both the
+// gradients on the GPU and the scalars and metadata on the host.
 #include <memory>
 
 #include "comm/communicator.h"
@@ -19,6 +19,7 @@ bool cuda_device_available();
 class NcclCommunicator final : public Communicator {
  public:
   // Collective over `bootstrap`; uses CUDA device local_rank % visible devices.
+  // timeout_s: the watchdog's limit per collective (distributed.nccl_timeout_s); 0 = never.
   NcclCommunicator(std::shared_ptr<Communicator> bootstrap, double timeout_s = 600.0);
   ~NcclCommunicator() override;
 
@@ -38,7 +39,9 @@ class NcclCommunicator final : public Communicator {
   torch::Tensor all_gather(const torch::Tensor& t) override;
   torch::Tensor all_gather_v(const torch::Tensor& t) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
-  void set_stall_timeouts(double warn_s, double abort_s) override;
+  // The stall timeouts go to the bootstrap (host collectives), nccl_timeout_s to the
+  // watchdog.
+  void set_timeouts(const CollectiveTimeouts& timeouts) override;
 
  private:
   friend class NcclPendingAllReduce;

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "config/method_traits.h"
 #include "util/errors.h"
 
 namespace hesp::config {
@@ -91,8 +92,7 @@ void check_losses(Problems& p, const Experiment& e) {
   p.require(l.supcon_temperature() > 0, "losses.supcon_temperature", "be > 0",
             l.supcon_temperature());
   p.require(l.margin_weight() >= 0, "losses.margin_weight", "be >= 0", l.margin_weight());
-  const bool hesp_like = e.method() == hesp || e.method() == hesp_b1;
-  if (hesp_like && l.hybrid().enabled()) {
+  if (method_traits(e.method()).hesp_prompts && l.hybrid().enabled()) {
     // The combined prediction needs both branches: known logits s and negative logits l.
     const bool have_negative = e.prompts().negative().image_enabled();
     p.require(have_negative, "losses.hybrid",
@@ -141,9 +141,17 @@ void check_runtime(Problems& p, const Experiment& e) {
   p.require(c.keep_last() >= 1, "checkpoint.keep_last", "be >= 1", c.keep_last());
   const DistributedConfig& d = e.distributed();
   p.require(d.bucket_size_mb() >= 1, "distributed.bucket_size_mb", "be >= 1", d.bucket_size_mb());
-  p.require(d.stall_timeout_s() > 0, "distributed.stall_timeout_s", "be > 0", d.stall_timeout_s());
-  p.require(d.stall_abort_s() >= 0, "distributed.stall_abort_s", "be >= 0", d.stall_abort_s());
-  p.require(d.nccl_timeout_s() > 0, "distributed.nccl_timeout_s", "be > 0", d.nccl_timeout_s());
+  if (d.has_stall_timeout_s()) {
+    p.add(
+        "distributed.stall_timeout_s was renamed distributed.stall_warning_s (same meaning: "
+        "seconds before a stalled collective is reported; 0 = never): rename the field");
+  }
+  p.require(d.stall_warning_s() >= 0, "distributed.stall_warning_s", "be >= 0 (0 = never)",
+            d.stall_warning_s());
+  p.require(d.stall_abort_s() >= 0, "distributed.stall_abort_s", "be >= 0 (0 = never)",
+            d.stall_abort_s());
+  p.require(d.nccl_timeout_s() >= 0, "distributed.nccl_timeout_s", "be >= 0 (0 = never)",
+            d.nccl_timeout_s());
   p.require(e.logging().log_every_steps() >= 1, "logging.log_every_steps", "be >= 1",
             e.logging().log_every_steps());
 }

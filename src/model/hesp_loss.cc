@@ -1,5 +1,6 @@
 #include "model/hesp_loss.h"
 
+#include "config/method_traits.h"
 #include "losses/neg_clip.h"
 #include "losses/reciprocal_points.h"
 #include "losses/supcon.h"
@@ -23,8 +24,8 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
     b.total = b.total + w * value;
     b.terms[name] = w * value.item<double>();
   };
-  const bool hesp_like = method == config::hesp || method == config::hesp_b1;
-  if (hesp_like) {
+  const config::MethodTraits& traits = config::method_traits(method);
+  if (traits.hesp_prompts) {
     add("known_ce", L.known_ce(), 1.0,
         [&] { return torch::nn::functional::cross_entropy(out.known_logits, labels); });
     add("supcon", L.supcon(), 1.0, [&] {
@@ -37,7 +38,7 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
     add("negative_ce", L.negative_ce(), 1.0,
         [&] { return torch::nn::functional::cross_entropy(out.negative_logits / ta, labels); });
     // hesp_b1 drops the ARPL margin (spec §10).
-    if (method != config::hesp_b1) {
+    if (traits.margin_term) {
       const auto points = out.negative_image_features.defined()
                               ? out.negative_image_features
                               : model.named_parameters()["reciprocal_points"];
@@ -45,7 +46,7 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
           [&] { return losses::margin_loss(out.video_features, points, labels, model.radius()); });
     }
   }
-  if (hesp_like && out.negative_image_features.defined() &&
+  if (traits.hesp_prompts && out.negative_image_features.defined() &&
       model.negative_text_features().defined()) {
     add("neg_clip", L.neg_clip(), 1.0, [&] {
       return losses::neg_clip_loss(out.negative_image_features, model.negative_text_features(),
@@ -53,7 +54,7 @@ LossBreakdown hesp_loss(const config::Experiment& exp, const HespModelImpl& mode
                                    L.neg_clip_symmetric());
     });
   }
-  if (hesp_like && out.known_logits.defined() && out.negative_logits.defined()) {
+  if (traits.hesp_prompts && out.known_logits.defined() && out.negative_logits.defined()) {
     add("hybrid", L.hybrid(), 1.0,
         [&] { return torch::nn::functional::nll_loss(out.combined_log_probs, labels); });
   }

@@ -2,16 +2,12 @@
 
 #include <glog/logging.h>
 
+#include "config/method_traits.h"
 #include "losses/classification.h"
 #include "losses/reciprocal_points.h"
 #include "model/normalization.h"
 
 namespace hesp::model {
-namespace {
-
-bool hesp_like(config::Method m) { return m == config::hesp || m == config::hesp_b1; }
-
-}  // namespace
 
 HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip::ClipModel> clip,
                              const clip::Tokenizer& tokenizer,
@@ -19,6 +15,7 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
     : exp_(exp), method_(exp.method()), clip_(std::move(clip)) {
   CHECK(clip_);
   const auto& p = exp.prompts();
+  const config::MethodTraits& traits = config::method_traits(method_);
   const int64_t K = static_cast<int64_t>(class_names.size());
   const int64_t S = exp.data().image_size();
   const int64_t E = clip_->config().embed_dim;
@@ -26,11 +23,11 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
       << "data.image_size must equal the CLIP input resolution (the trainer checks this)";
   torch::NoGradGuard no_grad_for_fixed_features;
   cam_text_features_ = encode_templates(*clip_, tokenizer, p.visual().cam_template(), class_names);
-  if (hesp_like(method_) && p.visual().enabled()) {
+  if (traits.hesp_prompts && p.visual().enabled()) {
     visual_prompt_ =
         register_module("visual_prompt", VisualPrompt(p.visual().size(), p.visual().fusion()));
   }
-  if (hesp_like(method_) && p.text().enabled()) {
+  if (traits.hesp_prompts && p.text().enabled()) {
     text_prompts_ = register_module(
         "text_prompts", TextPrompts(*clip_, tokenizer, class_names, p.text().num_contexts(),
                                     p.text().class_specific(), p.text().init_std()));
@@ -38,19 +35,19 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
     fixed_text_features_ =
         encode_templates(*clip_, tokenizer, p.text().zeroshot_template(), class_names);
   }
-  if (hesp_like(method_) && p.negative().text_enabled()) {
+  if (traits.hesp_prompts && p.negative().text_enabled()) {
     negative_text_features_ =
         encode_templates(*clip_, tokenizer, p.negative().text_template(), class_names);
   }
-  if (hesp_like(method_) && p.negative().image_enabled()) {
+  if (traits.hesp_prompts && p.negative().image_enabled()) {
     negative_images_ = register_parameter(
         "negative_images", torch::randn({K, 3, S, S}) * p.negative().image_init_std());
   }
-  if (method_ == config::clip_arpl) {
+  if (traits.reciprocal_points) {
     // ARPL initialises its reciprocal points at 0.1 x N(0, 1).
     reciprocal_points_ = register_parameter("reciprocal_points", torch::randn({K, E}) * 0.1);
   }
-  if (method_ != config::clip_zeroshot) {
+  if (traits.trains) {
     radius_ = register_parameter("radius", torch::zeros({1}));
   }
   // Fixed features are buffers, so that model->to(dtype/device) moves them too.
@@ -62,7 +59,7 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
   if (negative_text_features_.defined()) {
     register_buffer("negative_text_features", negative_text_features_);
   }
-  if (method_ != config::clip_zeroshot) {
+  if (traits.trains) {
     temporal_ = register_module(
         "temporal", TemporalPooling(exp.model().temporal(), exp.data().frames_per_clip(), E));
   } else {
@@ -87,7 +84,7 @@ Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor&
   auto cosine_logits = [&](const torch::Tensor& a, const torch::Tensor& b) {
     return scale * torch::matmul(a / a.norm(2, -1, true), (b / b.norm(2, -1, true)).t());
   };
-  if (method_ != config::clip_arpl) {
+  if (!config::method_traits(method_).reciprocal_points) {
     out.known_logits = cosine_logits(out.video_features, known_text_features());
   }
   torch::Tensor points;
@@ -95,7 +92,7 @@ Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor&
   if (negative_images_.defined()) {
     out.negative_image_features = clip_->encode_image(negative_images_);
     points = out.negative_image_features;
-    euclidean = method_ == config::hesp_b1 ||
+    euclidean = config::method_traits(method_).euclidean_negative_logits ||
                 exp_.prompts().negative().neg_logits() == config::NegativePromptConfig::euclidean;
   } else if (reciprocal_points_.defined()) {
     points = reciprocal_points_;

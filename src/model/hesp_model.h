@@ -40,6 +40,7 @@ class HespModelImpl : public torch::nn::Module {
   Outputs forward(const torch::Tensor& frames, const torch::Tensor& centers) const;
 
   // The learnable tensors by stable name (what checkpoints and gradient all-reduce see).
+  // Empty exactly for the methods that do not train (config::method_traits: clip_zeroshot).
   std::vector<std::pair<std::string, torch::Tensor>> learnable() const;
 
   // Tensors that take the optional normalised-gradient step (delta and negative images).
@@ -56,7 +57,6 @@ class HespModelImpl : public torch::nn::Module {
   torch::Device device() const { return cam_text_features_.device(); }
   config::Method method() const { return method_; }
   bool uses_visual_prompt() const { return !visual_prompt_.is_empty(); }
-  bool trainable() const { return method_ != config::clip_zeroshot; }
   torch::Tensor radius() const { return radius_; }
 
  private:

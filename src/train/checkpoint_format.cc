@@ -69,8 +69,6 @@ std::string serialize_checkpoint(const CheckpointState& state) {
   CheckpointMeta meta;
   meta.set_epoch(state.epoch);
   meta.set_step(state.step);
-  meta.set_schedule_position(state.schedule_position);
-  meta.set_sampler_position(state.sampler_position);
   meta.set_config_hash(state.config_hash);
   meta.set_manifest_fingerprint(state.manifest_fingerprint);
   meta.set_config_text(state.config_text);
@@ -99,6 +97,12 @@ std::string serialize_checkpoint(const CheckpointState& state) {
     entry->set_offset(payload.size());
     entry->set_nbytes(blob.size());
     payload.append(blob);
+  }
+
+  for (const auto& [name, value] : state.scalars) {
+    auto* entry = meta.add_scalars();
+    entry->set_name(name);
+    entry->set_value(value);
   }
 
   std::string meta_bytes;
@@ -168,8 +172,6 @@ CheckpointState parse_checkpoint(std::string_view bytes, const std::string& sour
   CheckpointState state;
   state.epoch = meta.epoch();
   state.step = meta.step();
-  state.schedule_position = meta.schedule_position();
-  state.sampler_position = meta.sampler_position();
   state.config_hash = meta.config_hash();
   state.manifest_fingerprint = meta.manifest_fingerprint();
   state.config_text = meta.config_text();
@@ -201,6 +203,11 @@ CheckpointState parse_checkpoint(std::string_view bytes, const std::string& sour
     if (!state.blobs.emplace(b.name(), std::string(payload.substr(b.offset(), b.nbytes())))
              .second) {
       throw fail("blob '" + b.name() + "' appears twice");
+    }
+  }
+  for (const auto& e : meta.scalars()) {
+    if (!state.scalars.emplace(e.name(), e.value()).second) {
+      throw fail("scalar '" + e.name() + "' appears twice");
     }
   }
   return state;

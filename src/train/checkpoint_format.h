@@ -25,10 +25,9 @@ namespace hesp::train {
 
 // Everything a trainer needs to continue exactly where it stopped.
 struct CheckpointState {
+  // The position: the next step to run (`step` within 0-based `epoch`).
   int64_t epoch = 0;
   int64_t step = 0;
-  int64_t schedule_position = 0;
-  int64_t sampler_position = 0;
   std::string config_hash;
   std::string manifest_fingerprint;
   std::string config_text;  // The effective config (for a readable refusal on mismatch).
@@ -37,6 +36,8 @@ struct CheckpointState {
   std::map<std::string, torch::Tensor> tensors;
   // Opaque byte strings by name (e.g. the CAM box cache).
   std::map<std::string, std::string> blobs;
+  // Named numbers (e.g. the running sums of the epoch in progress, training_state.h).
+  std::map<std::string, double> scalars;
 };
 
 inline constexpr size_t kCheckpointHeaderSize = 96;

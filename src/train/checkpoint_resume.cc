@@ -7,6 +7,7 @@
 #include <sstream>
 #include <vector>
 
+#include "comm/root_decision.h"
 #include "util/errors.h"
 
 namespace hesp::train {
@@ -110,26 +111,14 @@ void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckp
 std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
                                                const CheckpointStore& store,
                                                const ResumeRequest& request) {
-  // Rank 0's decision: "none", "ok:<path>" (bytes follow) or "error:<message>".
-  std::string decision;
+  // Rank 0's decision: the checkpoint's path (its bytes follow), or "" for none.
   std::optional<VerifiedCheckpointFile> file;
-  if (comm.is_root()) {
-    try {
-      if (!request.explicit_path.empty()) {
-        file = read_checkpoint_file(request.explicit_path);
-      } else {
-        file = store.latest_valid_file();
-      }
-      decision = file ? "ok:" + file->path.string() : "none";
-    } catch (const UserError& e) {
-      decision = std::string("error:") + e.what();
-    }
-  }
-  comm.broadcast_bytes(decision, 0);
-  if (decision == "none") return std::nullopt;
-  if (decision.rfind("error:", 0) == 0) throw UserError(decision.substr(6));
-  CHECK(decision.rfind("ok:", 0) == 0) << "resolve_resume: bad decision '" << decision << "'";
-  const std::string path = decision.substr(3);
+  const std::string path = comm::decide_on_root(comm, [&] {
+    file = request.explicit_path.empty() ? store.latest_valid_file()
+                                         : read_checkpoint_file(request.explicit_path);
+    return file ? file->path.string() : std::string();
+  });
+  if (path.empty()) return std::nullopt;
 
   std::string bytes = comm.is_root() ? std::move(file->bytes) : std::string();
   comm.broadcast_bytes(bytes, 0);

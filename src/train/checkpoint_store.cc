@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "comm/root_decision.h"
 #include "util/errors.h"
 #include "util/fs.h"
 
@@ -102,18 +103,7 @@ stdfs::path CheckpointStore::save(const CheckpointState& state) const {
 
 stdfs::path CheckpointStore::save_on_root(comm::Communicator& comm,
                                           const CheckpointState& state) const {
-  std::string outcome;  // "ok:<path>" or "error:<message>", decided on rank 0.
-  if (comm.is_root()) {
-    try {
-      outcome = "ok:" + save(state).string();
-    } catch (const UserError& e) {
-      outcome = std::string("error:") + e.what();
-    }
-  }
-  comm.broadcast_bytes(outcome, 0);
-  if (outcome.rfind("error:", 0) == 0) throw UserError(outcome.substr(6));
-  CHECK(outcome.rfind("ok:", 0) == 0) << "save_on_root: bad outcome '" << outcome << "'";
-  return outcome.substr(3);
+  return comm::decide_on_root(comm, [&] { return save(state).string(); });
 }
 
 VerifiedCheckpointFile read_checkpoint_file(const stdfs::path& path) {

@@ -32,8 +32,8 @@ Placement place_rank(const config::Experiment& exp, comm::Communicator& world) {
 #if defined(HESP_HAVE_NCCL)
     // Non-owning view of the world: it outlives the run.
     const std::shared_ptr<comm::Communicator> bootstrap(&world, [](comm::Communicator*) {});
-    const double abort_s = exp.distributed().stall_abort_s();
-    p.owned = std::make_shared<comm::NcclCommunicator>(bootstrap, abort_s > 0 ? abort_s : 600.0);
+    p.owned =
+        std::make_shared<comm::NcclCommunicator>(bootstrap, exp.distributed().nccl_timeout_s());
     p.comm = p.owned.get();
 #else
     throw ConfigError("train.device: cuda with " + std::to_string(world.size()) +

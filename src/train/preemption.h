@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "comm/communicator.h"
+#include "data/loader/sampler.h"
 
 namespace hesp::train {
 
@@ -22,6 +23,18 @@ enum class StepAction {
 
 const char* step_action_name(StepAction a);
 
+// What the trainer asks after every step whether to checkpoint or stop (anchor: Caffe's
+// Solver::SetActionFunction). The default is the PreemptionGuard below; tests inject one
+// that acts at a given step. Collective: every rank must return the same action for the
+// same step.
+class StepActionSource {
+ public:
+  virtual ~StepActionSource() = default;
+  // `next`: the position of the following step (step == steps per epoch after an
+  // epoch's last step).
+  virtual StepAction poll(comm::Communicator& comm, const data::SamplerPosition& next) = 0;
+};
+
 // Installs the flag-setting handlers for the rest of the process's life. `hesp train`
 // calls it first thing: a preemption signal that arrives while CLIP loads or the CAM
 // boxes are computed is then acted on at the first step (instead of killing the rank
@@ -31,11 +44,11 @@ void catch_preemption_signals_for_process();
 
 // Installs the handlers for SIGUSR1, SIGTERM (stop) and SIGHUP (checkpoint) and restores
 // the previous ones on destruction. One guard at a time per process.
-class PreemptionGuard {
+class PreemptionGuard final : public StepActionSource {
  public:
   // run_dir: where CHECKPOINT_NOW is looked for; empty = no file trigger.
   explicit PreemptionGuard(std::filesystem::path run_dir = {});
-  ~PreemptionGuard();
+  ~PreemptionGuard() override;
   PreemptionGuard(const PreemptionGuard&) = delete;
   PreemptionGuard& operator=(const PreemptionGuard&) = delete;
 
@@ -51,6 +64,9 @@ class PreemptionGuard {
   // Collective (exactly one all_reduce): the action every rank takes at this step.
   // A checkpoint request is consumed by the poll that reports it; a stop request stays.
   StepAction poll(comm::Communicator& comm);
+  StepAction poll(comm::Communicator& comm, const data::SamplerPosition& /*next*/) override {
+    return poll(comm);
+  }
 
   // For tests: clears the flags as if no signal had arrived.
   static void clear_flags();

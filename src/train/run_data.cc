@@ -62,7 +62,7 @@ RunData open_run_data(const config::Experiment& exp, Preconditions preconditions
   for (const auto& c : probe.clips()) {
     if (c.label >= 0) ++clips_per_class[static_cast<size_t>(c.label)];
   }
-  run.classes = sweep::resolve_open_set_split(split, present, "", {}, clips_per_class);
+  run.classes = data::resolve_open_set_split(split, present, "", {}, clips_per_class);
   LOG(INFO) << "open-set split: " << run.classes.description << " (K=" << run.classes.known.size()
             << ", U=" << run.classes.unknown.size() << ", openness " << run.classes.openness << ")";
 

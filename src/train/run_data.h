@@ -11,12 +11,12 @@
 #include "config/experiment.pb.h"
 #include "data/loader/dataset.h"
 #include "data/loader/preconditions.h"
-#include "sweep/open_set_split.h"
+#include "data/selection/open_set_split.h"
 
 namespace hesp::train {
 
 struct RunData {
-  sweep::OpenSetClasses classes;
+  data::OpenSetClasses classes;
   std::unique_ptr<data::Dataset> train;  // Known classes only, labels 0..K-1.
   // The seeded, class-stratified hold-out of the known training clips (validation_holdout.h,
   // seed train.seed); null when data.validation_fraction is 0.

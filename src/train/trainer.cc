@@ -3,11 +3,12 @@
 #include <glog/logging.h>
 
 #include <chrono>
-#include <fstream>
+#include <optional>
 
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "clip/tokenizer/vocab_path.h"
+#include "comm/root_decision.h"
 #include "config/config_loader.h"
 #include "config/validate.h"
 #include "data/loader/loader.h"
@@ -25,6 +26,8 @@
 #include "train/run_data.h"
 #include "train/sgd.h"
 #include "train/tfevents_writer.h"
+#include "train/training_cadence.h"
+#include "train/training_state.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/logging.h"
@@ -39,51 +42,6 @@ namespace stdfs = std::filesystem;
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Everything that changes while training and must survive a restart.
-CheckpointState make_state(const std::string& config_hash, const std::string& config_text,
-                           const std::string& fingerprint, const data::SamplerState& position,
-                           const model::HespModelImpl& model, const Sgd& sgd,
-                           const model::CamCache& cache) {
-  CheckpointState s;
-  s.epoch = position.epoch;
-  s.step = position.step;
-  s.schedule_position = position.epoch;
-  s.sampler_position = position.step;
-  s.config_hash = config_hash;
-  s.config_text = config_text;
-  s.manifest_fingerprint = fingerprint;
-  for (const auto& [name, t] : model.learnable()) s.tensors["param/" + name] = t.detach();
-  for (const auto& [name, t] : sgd.state()) s.tensors["sgd/" + name] = t;
-  s.tensors["rng/torch_cpu"] = compat::cpu_generator_state(at::detail::getDefaultCPUGenerator());
-  s.blobs["cam_cache"] = cache.serialize();
-  return s;
-}
-
-void restore_state(const CheckpointState& s, const std::string& path, model::HespModelImpl& model,
-                   Sgd& sgd, model::CamCache* cache) {
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : model.learnable()) {
-    auto it = s.tensors.find("param/" + name);
-    if (it == s.tensors.end()) throw UserError(path + ": checkpoint lacks tensor param/" + name);
-    if (!it->second.sizes().equals(t.sizes())) {
-      throw UserError(path + ": checkpoint tensor param/" + name + " has the wrong shape");
-    }
-    t.copy_(it->second);
-  }
-  std::map<std::string, torch::Tensor> buffers;
-  for (const auto& [name, t] : s.tensors) {
-    if (name.rfind("sgd/", 0) == 0) buffers[name.substr(4)] = t;
-  }
-  sgd.load_state(buffers);
-  auto rng = s.tensors.find("rng/torch_cpu");
-  if (rng != s.tensors.end()) {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    compat::set_cpu_generator_state(gen, rng->second);
-  }
-  auto cam = s.blobs.find("cam_cache");
-  if (cam != s.blobs.end()) *cache = model::CamCache::parse(cam->second, path + " (cam_cache)");
 }
 
 std::shared_ptr<clip::ClipModel> load_clip(const config::Experiment& exp) {
@@ -134,290 +92,425 @@ void normalized_gradient_step(const model::HespModelImpl& model, double eta) {
   }
 }
 
+// What train_epoch ran: the epoch's statistics (all its steps, also those before a
+// resume), and whether the run stopped inside it or an action waits for its end.
+struct EpochRun {
+  EpochStatistics statistics;
+  bool stopped = false;  // Checkpointed mid-epoch and stopping.
+  StepAction deferred = StepAction::kNone;
+};
+
+// One run of `hesp train`: the objects the set-up builds, and the phases as methods.
+class TrainingRun {
+ public:
+  TrainingRun(const config::Experiment& exp, const TrainOptions& options,
+              comm::Communicator& world);
+  int run();
+
+ private:
+  // Set-up.
+  void open_run_directory();
+  void build_model();
+  void resume();
+  void build_loader();
+  // The epoch's phases.
+  EpochRun train_epoch();
+  double train_step();  // Returns the step's loss.
+  nlohmann::json report_epoch(const EpochStatistics& statistics);
+  void evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record);
+  void write_epoch_record(const nlohmann::json& record);
+  void save_checkpoint();
+  // After the last epoch.
+  void write_result();
+
+  const config::Experiment& exp_;
+  const TrainOptions& options_;
+  const Placement placement_;
+  comm::Communicator& comm_;
+  const std::string config_text_;
+  const std::string config_hash_;
+  const int64_t global_batch_;
+  RunData data_;
+  std::shared_ptr<clip::ClipModel> clip_;
+  model::HespModel model_{nullptr};
+  std::unique_ptr<Sgd> sgd_;
+  std::optional<TrainingState> state_;
+  int total_epochs_ = 0;
+  CheckpointStore store_;
+  model::CamCache cache_;
+  std::unique_ptr<data::DistributedSampler> sampler_;
+  std::unique_ptr<data::Loader> loader_;
+  std::optional<TrainingCadence> cadence_;
+  std::unique_ptr<MetricsLog> metrics_log_;
+  std::unique_ptr<TfEventsWriter> tb_;
+  std::unique_ptr<PreemptionGuard> guard_;
+  StepActionSource* actions_ = nullptr;
+  std::unique_ptr<GradientAllReducer> reducer_;
+  std::optional<ProgressFormatter> progress_;
+  std::optional<ModelSelector> selector_;  // The validation hold-out and model selection.
+};
+
+TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& options,
+                         comm::Communicator& world)
+    : exp_((config::validate_or_throw(exp, "the run's config"), exp)),
+      options_(options),
+      placement_(place_rank(exp, world)),
+      comm_(*placement_.comm),
+      config_text_(config::to_text(exp)),
+      config_hash_(config::config_hash(exp)),
+      global_batch_(exp.train().global_batch_size()),
+      store_(options.run_dir, exp.checkpoint().keep_last()) {
+  // The CLI validated the file already; callers that build an Experiment in code (the
+  // sweep, tests) get the same checks (above), e.g. train.bf16_autocast only with
+  // train.device cuda.
+  open_run_directory();
+  if (global_batch_ % comm_.size() != 0) {
+    throw ConfigError("train.global_batch_size must be divisible by the number of ranks " +
+                      std::to_string(comm_.size()) + " (got " + std::to_string(global_batch_) +
+                      ")");
+  }
+  data_ = open_run_data(exp_);  // Preconditions checked: nothing trains on bad data.
+  selector_.emplace(exp_, data_.validation.get());
+  build_model();
+  resume();
+  std::vector<const data::Dataset*> box_sets{data_.train.get(), data_.test.get()};
+  if (data_.validation) box_sets.push_back(data_.validation.get());
+  compute_missing_boxes(exp_, *model_, box_sets, comm_, &cache_);
+  if (comm_.is_root() && model_->uses_visual_prompt()) {
+    cache_.save((options_.run_dir / "cam_cache.tsv").string());
+  }
+  build_loader();
+}
+
+// The run directory, per-rank logs, threads, stall timeouts and the effective config.
+void TrainingRun::open_run_directory() {
+  comm::decide_on_root(comm_, [&] {
+    fs::ensure_writable_directory(options_.run_dir);
+    fs::ensure_writable_directory(options_.run_dir / "checkpoints");
+    return std::string();
+  });
+  logging::configure_for_rank(comm_.rank(), options_.log_all_ranks, options_.run_dir);
+  const int threads = threads::configure(options_.threads, comm_.local_size());
+  const auto& d = exp_.distributed();
+  comm_.set_timeouts({d.stall_warning_s(), d.stall_abort_s(), d.nccl_timeout_s()});
+  if (comm_.is_root()) config::write_effective_config(exp_, options_.run_dir);
+  LOG(INFO) << "run " << options_.run_dir.string() << " (" << exp_.name() << "): method "
+            << config::Method_Name(exp_.method()) << ", " << comm_.size() << " rank(s) x "
+            << threads << " thread(s), backend " << comm_.backend();
+}
+
+// CLIP, the prompts (identical on every rank), the optimiser and the schedule.
+void TrainingRun::build_model() {
+  torch::manual_seed(exp_.train().seed());  // Same initial prompts on every rank...
+  clip_ = load_clip(exp_);
+  const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp_.model().vocab()));
+  model_ = model::HespModel(exp_, clip_, tokenizer, data_.classes.known);
+  // Built on the CPU (same random draws on every device), then moved; `to` keeps the
+  // parameter objects, so `learnable` below refers to the tensors on the device.
+  clip_->to(placement_.device);
+  model_->to(placement_.device);
+  const auto learnable = model_->learnable();
+  check_same_shapes(comm_, learnable);
+  {
+    std::vector<torch::Tensor> tensors;
+    for (const auto& [n, t] : learnable) tensors.push_back(t);
+    broadcast_parameters(comm_, tensors);  // ...and identical for certain.
+  }
+  sgd_ = std::make_unique<Sgd>(learnable, exp_.optim().momentum(), exp_.optim().weight_decay());
+  state_.emplace(LrSchedule::from_config(exp_.schedule(), exp_.optim().lr()));
+  // A method with nothing to learn (clip_zeroshot) only evaluates.
+  total_epochs_ = learnable.empty() ? 0 : state_->schedule.total_epochs();
+}
+
+// The newest valid checkpoint, if any, on every rank; else the CAM cache of an earlier run.
+void TrainingRun::resume() {
+  ResumeRequest request;
+  request.config_hash = config_hash_;
+  request.manifest_fingerprint = data_.manifest_fingerprint;
+  request.config_text = config_text_;
+  request.force = options_.force;
+  const stdfs::path cam_path = options_.run_dir / "cam_cache.tsv";
+  if (auto ckpt = resolve_resume(comm_, store_, request)) {
+    const std::string source = ckpt->path.string();
+    restore_model(ckpt->state, source, *model_);
+    restore_optimizer(ckpt->state, *sgd_);
+    restore_rng(ckpt->state);
+    restore_cam_cache(ckpt->state, source, &cache_);
+    state_->restore(ckpt->state);
+    selector_->restore(ckpt->state, source);
+    LOG(INFO) << "resumed from " << source << " at epoch " << state_->position.epoch << " step "
+              << state_->position.step;
+  } else if (stdfs::exists(cam_path)) {
+    cache_ = model::CamCache::load(cam_path.string());
+  }
+}
+
+// The sampler, the loader, the cadence, the logs, the action source and the gradient
+// all-reducer.
+void TrainingRun::build_loader() {
+  data::SamplerOptions so;
+  so.num_clips = data_.train->size();
+  so.rank = comm_.rank();
+  so.world_size = comm_.size();
+  so.batch_size = global_batch_ / comm_.size();
+  so.training = true;
+  so.seed = exp_.train().seed();
+  sampler_ = std::make_unique<data::DistributedSampler>(so);
+  int64_t steps_per_epoch = sampler_->steps_per_epoch();
+  if (exp_.train().max_steps_per_epoch() > 0) {
+    steps_per_epoch = std::min<int64_t>(steps_per_epoch, exp_.train().max_steps_per_epoch());
+  }
+  if (total_epochs_ > 0 && steps_per_epoch == 0) {
+    throw UserError("the training set (" + std::to_string(data_.train->size()) +
+                    " clips) is smaller than one global batch of " + std::to_string(global_batch_));
+  }
+  TrainingCadence::Settings cs;
+  cs.total_epochs = total_epochs_;
+  cs.steps_per_epoch = steps_per_epoch;
+  cs.log_every_steps = exp_.logging().log_every_steps();
+  cs.evaluate_every_epochs = exp_.eval().every_epochs();
+  cs.checkpoint_every_epochs = exp_.checkpoint().every_epochs();
+  cs.max_epochs_this_run = options_.max_epochs_this_run;
+  cadence_.emplace(cs);
+  if (comm_.is_root()) {
+    metrics_log_ = std::make_unique<MetricsLog>(options_.run_dir / "metrics.jsonl");
+    if (exp_.logging().tensorboard()) {
+      tb_ = std::make_unique<TfEventsWriter>(options_.run_dir / "tb");
+    }
+  }
+  actions_ = options_.actions;
+  if (actions_ == nullptr) {
+    guard_ = std::make_unique<PreemptionGuard>(options_.run_dir);
+    actions_ = guard_.get();
+  }
+  loader_ = std::make_unique<data::Loader>(*data_.train, *sampler_, train_loader_options(exp_));
+  // Gradient averaging overlapped with backward: a hook per learnable tensor fills its
+  // bucket, and a full bucket's all-reduce starts (non-blocking) while backward goes on.
+  // Listed last-registered first, roughly the order backward produces the gradients.
+  if (total_epochs_ > 0) {
+    const int64_t cap_bytes = int64_t{exp_.distributed().bucket_size_mb()} << 20;
+    const auto learnable = model_->learnable();
+    std::vector<torch::Tensor> params;
+    for (auto it = learnable.rbegin(); it != learnable.rend(); ++it) params.push_back(it->second);
+    reducer_ = std::make_unique<GradientAllReducer>(comm_, params, cap_bytes);
+    reducer_->enable_hooks();
+  }
+  progress_.emplace(total_epochs_ * steps_per_epoch, cadence_->global_step(state_->position),
+                    now_s());
+}
+
+int TrainingRun::run() {
+  int epochs_this_run = 0;
+  while (state_->position.epoch < total_epochs_) {
+    const int64_t epoch = state_->position.epoch;
+    const EpochRun ran = train_epoch();
+    if (ran.stopped) {
+      LOG(WARNING) << "stopping after a preemption signal; exit code " << kExitPreempted;
+      return kExitPreempted;
+    }
+    ++epochs_this_run;
+    const EpochDecision decision = cadence_->after_epoch(epoch, epochs_this_run, ran.deferred);
+    nlohmann::json record = report_epoch(ran.statistics);
+    evaluate_epoch(epoch, decision.evaluate, &record);
+    write_epoch_record(record);
+    state_->start_next_epoch();
+    if (decision.checkpoint) save_checkpoint();
+    if (decision.stop) {
+      LOG(WARNING) << "stopping after " << epochs_this_run << " epoch(s) (" << decision.stop_reason
+                   << "); exit code " << kExitPreempted;
+      return kExitPreempted;
+    }
+  }
+  write_result();
+  comm_.barrier();
+  return kExitOk;
+}
+
+// The steps of the position's epoch from the position on; after each, the action source
+// is asked and the cadence decides.
+EpochRun TrainingRun::train_epoch() {
+  EpochRun ran;
+  const int64_t steps_per_epoch = cadence_->settings().steps_per_epoch;
+  const int64_t epoch = state_->position.epoch;
+  sgd_->set_lr(state_->lr());
+  loader_->start(state_->position);
+  while (state_->position.step < steps_per_epoch) {
+    const double loss = train_step();
+    const data::SamplerPosition& next = state_->position;
+    const StepAction requested = actions_->poll(comm_, next);  // Every rank agrees.
+    const StepDecision decision = cadence_->after_step(next, requested);
+    if (decision.log && comm_.is_root()) {
+      LOG(INFO) << progress_->format(static_cast<int>(epoch + 1), total_epochs_, next.step,
+                                     steps_per_epoch, cadence_->global_step(next), now_s(),
+                                     {{"loss", loss}, {"lr", sgd_->lr()}});
+    }
+    if (decision.deferred != StepAction::kNone) ran.deferred = decision.deferred;
+    if (decision.checkpoint) save_checkpoint();
+    if (decision.stop) {
+      ran.stopped = true;
+      break;
+    }
+  }
+  ran.statistics = state_->epoch;
+  return ran;
+}
+
+// One forward, backward, gradient average and optimiser step; advances the position and
+// the epoch's running sums.
+double TrainingRun::train_step() {
+  const double t0 = now_s();
+  auto batch = loader_->next();
+  CHECK(batch) << "sampler ended before steps_per_epoch";
+  const double t1 = now_s();
+  const auto centers = model_->uses_visual_prompt()
+                           ? batch_centers(exp_, cache_, batch->clip_ids)
+                           : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
+  const auto frames = batch->frames.to(placement_.device, /*non_blocking=*/true);
+  const auto labels = batch->labels.to(placement_.device, /*non_blocking=*/true);
+  model::LossBreakdown loss;
+  {
+    compat::CudaBf16Autocast autocast(placement_.bf16_autocast);
+    const auto out = model_->forward(frames, centers);
+    loss = model::hesp_loss(exp_, *model_, out, labels, comm_);
+  }
+  sgd_->zero_grad();
+  loss.total.backward();
+  const double t2 = now_s();
+  // The all-reduce time that backward did not hide: buckets still in flight, and those
+  // of tensors that got no gradient (zeros, so that every rank runs the same collectives).
+  reducer_->finish();
+  const double t3 = now_s();
+  sgd_->step();
+  if (exp_.optim().normalized_step()) {
+    normalized_gradient_step(*model_, exp_.optim().normalized_step_size());
+  }
+  const double total = loss.total.item<double>();
+  std::map<std::string, double> losses = {{"loss", total}};
+  for (const auto& [k, v] : loss.terms) losses["loss/" + k] = v;
+  state_->epoch.add_step(losses, t1 - t0, t3 - t2, now_s() - t0);
+  ++state_->position.step;
+  return total;
+}
+
+// The epoch's record: loss means over its steps and ranks, throughput and its overheads.
+nlohmann::json TrainingRun::report_epoch(const EpochStatistics& s) {
+  nlohmann::json record = {{"epoch", state_->position.epoch + 1}, {"lr", sgd_->lr()}};
+  for (const auto& [k, mean] : s.mean_losses(comm_)) record[k] = mean;
+  // Throughput and its overheads, as rank 0 saw them: the all-reduce time includes
+  // waiting for the slowest rank, so imbalance shows up there. RSS is the largest rank's.
+  record["data_wait_fraction"] = s.step_s > 0 ? s.data_wait_s / s.step_s : 0.0;
+  record["allreduce_fraction"] = s.step_s > 0 ? s.allreduce_s / s.step_s : 0.0;
+  record["step_s"] = s.steps > 0 ? s.step_s / static_cast<double>(s.steps) : 0.0;
+  record["samples_per_s"] =
+      s.step_s > 0 ? static_cast<double>(global_batch_ * s.steps) / s.step_s : 0.0;
+  record["peak_rss_mib"] = comm_.all_reduce_double(resources::peak_rss_mib(), comm::ReduceOp::kMax);
+  return record;
+}
+
+// Evaluation and selection after 0-based `epoch`: the test metrics of the current prompts
+// when the cadence asks (`test`), and the validation hold-out's accuracy, which the
+// selector uses to choose the reported epoch (spec §9), on its own cadence (every
+// eval.every_epochs and the last epoch).
+void TrainingRun::evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record) {
+  if (test) {
+    const auto predictions = predict(exp_, *model_, *data_.test, cache_, comm_);
+    (*record)["test"] = to_json(evaluate(exp_, predictions, std::nullopt));
+  }
+  if (selector_->evaluates(epoch + 1, total_epochs_)) {
+    (*record)["validation"] = selector_->evaluate_epoch(epoch + 1, *model_, cache_, comm_);
+  }
+}
+
+// metrics.jsonl, TensorBoard and the log line (rank 0).
+void TrainingRun::write_epoch_record(const nlohmann::json& record) {
+  if (!comm_.is_root()) return;
+  metrics_log_->append(record);
+  const int64_t epoch = record["epoch"].get<int64_t>();
+  if (tb_) {
+    std::vector<std::pair<std::string, double>> scalars;
+    for (auto& [k, v] : record.items()) {
+      if (v.is_number()) scalars.emplace_back("train/" + k, v.get<double>());
+    }
+    if (record.contains("test")) {
+      scalars.emplace_back("test/auroc", record["test"]["auroc"].get<double>());
+      scalars.emplace_back("test/oscr", record["test"]["oscr"].get<double>());
+    }
+    if (record.contains("validation")) {
+      scalars.emplace_back("validation/closed_set_accuracy",
+                           record["validation"]["closed_set_accuracy"].get<double>());
+    }
+    tb_->add_scalars(scalars, epoch);
+  }
+  LOG(INFO) << "epoch " << epoch << "/" << total_epochs_ << " " << record.dump();
+}
+
+// Collective: rank 0 writes the state at the current position; the epoch's loss sums are
+// averaged over ranks first (EpochStatistics::averaged_over_ranks).
+void TrainingRun::save_checkpoint() {
+  TrainingState at = *state_;
+  at.epoch = state_->epoch.averaged_over_ranks(comm_);
+  CheckpointState ckpt;
+  at.save(&ckpt);
+  ckpt.config_hash = config_hash_;
+  ckpt.config_text = config_text_;
+  ckpt.manifest_fingerprint = data_.manifest_fingerprint;
+  save_model(*model_, &ckpt);
+  save_optimizer(*sgd_, &ckpt);
+  save_rng(&ckpt);
+  save_cam_cache(cache_, &ckpt);
+  selector_->save(&ckpt);
+  store_.save_on_root(comm_, ckpt);
+}
+
+// Model selection, the final evaluation (threshold from the training clips) and result.json.
+void TrainingRun::write_result() {
+  const nlohmann::json selection = selector_->choose(*model_, total_epochs_);
+  const auto test = predict(exp_, *model_, *data_.test, cache_, comm_);
+  const auto train_pred = predict(exp_, *model_, *data_.train, cache_, comm_);
+  const auto result = evaluate(exp_, test, scores_of(exp_, train_pred));
+  if (!comm_.is_root()) return;
+  nlohmann::json j;
+  j["name"] = exp_.name();
+  j["method"] = config::Method_Name(exp_.method());
+  j["config_hash"] = config_hash_;
+  j["manifest_fingerprint"] = data_.manifest_fingerprint;
+  j["epochs"] = total_epochs_;
+  j["ranks"] = comm_.size();
+  j["known_classes"] = data_.classes.known;
+  j["unknown_classes"] = data_.classes.unknown;
+  j["openness"] = data_.classes.openness;
+  j["split"] = data_.classes.description;
+  j["metrics"] = to_json(result);
+  j["selection"] = selection;
+  const auto scores = scores_of(exp_, test);
+  const auto pred = std::get<1>(test.logits.max(1));
+  nlohmann::json clips = nlohmann::json::array();
+  for (int64_t i = 0; i < data_.test->size(); ++i) {
+    clips.push_back({{"clip_id", data_.test->clip(i).clip_id},
+                     {"label", test.labels[i].item<int64_t>()},
+                     {"prediction", pred[i].item<int64_t>()},
+                     {"score", scores[static_cast<size_t>(i)]}});
+  }
+  j["clips"] = clips;
+  j["train_scores"] = scores_of(exp_, train_pred);
+  fs::atomic_write_file(options_.run_dir / "result.json", j.dump(1));
+  nlohmann::json last = to_json(result);
+  last["final"] = true;
+  last["epoch"] = selection["epoch"];
+  last["selection"] = selection["by"];
+  metrics_log_->append(last);
+  LOG(INFO) << "result (epoch " << selection["epoch"].get<int64_t>() << ", "
+            << (selection["by"] == "validation" ? "chosen on validation" : "last epoch")
+            << "): AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
+            << result.closed_set_accuracy << " -> " << (options_.run_dir / "result.json").string();
+}
+
 }  // namespace
 
 int run_training(const config::Experiment& exp, const TrainOptions& options,
                  comm::Communicator& world) {
-  // The CLI validated the file already; callers that build an Experiment in code (the
-  // sweep, tests) get the same checks, e.g. train.bf16_autocast only with train.device cuda.
-  config::validate_or_throw(exp, "the run's config");
-  const Placement placement = place_rank(exp, world);
-  comm::Communicator& comm = *placement.comm;
-  const torch::Device device = placement.device;
-  // --- run directory, logs, threads, effective config ---
-  std::string ok = "ok";
-  if (comm.is_root()) {
-    try {
-      fs::ensure_writable_directory(options.run_dir);
-      fs::ensure_writable_directory(options.run_dir / "checkpoints");
-    } catch (const UserError& e) {
-      ok = e.what();
-    }
-  }
-  ok = comm.broadcast_string(ok, 0);
-  if (ok != "ok") throw UserError(ok);
-  logging::configure_for_rank(comm.rank(), options.log_all_ranks, options.run_dir);
-  const int threads = threads::configure(options.threads, comm.local_size());
-  comm.set_stall_timeouts(exp.distributed().stall_timeout_s(), exp.distributed().stall_abort_s());
-  const std::string config_text = config::to_text(exp);
-  const std::string config_hash = config::config_hash(exp);
-  if (comm.is_root()) config::write_effective_config(exp, options.run_dir);
-  LOG(INFO) << "run " << options.run_dir.string() << " (" << exp.name() << "): method "
-            << config::Method_Name(exp.method()) << ", " << comm.size() << " rank(s) x " << threads
-            << " thread(s), backend " << comm.backend();
-
-  const int64_t global_batch = exp.train().global_batch_size();
-  if (global_batch % comm.size() != 0) {
-    throw ConfigError("train.global_batch_size must be divisible by the number of ranks " +
-                      std::to_string(comm.size()) + " (got " + std::to_string(global_batch) + ")");
-  }
-
-  // --- data, model ---
-  RunData data = open_run_data(exp);
-  torch::manual_seed(exp.train().seed());  // Same initial prompts on every rank...
-  auto clip = load_clip(exp);
-  const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp.model().vocab()));
-  model::HespModel model(exp, clip, tokenizer, data.classes.known);
-  // Built on the CPU (same random draws on every device), then moved; `to` keeps the
-  // parameter objects, so `learnable` below refers to the tensors on the device.
-  clip->to(device);
-  model->to(device);
-  const auto learnable = model->learnable();
-  check_same_shapes(comm, learnable);
-  {
-    std::vector<torch::Tensor> tensors;
-    for (const auto& [n, t] : learnable) tensors.push_back(t);
-    broadcast_parameters(comm, tensors);  // ...and identical for certain.
-  }
-  Sgd sgd(learnable, exp.optim().momentum(), exp.optim().weight_decay());
-  const LrSchedule schedule = LrSchedule::from_config(exp.schedule(), exp.optim().lr());
-  const int total_epochs = model->trainable() ? schedule.total_epochs() : 0;
-
-  // --- resume ---
-  CheckpointStore store(options.run_dir, exp.checkpoint().keep_last());
-  ResumeRequest request;
-  request.config_hash = config_hash;
-  request.manifest_fingerprint = data.manifest_fingerprint;
-  request.config_text = config_text;
-  request.force = options.force;
-  model::CamCache cache;
-  const stdfs::path cam_path = options.run_dir / "cam_cache.tsv";
-  data::SamplerState position{0, 0};
-  ModelSelector selector(exp, data.validation.get());
-  if (auto ckpt = resolve_resume(comm, store, request)) {
-    restore_state(ckpt->state, ckpt->path.string(), *model, sgd, &cache);
-    selector.restore(ckpt->state, ckpt->path.string());
-    position = {ckpt->state.epoch, ckpt->state.step};
-    LOG(INFO) << "resumed from " << ckpt->path.string() << " at epoch " << position.epoch
-              << " step " << position.step;
-  } else if (stdfs::exists(cam_path)) {
-    cache = model::CamCache::load(cam_path.string());
-  }
-  std::vector<const data::Dataset*> box_sets{data.train.get(), data.test.get()};
-  if (data.validation) box_sets.push_back(data.validation.get());
-  compute_missing_boxes(exp, *model, box_sets, comm, &cache);
-  if (comm.is_root() && model->uses_visual_prompt()) cache.save(cam_path.string());
-
-  // --- training ---
-  data::SamplerOptions so;
-  so.num_clips = data.train->size();
-  so.rank = comm.rank();
-  so.world_size = comm.size();
-  so.batch_size = global_batch / comm.size();
-  so.training = true;
-  so.seed = exp.train().seed();
-  const data::DistributedSampler sampler(so);
-  int64_t steps_per_epoch = sampler.steps_per_epoch();
-  if (exp.train().max_steps_per_epoch() > 0) {
-    steps_per_epoch = std::min<int64_t>(steps_per_epoch, exp.train().max_steps_per_epoch());
-  }
-  if (total_epochs > 0 && steps_per_epoch == 0) {
-    throw UserError("the training set (" + std::to_string(data.train->size()) +
-                    " clips) is smaller than one global batch of " + std::to_string(global_batch));
-  }
-  std::unique_ptr<MetricsLog> metrics_log;
-  std::unique_ptr<TfEventsWriter> tb;
-  if (comm.is_root()) {
-    metrics_log = std::make_unique<MetricsLog>(options.run_dir / "metrics.jsonl");
-    if (exp.logging().tensorboard()) tb = std::make_unique<TfEventsWriter>(options.run_dir / "tb");
-  }
-  PreemptionGuard guard(options.run_dir);
-  data::Loader loader(*data.train, sampler, train_loader_options(exp));
-  const int64_t cap_bytes = int64_t{exp.distributed().bucket_size_mb()} << 20;
-  // Gradient averaging overlapped with backward: a hook per learnable tensor fills its
-  // bucket, and a full bucket's all-reduce starts (non-blocking) while backward goes on.
-  // Listed last-registered first, roughly the order backward produces the gradients.
-  std::unique_ptr<GradientAllReducer> reducer;
-  if (total_epochs > 0) {
-    std::vector<torch::Tensor> params;
-    for (auto it = learnable.rbegin(); it != learnable.rend(); ++it) params.push_back(it->second);
-    reducer = std::make_unique<GradientAllReducer>(comm, params, cap_bytes);
-    reducer->enable_hooks();
-  }
-  const double run_start = now_s();
-  ProgressFormatter progress(total_epochs * steps_per_epoch,
-                             position.epoch * steps_per_epoch + position.step, run_start);
-  auto save = [&](const data::SamplerState& at) {
-    auto state =
-        make_state(config_hash, config_text, data.manifest_fingerprint, at, *model, sgd, cache);
-    selector.save(&state);
-    store.save_on_root(comm, state);
-  };
-  int epochs_this_run = 0;
-  for (int64_t epoch = position.epoch; epoch < total_epochs; ++epoch) {
-    sgd.set_lr(schedule.lr(static_cast<int>(epoch)));
-    loader.start({epoch, epoch == position.epoch ? position.step : 0});
-    std::map<std::string, double> sums;
-    int64_t steps_done = 0;
-    double data_wait = 0, allreduce_time = 0, step_time = 0;  // This rank, this epoch.
-    for (int64_t step = epoch == position.epoch ? position.step : 0; step < steps_per_epoch;
-         ++step) {
-      const double t0 = now_s();
-      auto batch = loader.next();
-      CHECK(batch) << "sampler ended before steps_per_epoch";
-      const double t1 = now_s();
-      const auto centers = model->uses_visual_prompt()
-                               ? batch_centers(exp, cache, batch->clip_ids)
-                               : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
-      const auto frames = batch->frames.to(device, /*non_blocking=*/true);
-      const auto labels = batch->labels.to(device, /*non_blocking=*/true);
-      model::LossBreakdown loss;
-      {
-        compat::CudaBf16Autocast autocast(placement.bf16_autocast);
-        const auto out = model->forward(frames, centers);
-        loss = model::hesp_loss(exp, *model, out, labels, comm);
-      }
-      sgd.zero_grad();
-      loss.total.backward();
-      const double t2 = now_s();
-      // The all-reduce time that backward did not hide: buckets still in flight, and those
-      // of tensors that got no gradient (zeros, so that every rank runs the same collectives).
-      reducer->finish();
-      const double t3 = now_s();
-      sgd.step();
-      if (exp.optim().normalized_step()) {
-        normalized_gradient_step(*model, exp.optim().normalized_step_size());
-      }
-      data_wait += t1 - t0;
-      allreduce_time += t3 - t2;
-      step_time += now_s() - t0;
-      sums["loss"] += loss.total.item<double>();
-      for (const auto& [k, v] : loss.terms) sums["loss/" + k] += v;
-      ++steps_done;
-      const data::SamplerState next{epoch, step + 1};
-      const int64_t global_step = epoch * steps_per_epoch + step + 1;
-      if (global_step % exp.logging().log_every_steps() == 0 && comm.is_root()) {
-        LOG(INFO) << progress.format(static_cast<int>(epoch + 1), total_epochs, step + 1,
-                                     steps_per_epoch, global_step, now_s(),
-                                     {{"loss", loss.total.item<double>()}, {"lr", sgd.lr()}});
-      }
-      const StepAction action = guard.poll(comm);  // One all-reduce: every rank agrees.
-      if (action != StepAction::kNone) {
-        save(step + 1 == steps_per_epoch ? data::SamplerState{epoch + 1, 0} : next);
-        if (action == StepAction::kCheckpointAndStop) {
-          LOG(WARNING) << "stopping after a preemption signal; exit code " << kExitPreempted;
-          return kExitPreempted;
-        }
-      }
-    }
-    // Per-epoch means over ranks (each rank's mean of its steps, then the mean of those).
-    nlohmann::json record = {{"epoch", epoch + 1}, {"lr", sgd.lr()}};
-    for (auto& [k, v] : sums) {
-      const double mean =
-          comm.all_reduce_double(v / std::max<int64_t>(1, steps_done), comm::ReduceOp::kSum) /
-          comm.size();
-      record[k] = mean;
-    }
-    // Throughput and its overheads, as rank 0 saw them: the all-reduce time includes
-    // waiting for the slowest rank, so imbalance shows up there. RSS is the largest rank's.
-    record["data_wait_fraction"] = step_time > 0 ? data_wait / step_time : 0.0;
-    record["allreduce_fraction"] = step_time > 0 ? allreduce_time / step_time : 0.0;
-    record["step_s"] = steps_done > 0 ? step_time / static_cast<double>(steps_done) : 0.0;
-    record["samples_per_s"] =
-        step_time > 0 ? static_cast<double>(global_batch * steps_done) / step_time : 0.0;
-    record["peak_rss_mib"] =
-        comm.all_reduce_double(resources::peak_rss_mib(), comm::ReduceOp::kMax);
-    const bool last = epoch + 1 == total_epochs;
-    if (!last && (epoch + 1) % exp.eval().every_epochs() == 0) {
-      const auto test = predict(exp, *model, *data.test, cache, comm);
-      const auto r = evaluate(exp, test, std::nullopt);
-      record["test"] = to_json(r);
-    }
-    if (selector.evaluates(epoch + 1, total_epochs)) {
-      record["validation"] = selector.evaluate_epoch(epoch + 1, *model, cache, comm);
-    }
-    if (comm.is_root()) {
-      metrics_log->append(record);
-      if (tb) {
-        std::vector<std::pair<std::string, double>> scalars;
-        for (auto& [k, v] : record.items()) {
-          if (v.is_number()) scalars.emplace_back("train/" + k, v.get<double>());
-        }
-        if (record.contains("test")) {
-          scalars.emplace_back("test/auroc", record["test"]["auroc"].get<double>());
-          scalars.emplace_back("test/oscr", record["test"]["oscr"].get<double>());
-        }
-        if (record.contains("validation")) {
-          scalars.emplace_back("validation/closed_set_accuracy",
-                               record["validation"]["closed_set_accuracy"].get<double>());
-        }
-        tb->add_scalars(scalars, epoch + 1);
-      }
-      LOG(INFO) << "epoch " << epoch + 1 << "/" << total_epochs << " " << record.dump();
-    }
-    ++epochs_this_run;
-    if (last || (epoch + 1) % exp.checkpoint().every_epochs() == 0) save({epoch + 1, 0});
-    if (!last && options.max_epochs_this_run > 0 &&
-        epochs_this_run >= options.max_epochs_this_run) {
-      save({epoch + 1, 0});
-      LOG(WARNING) << "stopping after " << epochs_this_run << " epoch(s) (--max-epochs-this-run)";
-      return kExitPreempted;
-    }
-  }
-
-  // --- model selection, final evaluation, threshold from the training clips, result.json ---
-  const nlohmann::json selection = selector.choose(*model, total_epochs);
-  const auto test = predict(exp, *model, *data.test, cache, comm);
-  const auto train_pred = predict(exp, *model, *data.train, cache, comm);
-  const auto result = evaluate(exp, test, scores_of(exp, train_pred));
-  if (comm.is_root()) {
-    nlohmann::json j;
-    j["name"] = exp.name();
-    j["method"] = config::Method_Name(exp.method());
-    j["config_hash"] = config_hash;
-    j["manifest_fingerprint"] = data.manifest_fingerprint;
-    j["epochs"] = total_epochs;
-    j["ranks"] = comm.size();
-    j["known_classes"] = data.classes.known;
-    j["unknown_classes"] = data.classes.unknown;
-    j["openness"] = data.classes.openness;
-    j["split"] = data.classes.description;
-    j["metrics"] = to_json(result);
-    j["selection"] = selection;
-    const auto scores = scores_of(exp, test);
-    const auto pred = std::get<1>(test.logits.max(1));
-    nlohmann::json clips = nlohmann::json::array();
-    for (int64_t i = 0; i < data.test->size(); ++i) {
-      clips.push_back({{"clip_id", data.test->clip(i).clip_id},
-                       {"label", test.labels[i].item<int64_t>()},
-                       {"prediction", pred[i].item<int64_t>()},
-                       {"score", scores[static_cast<size_t>(i)]}});
-    }
-    j["clips"] = clips;
-    j["train_scores"] = scores_of(exp, train_pred);
-    fs::atomic_write_file(options.run_dir / "result.json", j.dump(1));
-    nlohmann::json last = to_json(result);
-    last["final"] = true;
-    last["epoch"] = selection["epoch"];
-    last["selection"] = selection["by"];
-    metrics_log->append(last);
-    LOG(INFO) << "result (epoch " << selection["epoch"].get<int64_t>() << ", "
-              << (selection["by"] == "validation" ? "chosen on validation" : "last epoch")
-              << "): AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
-              << result.closed_set_accuracy << " -> " << (options.run_dir / "result.json").string();
-  }
-  comm.barrier();
-  return kExitOk;
+  TrainingRun run(exp, options, world);  // Set-up, resume included.
+  return run.run();
 }
 
 }  // namespace hesp::train

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "comm/communicator.h"
+#include "comm/root_decision.h"
+#include "util/errors.h"
 #include "util/logging.h"
 
 namespace hesp::comm {
@@ -16,6 +18,30 @@ Communicator& world_comm() { return *world(); }
 
 // The value rank r contributes at element i.
 double contribution(int r, int64_t i) { return 1.5 * r + 0.25 * static_cast<double>(i) + 1; }
+
+// Rank 0 decides: every rank gets rank 0's answer, or the same error with its exit code.
+TEST(RootDecision, EveryRankGetsTheAnswerOrTheSameError) {
+  auto& c = world_comm();
+  EXPECT_EQ(decide_on_root(c, [&] { return "rank " + std::to_string(c.rank()) + " decided"; }),
+            "rank 0 decided");
+  EXPECT_EQ(decide_on_root(c, [] { return std::string(); }), "");
+  try {
+    decide_on_root(c, []() -> std::string { throw ConfigError("field x is bad"); });
+    ADD_FAILURE() << "rank " << c.rank() << " got no error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "field x is bad");
+    EXPECT_EQ(e.exit_code(), kExitConfigError);
+  }
+  try {
+    decide_on_root(c, []() -> std::string { throw UserError("disk full: /x", kExitFailure); });
+    ADD_FAILURE() << "rank " << c.rank() << " got no error";
+  } catch (const ConfigError&) {
+    ADD_FAILURE() << "a runtime error became a config error";
+  } catch (const UserError& e) {
+    EXPECT_STREQ(e.what(), "disk full: /x");
+    EXPECT_EQ(e.exit_code(), kExitFailure);
+  }
+}
 
 TEST(Collectives, SizeMatchesLauncher) {
   auto& c = world_comm();

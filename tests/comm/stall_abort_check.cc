@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   }
   auto c = comm::world();
   logging::configure_for_rank(c->rank(), /*all_ranks=*/true);
-  c->set_stall_timeouts(/*warn_s=*/0.5, /*abort_s=*/2.0);
+  c->set_timeouts({/*stall_warning_s=*/0.5, /*stall_abort_s=*/2.0, 0});
   c->barrier();  // Both ranks are up and the inspector has seen them once.
   auto t = torch::ones({8});
   if (mode == "late") {

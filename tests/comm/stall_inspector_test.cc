@@ -23,7 +23,7 @@ namespace {
 TEST(StallInspector, NamesTheLateRank) {
   auto c = world();
   std::optional<hesp::testing::LogCapture> collector(std::in_place);
-  c->set_stall_timeouts(/*warn_s=*/0.3, /*abort_s=*/0);
+  c->set_timeouts({/*stall_warning_s=*/0.3, /*stall_abort_s=*/0, 0});
   const int late = c->size() - 1;
   if (c->rank() == late && c->size() > 1) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -31,7 +31,7 @@ TEST(StallInspector, NamesTheLateRank) {
   auto t = torch::ones({4});
   c->all_reduce(t, ReduceOp::kSum);
   EXPECT_TRUE(torch::equal(t, torch::full({4}, static_cast<float>(c->size()))));
-  c->set_stall_timeouts(60, 0);
+  c->set_timeouts({60, 0, 0});
   const std::string warnings = collector->text();
   collector.reset();
   if (c->size() == 1) {

@@ -57,7 +57,7 @@ LoaderOptions loader_options(bool training, int frames, int size, int threads, i
 }
 
 std::vector<Batch> read_epoch(const Dataset& ds, const DistributedSampler& s,
-                              const LoaderOptions& o, SamplerState from) {
+                              const LoaderOptions& o, SamplerPosition from) {
   Loader loader(ds, s, o);
   loader.start(from);
   std::vector<Batch> out;
@@ -215,13 +215,13 @@ TEST(DataLoader, ResumeFromSavedPositionGivesTheSameRemainingBatches) {
   loader.start({1, 0});
   loader.next();
   loader.next();
-  const SamplerState saved = loader.position();
-  EXPECT_EQ(saved, (SamplerState{1, 2}));
+  const SamplerPosition saved = loader.position();
+  EXPECT_EQ(saved, (SamplerPosition{1, 2}));
   const auto rest = read_epoch(*f.ds, s, o, saved);
   EXPECT_TRUE(same_batches(rest, std::vector<Batch>(full.begin() + 2, full.end())));
   while (loader.next()) {
   }
-  EXPECT_EQ(loader.position(), (SamplerState{2, 0}));
+  EXPECT_EQ(loader.position(), (SamplerPosition{2, 0}));
 }
 
 TEST(DataLoader, CropAndFlipAreTheSameForEveryFrame) {

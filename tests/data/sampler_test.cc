@@ -98,13 +98,13 @@ TEST(DataSampler, ResumeFromAPositionGivesTheRemainingBatches) {
   DistributedSampler s(opts(64, 0, 2, 4, true, 5));
   const auto all = s.batches(4);
   ASSERT_EQ(all.size(), 8u);
-  SamplerState pos{4, 3};
+  SamplerPosition pos{4, 3};
   const auto rest = s.batches(pos.epoch, pos.step);
   EXPECT_EQ(rest, std::vector<std::vector<int64_t>>(all.begin() + 3, all.end()));
   EXPECT_EQ(s.batch(4, 7), all[7]);
   EXPECT_TRUE(s.batch(4, 8).empty());
-  EXPECT_EQ(s.next({4, 6}), (SamplerState{4, 7}));
-  EXPECT_EQ(s.next({4, 7}), (SamplerState{5, 0}));
+  EXPECT_EQ(s.next({4, 6}), (SamplerPosition{4, 7}));
+  EXPECT_EQ(s.next({4, 7}), (SamplerPosition{5, 0}));
 }
 
 TEST(DataSampler, TooFewClipsForOneGlobalBatchIsAUserError) {

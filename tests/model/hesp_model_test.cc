@@ -6,6 +6,7 @@
 #include <set>
 
 #include "comm/communicator.h"
+#include "config/method_traits.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
 #include "model_test_util.h"
@@ -65,7 +66,7 @@ TEST(HespModel, MethodsProduceTheirBranches) {
     EXPECT_EQ(out.combined_logits.sizes(), (std::vector<int64_t>{3, 3}));
     EXPECT_EQ(out.known_logits.defined(), method != config::clip_arpl) << method;
     EXPECT_EQ(out.negative_logits.defined(), method != config::clip_zeroshot) << method;
-    EXPECT_EQ(m->trainable(), method != config::clip_zeroshot);
+    EXPECT_EQ(m->learnable().empty(), !config::method_traits(method).trains) << method;
     EXPECT_EQ(m->uses_visual_prompt(), method == config::hesp || method == config::hesp_b1);
     if (method == config::hesp || method == config::hesp_b1) {
       // l_k = |F_V - F_neg_k|^2 / d (- F_V . F_neg_k for arpl), by explicit loops.

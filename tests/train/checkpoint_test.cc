@@ -34,8 +34,7 @@ CheckpointState sample_state(int64_t epoch, int64_t step) {
   CheckpointState s;
   s.epoch = epoch;
   s.step = step;
-  s.schedule_position = epoch * 10 + 1;
-  s.sampler_position = step * 3 + 2;
+  s.scalars["epoch/sum/loss"] = 0.5 * static_cast<double>(step);
   s.config_hash = "cfg" + std::to_string(epoch);
   s.manifest_fingerprint = "man-abc";
   s.config_text = "optim {\n  lr: 0.01\n}\n";
@@ -50,8 +49,8 @@ TEST(Checkpoint, RoundTripIsBitwiseForEveryDtypeAndLayout) {
   CheckpointState s;
   s.epoch = 7;
   s.step = 12345;
-  s.schedule_position = 7;
-  s.sampler_position = 98765;
+  s.scalars["epoch/sum/loss"] = 1.0 / 3.0;
+  s.scalars["epoch/steps"] = 98765;
   s.config_hash = "h1";
   s.manifest_fingerprint = "m1";
   s.config_text = "a: 1\n";
@@ -78,8 +77,7 @@ TEST(Checkpoint, RoundTripIsBitwiseForEveryDtypeAndLayout) {
   const CheckpointState r = parse_checkpoint(bytes, "memory");
   EXPECT_EQ(r.epoch, 7);
   EXPECT_EQ(r.step, 12345);
-  EXPECT_EQ(r.schedule_position, 7);
-  EXPECT_EQ(r.sampler_position, 98765);
+  EXPECT_EQ(r.scalars, s.scalars);  // Exact doubles.
   EXPECT_EQ(r.config_hash, "h1");
   EXPECT_EQ(r.manifest_fingerprint, "m1");
   EXPECT_EQ(r.config_text, "a: 1\n");

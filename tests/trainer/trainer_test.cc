@@ -1,6 +1,9 @@
 // The trainer end to end on a small packed dataset and the tiny fixture CLIP.
-//  - Resume equivalence: 4 epochs straight == 2 epochs, stop, resume, SIGUSR1 mid-epoch,
+//  - Resume equivalence: 4 epochs straight == 2 epochs, stop, resume, a stop mid-epoch,
 //    resume again; final learnable tensors and optimiser state bitwise equal.
+//  - The epoch records survive stops: a stop on an epoch's last step keeps that epoch's
+//    record, a mid-epoch resume logs the means over the whole epoch, and a checkpoint due
+//    for two reasons is written once.
 //  - Rank equivalence (under mpirun -np 2): 1 rank with batch B == 2 ranks with B/2;
 //    final tensors and per-epoch losses to 1e-5 relative.
 //  - Corrupt newest checkpoint: the resume falls back to the previous one, warning with
@@ -52,15 +55,34 @@ stdfs::path fresh_dir(comm::Communicator& c, const std::string& name) {
   return dir;
 }
 
+// Asks for `action` once, after the step that leads to position `at`.
+class ActAtStep final : public StepActionSource {
+ public:
+  ActAtStep(data::SamplerPosition at, StepAction action) : at_(at), action_(action) {}
+  StepAction poll(comm::Communicator&, const data::SamplerPosition& next) override {
+    return next == at_ ? action_ : StepAction::kNone;
+  }
+
+ private:
+  data::SamplerPosition at_;
+  StepAction action_;
+};
+
 int train(const config::Experiment& e, const stdfs::path& dir, comm::Communicator& c,
-          int max_epochs = 0, bool force = false) {
+          int max_epochs = 0, bool force = false, StepActionSource* actions = nullptr) {
   TrainOptions o;
   o.run_dir = dir;
   o.threads = 1;
   o.max_epochs_this_run = max_epochs;
   o.force = force;
+  o.actions = actions;
   PreemptionGuard::clear_flags();
   return run_training(e, o, c);
+}
+
+// Steps per epoch of a run on one rank (drop-last batches of the training set).
+int64_t steps_per_epoch(const config::Experiment& e) {
+  return open_run_data(e).train->size() / e.train().global_batch_size();
 }
 
 void expect_tensors_equal(const std::map<std::string, torch::Tensor>& a,
@@ -97,24 +119,9 @@ TEST(Trainer, ResumeIsBitwiseEqualToAnUninterruptedRun) {
 
   const auto resumed = fresh_dir(single, "resumed");
   ASSERT_EQ(train(exp, resumed, single, /*max_epochs=*/2), kExitPreempted);
-  // Second leg: SIGUSR1 once epoch 3 has started; the trainer checkpoints mid-epoch.
-  std::atomic<bool> done{false};
-  std::thread signaller([&] {
-    while (!done) {
-      try {
-        if (fs::read_file(resumed / "logs" / "rank0.log").find("epoch 3/4 step 1/") !=
-            std::string::npos) {
-          std::raise(SIGUSR1);
-          return;
-        }
-      } catch (const UserError&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  });
-  const int rc = train(exp, resumed, single);
-  done = true;
-  signaller.join();
+  // Second leg: a stop after step 1 of epoch 3; the trainer checkpoints mid-epoch.
+  ActAtStep stop({2, 1}, StepAction::kCheckpointAndStop);
+  const int rc = train(exp, resumed, single, 0, false, &stop);
   ASSERT_EQ(rc, kExitPreempted);
   const auto ckpts = CheckpointStore(resumed, 0).list();
   ASSERT_FALSE(ckpts.empty());
@@ -129,6 +136,71 @@ TEST(Trainer, ResumeIsBitwiseEqualToAnUninterruptedRun) {
   const auto b = nlohmann::json::parse(fs::read_file(resumed / "result.json"));
   EXPECT_EQ(a["metrics"], b["metrics"]);
   EXPECT_EQ(a["clips"], b["clips"]);
+}
+
+// The loss records of metrics.jsonl by epoch (1-based); fails on a duplicate.
+std::map<int, nlohmann::json> epoch_records(const stdfs::path& dir) {
+  std::map<int, nlohmann::json> out;
+  for (const auto& l : metrics_lines(dir)) {
+    if (!l.contains("loss")) continue;
+    EXPECT_TRUE(out.emplace(l["epoch"].get<int>(), l).second)
+        << "two records of epoch " << l["epoch"];
+  }
+  return out;
+}
+
+TEST(Trainer, StopOnAnEpochsLastStepKeepsThatEpochsRecord) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  const auto exp = tiny_run(test_data(single), config::hesp, 3);
+  const auto dir = fresh_dir(single, "stop_last_step");
+  ActAtStep stop({0, steps_per_epoch(exp)}, StepAction::kCheckpointAndStop);
+  ASSERT_EQ(train(exp, dir, single, 0, false, &stop), kExitPreempted);
+  ASSERT_EQ(train(exp, dir, single), kExitOk);
+  const auto records = epoch_records(dir);
+  ASSERT_EQ(records.size(), 3u);
+  for (int e = 1; e <= 3; ++e) EXPECT_TRUE(records.count(e)) << "no record of epoch " << e;
+}
+
+TEST(Trainer, MidEpochResumeLogsTheWholeEpochsMeans) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  const auto exp = tiny_run(test_data(single), config::hesp, 2);
+  ASSERT_GE(steps_per_epoch(exp), 3);
+  const auto straight = fresh_dir(single, "means_straight");
+  ASSERT_EQ(train(exp, straight, single), kExitOk);
+  const auto resumed = fresh_dir(single, "means_resumed");
+  ActAtStep stop({1, 2}, StepAction::kCheckpointAndStop);
+  ASSERT_EQ(train(exp, resumed, single, 0, false, &stop), kExitPreempted);
+  ASSERT_EQ(train(exp, resumed, single), kExitOk);
+  const auto a = epoch_records(straight), b = epoch_records(resumed);
+  ASSERT_TRUE(a.count(2) && b.count(2));
+  for (const auto& [k, v] : a.at(2).items()) {
+    if (k != "loss" && k.rfind("loss/", 0) != 0) continue;
+    ASSERT_TRUE(b.at(2).contains(k)) << k;
+    // The same steps summed in the same order: equal up to the last bits.
+    EXPECT_DOUBLE_EQ(v.get<double>(), b.at(2)[k].get<double>()) << k;
+  }
+}
+
+TEST(Trainer, ACheckpointDueForTwoReasonsIsWrittenOnce) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  auto exp = tiny_run(test_data(single), config::hesp, 3);
+  exp.mutable_checkpoint()->set_every_epochs(1);
+  const auto dir = fresh_dir(single, "checkpoint_once");
+  hesp::testing::LogCapture log(google::GLOG_INFO);
+  // Epoch 1 is a checkpoint.every_epochs epoch and the last of --max-epochs-this-run 1;
+  // a checkpoint request on its last step is a third reason.
+  ActAtStep request({0, steps_per_epoch(exp)}, StepAction::kCheckpoint);
+  ASSERT_EQ(train(exp, dir, single, /*max_epochs=*/1, false, &request), kExitPreempted);
+  const std::string text = log.text();
+  size_t written = 0;
+  for (size_t at = text.find("checkpoint written: "); at != std::string::npos;
+       at = text.find("checkpoint written: ", at + 1)) {
+    ++written;
+  }
+  EXPECT_EQ(written, 1u) << text;
 }
 
 TEST(Trainer, TwoRanksEqualOneRankWithTheWholeBatch) {
@@ -413,7 +485,9 @@ TEST(Trainer, PreconditionsFailBeforeAnyEpoch) {
 int main(int argc, char** argv) {
   hesp::testing::MpiGtestOptions options;
   // A failed assertion on one rank must not leave the other waiting forever.
-  options.before = [](hesp::comm::Communicator& world) { world.set_stall_timeouts(30, 300); };
+  options.before = [](hesp::comm::Communicator& world) {
+    world.set_timeouts({/*stall_warning_s=*/30, /*stall_abort_s=*/300, 0});
+  };
   options.after = [](hesp::comm::Communicator& world) {
     if (world.rank() == 0 && hesp::train::testing::g_test_data_made) {
       std::error_code ec;

@@ -59,6 +59,16 @@ TEST_F(ConfigTest, EmptyFileIsAllDefaults) {
   EXPECT_FLOAT_EQ(exp.losses().supcon_temperature(), 0.5f);
 }
 
+TEST_F(ConfigTest, RenamedStallFieldNamesTheNewOne) {
+  const std::string err = error_of("distributed { stall_timeout_s: 30 }\n");
+  EXPECT_THAT(err,
+              HasSubstr("distributed.stall_timeout_s was renamed distributed.stall_warning_s"));
+  EXPECT_EQ(error_of("distributed { stall_warning_s: 0 stall_abort_s: 0 nccl_timeout_s: 0 }\n"), "")
+      << "0 = never for every timeout";
+  EXPECT_THAT(error_of("distributed { nccl_timeout_s: -1 }\n"),
+              HasSubstr("distributed.nccl_timeout_s"));
+}
+
 TEST_F(ConfigTest, UnknownFieldNamesFileLineColumnAndField) {
   const std::string err = error_of("name: \"x\"\noptim {\n  lrr: 0.1\n}\n");
   EXPECT_THAT(err, HasSubstr(path("c.pbtxt") + ":3:3:"));

@@ -30,7 +30,7 @@ void Loader::stop() {
   workers_.clear();
 }
 
-void Loader::start(SamplerState from) {
+void Loader::start(SamplerPosition from) {
   stop();
   std::lock_guard<std::mutex> lock(mutex_);
   stopping_ = false;
@@ -136,7 +136,7 @@ std::optional<Batch> Loader::next() {
   return out;
 }
 
-SamplerState Loader::position() const {
+SamplerPosition Loader::position() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (consumed_ >= static_cast<int64_t>(batches_.size())) return {epoch_ + 1, 0};
   return {epoch_, first_step_ + consumed_};

@@ -37,7 +37,7 @@ struct Batch {
   torch::Tensor labels;        // int64 [B], mapped labels (-1 = unknown).
   torch::Tensor clip_indices;  // int64 [B], Dataset indices.
   std::vector<std::string> clip_ids;
-  SamplerState position;  // This batch's (epoch, step).
+  SamplerPosition position;  // This batch's (epoch, step).
 };
 
 class Loader {
@@ -49,12 +49,12 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   // Starts reading `from.epoch` at batch `from.step` (a saved position resumes exactly).
-  void start(SamplerState from);
+  void start(SamplerPosition from);
   // The next batch of the started epoch, or nullopt after its last one. Rethrows a
   // worker's error (e.g. a corrupt JPEG, as a UserError naming the clip and shard).
   std::optional<Batch> next();
   // Where the next call of next() reads: save it in checkpoints.
-  SamplerState position() const;
+  SamplerPosition position() const;
 
   // Decodes and renders one clip into frames_out ([T, 3, S, S], contiguous, dtype per
   // options) exactly as the batches do; for tests and tools.

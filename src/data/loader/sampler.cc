@@ -9,7 +9,7 @@
 
 namespace hesp::data {
 
-std::string SamplerState::to_string() const {
+std::string SamplerPosition::to_string() const {
   return "epoch " + std::to_string(epoch) + " step " + std::to_string(step);
 }
 
@@ -95,7 +95,7 @@ std::vector<std::vector<int64_t>> DistributedSampler::batches(int64_t epoch,
   return out;
 }
 
-SamplerState DistributedSampler::next(SamplerState state) const {
+SamplerPosition DistributedSampler::next(SamplerPosition state) const {
   ++state.step;
   if (state.step >= steps_per_epoch()) {
     ++state.epoch;

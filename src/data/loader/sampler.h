@@ -22,10 +22,10 @@ namespace hesp::data {
 
 // Where a run stands: `step` is the next batch to read within `epoch`. Saved in
 // checkpoints; a sampler built with the same options resumes from it exactly.
-struct SamplerState {
+struct SamplerPosition {
   int64_t epoch = 0;
   int64_t step = 0;
-  bool operator==(const SamplerState& o) const { return epoch == o.epoch && step == o.step; }
+  bool operator==(const SamplerPosition& o) const { return epoch == o.epoch && step == o.step; }
   std::string to_string() const;
 };
 
@@ -54,7 +54,7 @@ class DistributedSampler {
   // The batches of an epoch from `first_step` on.
   std::vector<std::vector<int64_t>> batches(int64_t epoch, int64_t first_step = 0) const;
   // The position after `state` (wrapping to the next epoch after the last step).
-  SamplerState next(SamplerState state) const;
+  SamplerPosition next(SamplerPosition state) const;
   // Evaluation: this rank's block of the dataset, [begin, end).
   std::pair<int64_t, int64_t> eval_block() const;
   // The whole permutation of an epoch (all ranks), as used for training.

@@ -8,10 +8,10 @@
 #include <random>
 #include <set>
 
-#include "sweep/open_set_split.h"
+#include "data/selection/open_set_split.h"
 #include "util/errors.h"
 
-namespace hesp::sweep {
+namespace hesp::data {
 namespace {
 
 using ::testing::ElementsAre;
@@ -262,4 +262,4 @@ TEST(OpenSetSplit, UserErrorsAreClear) {
 }
 
 }  // namespace
-}  // namespace hesp::sweep
+}  // namespace hesp::data

@@ -1,4 +1,4 @@
-#include "sweep/open_set_split.h"
+#include "data/selection/open_set_split.h"
 
 #include <glog/logging.h>
 
@@ -14,7 +14,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 
-namespace hesp::sweep {
+namespace hesp::data {
 namespace {
 
 std::string lower(std::string s) {
@@ -277,4 +277,4 @@ OpenSetClasses resolve_open_set_split(const config::OpenSetSplit& s,
   return out;
 }
 
-}  // namespace hesp::sweep
+}  // namespace hesp::data

@@ -21,7 +21,7 @@
 
 #include "config/experiment.pb.h"
 
-namespace hesp::sweep {
+namespace hesp::data {
 
 struct OpenSetClasses {
   std::vector<std::string> known;
@@ -47,4 +47,4 @@ OpenSetClasses resolve_open_set_split(const config::OpenSetSplit& split,
 // The deterministic draw of way 2, exposed for tests: a permutation of 0..n-1.
 std::vector<int> seeded_permutation(int n, uint64_t seed);
 
-}  // namespace hesp::sweep
+}  // namespace hesp::data
