@@ -25,11 +25,14 @@ void add_config_commands(CLI::App& app, const GlobalOptions&) {
     std::cout << opts->path << ": OK" << std::endl;
     return 0;
   });
-  auto* print = config->add_subcommand("print", "print the effective config (defaults filled)");
+  auto* print = config->add_subcommand(
+      "print",
+      "print the effective config: every field, the unset ones as comments with their "
+      "defaults");
   add_common(print);
   set_action(print, [opts] {
     const auto exp = config::load_experiment(opts->path, opts->overrides);
-    std::cout << config::to_text(exp);
+    std::cout << config::to_text_all_fields(exp);
     return 0;
   });
 }

@@ -1,5 +1,7 @@
 // `hesp summary RUN_DIR...`: one table row per finished run (its result.json), for the
-// demo and for a quick look at a few runs; `hesp report` makes the paper's tables.
+// demo and for a quick look at a few runs; `hesp report` makes the paper's tables. The
+// "epoch" column names the epoch whose model the metrics are of: "12 (val)" when it was
+// chosen on the validation hold-out (eval.best_by_validation), "12 (last)" otherwise.
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -16,19 +18,19 @@ void add_summary_commands(CLI::App& app, const GlobalOptions&) {
   auto dirs = std::make_shared<std::vector<std::string>>();
   summary->add_option("run_dirs", *dirs, "run directories (each with result.json)")->required();
   set_action(summary, [dirs] {
-    std::printf("| %-28s | %-13s | %6s | %6s | %8s | %6s | %8s |\n", "run", "method", "AUROC",
-                "OSCR", "accuracy", "TNR95", "macro-F1");
-    std::printf("|%s|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(),
-                std::string(15, '-').c_str(), std::string(8, '-').c_str(),
-                std::string(8, '-').c_str(), std::string(10, '-').c_str(),
-                std::string(8, '-').c_str(), std::string(10, '-').c_str());
+    std::printf("| %-28s | %-13s | %-10s | %6s | %6s | %8s | %6s | %8s |\n", "run", "method",
+                "epoch", "AUROC", "OSCR", "accuracy", "TNR95", "macro-F1");
+    std::printf(
+        "|%s|%s|%s|%s|%s|%s|%s|%s|\n", std::string(30, '-').c_str(), std::string(15, '-').c_str(),
+        std::string(12, '-').c_str(), std::string(8, '-').c_str(), std::string(8, '-').c_str(),
+        std::string(10, '-').c_str(), std::string(8, '-').c_str(), std::string(10, '-').c_str());
     int missing = 0;
     for (const auto& d : *dirs) {
       const auto path = std::filesystem::path(d) / "result.json";
       if (!std::filesystem::exists(path)) {
-        std::printf("| %-28s | %-13s | %6s | %6s | %8s | %6s | %8s |\n",
+        std::printf("| %-28s | %-13s | %-10s | %6s | %6s | %8s | %6s | %8s |\n",
                     std::filesystem::path(d).filename().c_str(), "(no result)", "-", "-", "-", "-",
-                    "-");
+                    "-", "-");
         ++missing;
         continue;
       }
@@ -39,10 +41,16 @@ void add_summary_commands(CLI::App& app, const GlobalOptions&) {
         throw UserError(path.string() + ": not valid JSON (" + e.what() + ")");
       }
       const auto& m = j.at("metrics");
-      std::printf("| %-28s | %-13s | %6.2f | %6.2f | %8.2f | %6.2f | %8.2f |\n",
+      // Result files written before model selection existed report the last epoch.
+      const auto selection = j.value("selection", nlohmann::json::object());
+      const std::string epoch =
+          std::to_string(selection.value("epoch", j.value("epochs", 0))) +
+          (selection.value("by", "last_epoch") == "validation" ? " (val)" : " (last)");
+      std::printf("| %-28s | %-13s | %-10s | %6.2f | %6.2f | %8.2f | %6.2f | %8.2f |\n",
                   std::filesystem::path(d).filename().c_str(),
-                  j.at("method").get<std::string>().c_str(), 100 * m.at("auroc").get<double>(),
-                  100 * m.at("oscr").get<double>(), 100 * m.at("closed_set_accuracy").get<double>(),
+                  j.at("method").get<std::string>().c_str(), epoch.c_str(),
+                  100 * m.at("auroc").get<double>(), 100 * m.at("oscr").get<double>(),
+                  100 * m.at("closed_set_accuracy").get<double>(),
                   100 * m.at("tnr_at_95tpr").get<double>(), 100 * m.value("macro_f1", 0.0));
     }
     return missing == 0 ? 0 : 1;

@@ -17,7 +17,8 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
   auto* sweep = app.add_subcommand(
       "sweep",
       "train every run of a sweep config; exit 0 when all finished, 75 when preempted, "
-      "1 when a run failed (see <out>/sweep_summary.json)");
+      "1 when a run failed (see <out>/sweep_summary.json); --dry-run/--list exit 2 when a "
+      "run fails its preconditions");
   struct Options {
     std::string config, out;
     int group_size = 1;
@@ -45,9 +46,25 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
     const auto config = sweep::load_sweep_config(config_path);
     const auto plan = sweep::make_plan(config, std::filesystem::absolute(config_path).parent_path(),
                                        !o->skip_data_check);
+    // Runs whose data fail their preconditions: listed, then named on stderr, exit 2.
+    const auto failing = sweep::failing_preconditions(plan);
+    auto report_failing = [&] {
+      std::cout << std::flush;
+      for (const int i : failing) {
+        const auto& r = plan.runs[static_cast<size_t>(i)];
+        std::cerr << "error: run " << r.index << " " << r.rel_dir.string() << ": "
+                  << r.precondition_error << "\n";
+      }
+      if (failing.empty()) return 0;
+      std::cerr << "error: " << failing.size() << " of " << plan.runs.size()
+                << " run(s) fail their preconditions (a sweep marks them failed and trains the "
+                   "others)"
+                << std::endl;
+      return static_cast<int>(kExitConfigError);
+    };
     if (o->list) {
       for (const auto& r : plan.runs) std::cout << r.index << " " << r.rel_dir.string() << "\n";
-      return 0;
+      return report_failing();
     }
     if (o->dry_run) {
       std::cout << "sweep " << config.name() << ": " << plan.runs.size() << " runs\n";
@@ -58,9 +75,10 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
                   << r.rel_dir.string() << std::right << " openness " << std::fixed
                   << std::setprecision(3) << r.openness << "  epochs "
                   << sweep::planned_epochs(r.exp) << "  train clips " << r.train_clips << "  est "
-                  << std::setprecision(0) << r.cost << (done ? "  [finished]" : "") << "\n";
+                  << std::setprecision(0) << r.cost << (done ? "  [finished]" : "")
+                  << (r.precondition_error.empty() ? "" : "  [fails preconditions]") << "\n";
       }
-      return 0;
+      return report_failing();
     }
     auto world = comm::world();
     logging::configure_for_rank(world->rank(), global.log_all_ranks);

@@ -233,6 +233,58 @@ std::string to_text(const pb::Message& msg) {
   return out;
 }
 
+namespace {
+
+// Fields that are set print as text format; unset ones as comments ("# name: default"),
+// so that the output parses back to exactly the same message (presence matters for some
+// fields, e.g. data.open_set.splits_file).
+void print_all_fields(const pb::Message& msg, int depth, bool unset, std::string* out) {
+  const pb::Descriptor* d = msg.GetDescriptor();
+  const pb::Reflection* r = msg.GetReflection();
+  pb::TextFormat::Printer printer;
+  const std::string indent(static_cast<size_t>(2 * depth), ' ');
+  for (int i = 0; i < d->field_count(); ++i) {
+    const pb::FieldDescriptor* f = d->field(i);
+    const bool is_message = f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE;
+    const int n = f->is_repeated() ? r->FieldSize(msg, f) : 0;
+    const bool set = f->is_repeated() ? n > 0 : r->HasField(msg, f);
+    const std::string lead = indent + (unset || !set ? "# " : "");
+    if (f->is_repeated() && n == 0) {
+      *out += lead + f->name() + ": []\n";
+    } else if (f->is_repeated() && is_message) {
+      for (int k = 0; k < n; ++k) {
+        *out += lead + f->name() + " {\n";
+        print_all_fields(r->GetRepeatedMessage(msg, f, k), depth + 1, unset, out);
+        *out += lead + "}\n";
+      }
+    } else if (f->is_repeated()) {
+      std::string values;
+      for (int k = 0; k < n; ++k) {
+        std::string v;
+        printer.PrintFieldValueToString(msg, f, k, &v);
+        values += (k ? ", " : "") + v;
+      }
+      *out += lead + f->name() + ": [" + values + "]\n";
+    } else if (is_message) {
+      *out += lead + f->name() + " {\n";
+      print_all_fields(r->GetMessage(msg, f), depth + 1, unset || !set, out);
+      *out += lead + "}\n";
+    } else {
+      std::string v;
+      printer.PrintFieldValueToString(msg, f, -1, &v);  // The default when unset.
+      *out += lead + f->name() + ": " + v + "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string to_text_all_fields(const pb::Message& msg) {
+  std::string out;
+  print_all_fields(msg, 0, false, &out);
+  return out;
+}
+
 std::string config_hash(const pb::Message& msg) { return hash::sha256_hex(to_text(msg)); }
 
 void write_effective_config(const Experiment& exp, const std::filesystem::path& run_dir) {

@@ -31,6 +31,13 @@ Experiment load_experiment(const std::filesystem::path& path,
 // The canonical text of a message (what is written into run directories).
 std::string to_text(const google::protobuf::Message& msg);
 
+// Every field of `msg` with its effective value, in declaration order: the fields that
+// are set as text format, the unset ones (and everything inside an unset message) as
+// comments with their defaults ("# momentum: 0.9", "# known_classes: []"). Parses back
+// (strictly) to exactly the same message. What `hesp config print` shows, so that a user
+// sees what a run will do.
+std::string to_text_all_fields(const google::protobuf::Message& msg);
+
 // SHA-256 of the canonical text: two configs with the same effective values hash equal.
 std::string config_hash(const google::protobuf::Message& msg);
 

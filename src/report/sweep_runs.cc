@@ -148,6 +148,12 @@ RunResult load_result(const stdfs::path& path) {
                       std::to_string(n - 1) + " known classes");
     }
   }
+  r.selection_epoch = j.value("epochs", int64_t{0});
+  if (j.contains("selection") && j["selection"].is_object()) {
+    const json& s = j["selection"];
+    r.selection_epoch = s.value("epoch", r.selection_epoch);
+    r.chosen_on_validation = s.value("by", std::string("last_epoch")) == "validation";
+  }
   const json clips = field<json>(j, "clips", path);
   if (!clips.is_array()) throw UserError(path.string() + ": 'clips' is not an array");
   const auto k = static_cast<int64_t>(r.known_classes.size());

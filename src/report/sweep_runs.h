@@ -35,6 +35,10 @@ struct RunResult {
   std::vector<std::string> unknown_classes;
   std::vector<std::vector<int64_t>> confusion;  // (K+1)x(K+1); empty when absent.
   std::vector<ClipScore> clips;
+  // The epoch the metrics are of and how it was chosen (result.json "selection"; files
+  // written before it existed: the last epoch).
+  int64_t selection_epoch = 0;
+  bool chosen_on_validation = false;
 };
 
 enum class RunStatus { kDone, kFailed, kMissing };

@@ -148,7 +148,8 @@ std::vector<SettingTable> build_tables(const std::vector<Run>& runs) {
     t.setting = setting;
     t.title = setting_title(setting, static_cast<int>(tables.size()) + 1);
     std::set<std::string> methods;
-    std::set<std::pair<int, int64_t>> splits;  // (split, seed)
+    std::set<std::pair<int, int64_t>> splits;             // (split, seed)
+    std::vector<int64_t> last_epoch_runs, chosen_epochs;  // Reported epoch of each done run.
     std::map<int64_t, Column> columns;
     std::map<std::tuple<std::string, int64_t, std::pair<int, int64_t>>, const Run*> by_key;
     for (const Run& r : runs) {
@@ -181,6 +182,8 @@ std::vector<SettingTable> build_tables(const std::vector<Run>& runs) {
           const RunStatus status = run ? run->status : RunStatus::kMissing;
           if (status == RunStatus::kDone) {
             ++cell.done;
+            (run->result->chosen_on_validation ? chosen_epochs : last_epoch_runs)
+                .push_back(run->result->selection_epoch);
             auroc.push_back(100.0 * run->result->auroc);
             oscr.push_back(100.0 * run->result->oscr);
             continue;
@@ -205,6 +208,15 @@ std::vector<SettingTable> build_tables(const std::vector<Run>& runs) {
         row.mean_oscr = mean_std(col_oscr).mean;
       }
       t.rows.push_back(std::move(row));
+    }
+    if (!last_epoch_runs.empty()) {
+      t.selection = "last epoch (" + std::to_string(last_epoch_runs.size()) + " runs)";
+    }
+    if (!chosen_epochs.empty()) {
+      const auto [lo, hi] = std::minmax_element(chosen_epochs.begin(), chosen_epochs.end());
+      t.selection += (t.selection.empty() ? "" : "; ") + std::string("chosen on validation (") +
+                     std::to_string(chosen_epochs.size()) + " runs, epochs " + std::to_string(*lo) +
+                     (*lo == *hi ? "" : "-" + std::to_string(*hi)) + ")";
     }
     tables.push_back(std::move(t));
   }
@@ -236,6 +248,7 @@ std::string tables_markdown(const std::vector<SettingTable>& tables) {
       md << " " << mean_text(r, r.mean_auroc, t.columns.size()) << " | "
          << mean_text(r, r.mean_oscr, t.columns.size()) << " |\n";
     }
+    if (!t.selection.empty()) md << "\nReported epoch: " << t.selection << ".\n";
     if (!t.footnotes.empty()) {
       md << "\n† Runs not done:\n";
       for (const std::string& f : t.footnotes) md << "- " << f << "\n";
@@ -294,6 +307,9 @@ std::string tables_html(const std::vector<SettingTable>& tables) {
         << xml_escape(mean_text(r, r.mean_oscr, t.columns.size())) << "</td></tr>\n";
     }
     h << "</tbody></table>\n";
+    if (!t.selection.empty()) {
+      h << "<p class=\"selection\">Reported epoch: " << xml_escape(t.selection) << ".</p>\n";
+    }
     if (!t.footnotes.empty()) {
       h << "<p class=\"footnote\">Runs not done:</p>\n<ul class=\"footnote\">\n";
       for (const std::string& f : t.footnotes) h << "<li>" << xml_escape(f) << "</li>\n";

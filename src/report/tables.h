@@ -53,6 +53,9 @@ struct SettingTable {
   std::vector<Column> columns;         // Ascending openness.
   std::vector<Row> rows;               // Paper order: Baseline 1, Baseline 2, B1 + HESP, B2 + HESP.
   std::vector<std::string> footnotes;  // One per run that is not done, with its error.
+  // Which epoch the done runs report: "last epoch (12 runs)", "chosen on validation (3
+  // runs, epochs 40-95)" (spec §9), joined by "; ".
+  std::string selection;
 };
 
 // The paper's name of a method's row; unknown methods keep their own name.

@@ -12,6 +12,7 @@
 
 #include "config/config_loader.h"
 #include "config/validate.h"
+#include "data/loader/preconditions.h"
 #include "train/run_data.h"
 #include "util/errors.h"
 #include "util/fs.h"
@@ -185,8 +186,38 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
                                       ? absolute_from(config.splits().splits_file(), base_dir)
                                       : "";
 
-  // Clip counts per distinct data config: the resolution is the same for every method.
-  std::map<std::string, std::pair<int64_t, int64_t>> clips_by_data;
+  // Per distinct data config (the same for every method, unless a variant changes it):
+  // its clip counts and its precondition failure (empty = none).
+  struct DataCheck {
+    int64_t train_clips = 0, test_clips = 0;
+    std::string precondition_error;
+  };
+  std::map<std::string, DataCheck> checked;
+  auto check = [&](const config::Experiment& exp, const std::string& sw,
+                   const std::string& open_text, int known, int unknown) -> const DataCheck& {
+    const std::string key = config::to_text(exp.data());
+    auto it = checked.find(key);
+    if (it != checked.end()) return it->second;
+    train::RunData rd;
+    try {
+      rd = train::open_run_data(exp, train::Preconditions::kReport);
+    } catch (const UserError& e) {
+      throw UserError(sw + ": " + e.what(), e.exit_code());
+    }
+    const int k = static_cast<int>(rd.classes.known.size());
+    const int u = static_cast<int>(rd.classes.unknown.size());
+    if (k != known || u != unknown) {
+      throw ConfigError(sw + ": openness " + open_text +
+                        " is not achievable with the classes present: the split gives " +
+                        std::to_string(k) + " known and " + std::to_string(u) +
+                        " unknown classes (" + rd.classes.description + ")");
+    }
+    DataCheck c;
+    c.train_clips = rd.train->size();
+    c.test_clips = rd.test->size();
+    c.precondition_error = data::precondition_failure(rd.counts);
+    return checked.emplace(key, c).first->second;
+  };
   std::set<std::string> labels;
   for (const auto& st : config.settings()) {
     const std::string label = folder_name(st.has_label() ? st.label() : st.name(), sweep);
@@ -239,32 +270,8 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
         for (const auto& s : st.set()) config::apply_override(s, &data_exp);
 
         const std::string sw = ow + ", split " + std::to_string(split);
-        std::pair<int64_t, int64_t> clips{0, 0};
-        if (check_data) {
-          const std::string key = config::to_text(data_exp.data());
-          auto it = clips_by_data.find(key);
-          if (it == clips_by_data.end()) {
-            train::RunData rd;
-            try {
-              rd = train::open_run_data(data_exp);
-            } catch (const UserError& e) {
-              throw UserError(sw + ": " + e.what(), e.exit_code());
-            }
-            const int k = static_cast<int>(rd.classes.known.size());
-            const int u = static_cast<int>(rd.classes.unknown.size());
-            if (k != known || u != unknown) {
-              throw ConfigError(sw + ": openness " + open_text +
-                                " is not achievable with the classes present: the split gives " +
-                                std::to_string(k) + " known and " + std::to_string(u) +
-                                " unknown classes (" + rd.classes.description + ")");
-            }
-            it =
-                clips_by_data.emplace(key, std::make_pair(rd.train->size(), rd.test->size())).first;
-          }
-          clips = it->second;
-        }
         for (const auto method : methods) {
-          for (const auto& variant : variants) {
+          for (const Variant& variant : variants) {
             if (variant.methods_size() > 0 &&
                 std::find(variant.methods().begin(), variant.methods().end(), method) ==
                     variant.methods().end()) {
@@ -294,8 +301,12 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
               r.exp.set_name(config.name() + "/" + r.rel_dir.string());
               config::validate_or_throw(r.exp, sw + ", method " + r.method);
               r.config_hash = config::config_hash(r.exp);
-              r.train_clips = clips.first;
-              r.test_clips = clips.second;
+              if (check_data) {
+                const DataCheck& c = check(r.exp, sw, open_text, known, unknown);
+                r.train_clips = c.train_clips;
+                r.test_clips = c.test_clips;
+                r.precondition_error = c.precondition_error;
+              }
               r.cost = static_cast<double>(planned_epochs(r.exp)) *
                            static_cast<double>(std::max<int64_t>(r.train_clips, 1)) *
                            method_cost(method) +
@@ -308,6 +319,14 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
     }
   }
   return plan;
+}
+
+std::vector<int> failing_preconditions(const SweepPlan& plan) {
+  std::vector<int> out;
+  for (const auto& r : plan.runs) {
+    if (!r.precondition_error.empty()) out.push_back(r.index);
+  }
+  return out;
 }
 
 std::vector<int> longest_first(const SweepPlan& plan) {

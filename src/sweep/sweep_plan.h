@@ -3,7 +3,10 @@
 // its folder under the output directory and an estimate of its cost. Making the plan
 // validates every run against the data before anything trains, so that bad input (an
 // unknown setting, an openness the classes cannot give, a splits file naming a missing
-// class) fails at once with a message naming the setting and the openness.
+// class) fails at once with a message naming the setting and the openness. A run whose
+// data fail the preconditions of data/loader/preconditions.h (a test split without
+// unknown clips, ...) stays in the plan with its reason in precondition_error: the sweep
+// marks it failed at once and trains the others; --dry-run and --list exit 2.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -29,12 +32,18 @@ struct PlannedRun {
   int64_t train_clips = 0;  // Known training clips (0 when the data was not opened).
   int64_t test_clips = 0;
   double cost = 0;  // Estimate: epochs x train clips x method cost + test clips.
+  // Why the run cannot train (data::precondition_failure, naming the setting, split,
+  // class and counts); empty when its preconditions hold or the data was not opened.
+  std::string precondition_error;
 };
 
 struct SweepPlan {
   SweepConfig config;
   std::vector<PlannedRun> runs;  // In expansion order.
 };
+
+// Runs of `plan` whose preconditions fail, in expansion order.
+std::vector<int> failing_preconditions(const SweepPlan& plan);
 
 // Reads a sweep config strictly. Throws ConfigError naming the file.
 SweepConfig load_sweep_config(const std::filesystem::path& path);

@@ -123,6 +123,21 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
   return rc;
 }
 
+// Records every run that fails its preconditions as failed, with the reason, before
+// anything trains (rank 0 of the world). A run already finished keeps its result.
+void mark_failing_preconditions(const SweepPlan& plan, const SweepOptions& options,
+                                const std::vector<int>& runs) {
+  for (const int i : runs) {
+    const auto& run = plan.runs[static_cast<size_t>(i)];
+    if (run_finished(run, options.out)) continue;
+    const stdfs::path run_dir = options.out / run.rel_dir;
+    stdfs::create_directories(run_dir);
+    LOG(ERROR) << "sweep: run " << run.index << " " << run.rel_dir.string()
+               << " failed: " << run.precondition_error;
+    write_status(run_dir, run, "failed", run.precondition_error, 0, 0, -1);
+  }
+}
+
 // Waits (sleeping, not spinning in an MPI collective that would steal the cores of groups
 // still training) until every group has written its done file.
 void wait_for_groups(const stdfs::path& dir, int groups) {
@@ -172,6 +187,9 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
   int rc = 0;
   if (run_finished(run, options.out)) {
     LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string() << " already finished";
+  } else if (!run.precondition_error.empty()) {
+    if (world.rank() == 0) mark_failing_preconditions(plan, options, {run.index});
+    rc = kExitConfigError;
   } else {
     rc = train_one(run, options, world, 0,
                    threads::threads_per_rank(options.threads, world.local_size()));
@@ -180,7 +198,8 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
     lock.reset();
     write_summary(plan, options.out);
   }
-  return rc == 0 ? 0 : rc == kExitPreempted ? kExitPreempted : kExitFailure;
+  if (rc == 0 || rc == kExitPreempted || rc == kExitConfigError) return rc;
+  return kExitFailure;
 }
 
 }  // namespace
@@ -290,9 +309,13 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
 
   auto group = world.split(world.rank() / g, world.rank());
   const int group_id = world.rank() / g;
+  // Runs failing their preconditions are failed at once; the others are trained.
+  const std::vector<int> failing = failing_preconditions(plan);
+  if (world.rank() == 0) mark_failing_preconditions(plan, options, failing);
   std::vector<int> order;
   for (const int i : longest_first(plan)) {
-    if (!run_finished(plan.runs[static_cast<size_t>(i)], options.out)) order.push_back(i);
+    const auto& run = plan.runs[static_cast<size_t>(i)];
+    if (!run_finished(run, options.out) && run.precondition_error.empty()) order.push_back(i);
   }
   if (world.rank() == 0) {
     LOG(INFO) << "sweep " << plan.config.name() << ": " << plan.runs.size() << " runs, "
@@ -335,6 +358,8 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
   preempted = world.all_reduce_int(preempted ? 1 : 0, comm::ReduceOp::kMax) != 0;
   failed =
       static_cast<int>(world.all_reduce_int(group->rank() == 0 ? failed : 0, comm::ReduceOp::kSum));
+  for (const int i : failing)
+    failed += !run_finished(plan.runs[static_cast<size_t>(i)], options.out);
   if (world.rank() == 0) {
     write_summary(plan, options.out);
     std::error_code ec;

@@ -12,8 +12,10 @@
 // A run whose result.json holds its config hash is skipped; an interrupted one resumes
 // from its checkpoints (run_training does that). A run that throws is recorded with its
 // error in <run_dir>/sweep_status.json and in <out>/sweep_summary.json, and the sweep goes
-// on. SIGUSR1 / SIGTERM stop the sweep: the running runs checkpoint, nothing new starts,
-// and every rank returns kExitPreempted (75).
+// on. A run that fails its preconditions (PlannedRun::precondition_error) is recorded as
+// failed with that reason before anything trains, and never started. SIGUSR1 / SIGTERM stop the
+// sweep: the running runs checkpoint, nothing new starts, and every rank returns kExitPreempted
+// (75).
 #include <filesystem>
 
 #include "comm/communicator.h"
@@ -29,7 +31,8 @@ struct SweepOptions {
   bool log_all_ranks = false;
 };
 
-// Exit code: 0 when every run finished, 75 when preempted, 1 when some run failed.
+// Exit code: 0 when every run finished, 75 when preempted, 1 when some run failed (with
+// run_index: 2 when that run fails its preconditions).
 int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world);
 
 // True when <out>/<rel_dir>/result.json exists and holds the run's config hash.

@@ -106,4 +106,116 @@ nlohmann::json to_json(const metrics::OpenSetResult& r) {
   return j;
 }
 
+double closed_set_accuracy(const Predictions& p) {
+  CHECK_GT(p.labels.size(0), 0) << "closed-set accuracy of no clips";
+  CHECK(p.labels.ge(0).all().item<bool>()) << "closed-set accuracy needs known labels only";
+  const auto pred = std::get<1>(p.logits.max(1));
+  return pred.eq(p.labels).to(torch::kFloat64).mean().item<double>();
+}
+
+bool ValidationSelection::observe(int64_t e, double a) {
+  CHECK_GT(e, epoch) << "epochs are observed in order";
+  if (epoch > 0 && a < accuracy) return false;
+  epoch = e;
+  accuracy = a;
+  return true;
+}
+
+nlohmann::json ValidationSelection::to_json() const {
+  return {{"epoch", epoch}, {"accuracy", accuracy}};
+}
+
+ValidationSelection ValidationSelection::from_json(const nlohmann::json& j,
+                                                   const std::string& source) {
+  ValidationSelection s;
+  try {
+    s.epoch = j.at("epoch").get<int64_t>();
+    s.accuracy = j.at("accuracy").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(source + ": not a validation selection record (" + e.what() + ")");
+  }
+  return s;
+}
+
+ModelSelector::ModelSelector(const config::Experiment& exp, const data::Dataset* validation)
+    : exp_(exp), validation_(validation) {
+  CHECK(!exp.eval().best_by_validation() || validation != nullptr)
+      << "best_by_validation without a hold-out (validation rejects this config)";
+}
+
+bool ModelSelector::evaluates(int64_t epoch, int64_t total) const {
+  return validation_ != nullptr && (epoch == total || epoch % exp_.eval().every_epochs() == 0);
+}
+
+nlohmann::json ModelSelector::evaluate_epoch(int64_t epoch, const model::HespModelImpl& model,
+                                             const model::CamCache& cache,
+                                             comm::Communicator& comm) {
+  CHECK(validation_ != nullptr);
+  const double accuracy = closed_set_accuracy(predict(exp_, model, *validation_, cache, comm));
+  last_accuracy_ = accuracy;
+  bool chosen = false;
+  if (exp_.eval().best_by_validation() && best_.observe(epoch, accuracy)) {
+    chosen = true;
+    torch::NoGradGuard no_grad;
+    best_tensors_.clear();
+    for (const auto& [name, t] : model.learnable()) {
+      best_tensors_[name] = t.detach().to(torch::kCPU).clone();
+    }
+  }
+  return {{"closed_set_accuracy", accuracy}, {"clips", validation_->size()}, {"chosen", chosen}};
+}
+
+void ModelSelector::save(CheckpointState* state) const {
+  if (!exp_.eval().best_by_validation()) return;
+  state->blobs["selection"] = best_.to_json().dump();
+  for (const auto& [name, t] : best_tensors_) state->tensors["selection/" + name] = t;
+}
+
+void ModelSelector::restore(const CheckpointState& state, const std::string& path) {
+  if (!exp_.eval().best_by_validation()) return;
+  const auto blob = state.blobs.find("selection");
+  if (blob == state.blobs.end()) return;  // Saved before any evaluation epoch.
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(blob->second);
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(path + ": checkpoint blob 'selection' is not JSON (" + e.what() + ")");
+  }
+  best_ = ValidationSelection::from_json(j, path + " (selection)");
+  best_tensors_.clear();
+  for (const auto& [name, t] : state.tensors) {
+    if (name.rfind("selection/", 0) == 0) best_tensors_[name.substr(10)] = t;
+  }
+  if (best_.epoch > 0 && best_tensors_.empty()) {
+    throw UserError(path + ": checkpoint names chosen epoch " + std::to_string(best_.epoch) +
+                    " but holds none of its tensors");
+  }
+}
+
+nlohmann::json ModelSelector::choose(model::HespModelImpl& model, int64_t last_epoch) {
+  nlohmann::json j;
+  if (exp_.eval().best_by_validation() && best_.epoch > 0) {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : model.learnable()) {
+      const auto it = best_tensors_.find(name);
+      CHECK(it != best_tensors_.end()) << "no tensor " << name << " of the chosen epoch";
+      t.copy_(it->second);
+    }
+    j["by"] = "validation";
+    j["epoch"] = best_.epoch;
+    j["validation_closed_set_accuracy"] = best_.accuracy;
+  } else {
+    j["by"] = "last_epoch";
+    j["epoch"] = last_epoch;
+    if (validation_ != nullptr && last_accuracy_ >= 0) {
+      j["validation_closed_set_accuracy"] = last_accuracy_;
+    }
+  }
+  if (validation_ != nullptr) {
+    j["validation_clips"] = validation_->size();
+    j["validation_fraction"] = exp_.data().validation_fraction();
+  }
+  return j;
+}
+
 }  // namespace hesp::train

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "data/loader/validation_holdout.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -39,7 +40,7 @@ std::vector<std::string> split_names(const std::string& value, const std::string
 
 }  // namespace
 
-RunData open_run_data(const config::Experiment& exp) {
+RunData open_run_data(const config::Experiment& exp, Preconditions preconditions) {
   if (exp.data().manifests_size() == 0) {
     throw ConfigError("data.manifests is empty: give the packed dataset(s) to train on");
   }
@@ -82,16 +83,31 @@ RunData open_run_data(const config::Experiment& exp) {
   test_options.verify_checksums = false;  // The training set's open verified every shard.
   run.test = std::make_unique<data::Dataset>(test_options);
 
-  if (run.train->size() == 0) {
-    throw UserError("no training clips: split '" + exp.data().train_split() +
-                    "' has no clip of the known classes in " + exp.data().manifests(0));
+  // --- preconditions, before anything trains ---
+  auto& counts = run.counts;
+  counts.setting = split.setting();
+  counts.train_split = exp.data().train_split();
+  counts.test_split = exp.data().test_split();
+  counts.train_known = data::count_clips(*run.train, run.classes.known);
+  counts.test_known = data::count_clips(*run.test, run.classes.known);
+  counts.test_unknown = data::count_clips(*run.test, run.classes.unknown);
+  counts.validation_fraction = exp.data().validation_fraction();
+  if (preconditions == Preconditions::kEnforce) data::check_preconditions(counts);
+
+  // --- the validation hold-out (spec §9) ---
+  if (exp.data().validation_fraction() > 0) {
+    const auto held =
+        data::split_validation(*run.train, exp.data().validation_fraction(), exp.train().seed());
+    const auto all = std::move(run.train);
+    run.train = all->subset(held.train);
+    run.validation = all->subset(held.validation);
+    LOG(INFO) << "validation hold-out: " << run.validation->size() << " of " << all->size()
+              << " training clips (data.validation_fraction " << exp.data().validation_fraction()
+              << ", seed " << exp.train().seed() << ")";
   }
-  if (run.test->size() == 0) {
-    throw UserError("no test clips: split '" + exp.data().test_split() + "' is empty in " +
-                    exp.data().manifests(0));
-  }
-  LOG(INFO) << "data: " << run.train->size() << " training clips, " << run.test->size()
-            << " test clips";
+  LOG(INFO) << "data: " << run.train->size() << " training clips, "
+            << (run.validation ? run.validation->size() : 0) << " validation clips, "
+            << run.test->size() << " test clips";
   return run;
 }
 

@@ -100,7 +100,7 @@ class TrainingRun {
   EpochRun train_epoch();
   double train_step();  // Returns the step's loss.
   nlohmann::json report_epoch(const EpochStatistics& statistics);
-  void evaluate_epoch(nlohmann::json* record);
+  void evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record);
   void write_epoch_record(const nlohmann::json& record);
   void save_checkpoint();
   // After the last epoch.
@@ -130,6 +130,7 @@ class TrainingRun {
   StepActionSource* actions_ = nullptr;
   std::unique_ptr<GradientAllReducer> reducer_;
   std::optional<ProgressFormatter> progress_;
+  std::optional<ModelSelector> selector_;  // The validation hold-out and model selection.
 };
 
 TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& options,
@@ -151,10 +152,13 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
                       std::to_string(comm_.size()) + " (got " + std::to_string(global_batch_) +
                       ")");
   }
-  data_ = open_run_data(exp_);
+  data_ = open_run_data(exp_);  // Preconditions checked: nothing trains on bad data.
+  selector_.emplace(exp_, data_.validation.get());
   build_model();
   resume();
-  compute_missing_boxes(exp_, *model_, {data_.train.get(), data_.test.get()}, comm_, &cache_);
+  std::vector<const data::Dataset*> box_sets{data_.train.get(), data_.test.get()};
+  if (data_.validation) box_sets.push_back(data_.validation.get());
+  compute_missing_boxes(exp_, *model_, box_sets, comm_, &cache_);
   if (comm_.is_root() && model_->uses_visual_prompt()) {
     cache_.save((options_.run_dir / "cam_cache.tsv").string());
   }
@@ -173,7 +177,7 @@ void TrainingRun::open_run_directory() {
   const auto& d = exp_.distributed();
   comm_.set_timeouts({d.stall_warning_s(), d.stall_abort_s(), d.nccl_timeout_s()});
   if (comm_.is_root()) config::write_effective_config(exp_, options_.run_dir);
-  LOG(INFO) << "run " << options_.run_dir.string() << ": method "
+  LOG(INFO) << "run " << options_.run_dir.string() << " (" << exp_.name() << "): method "
             << config::Method_Name(exp_.method()) << ", " << comm_.size() << " rank(s) x "
             << threads << " thread(s), backend " << comm_.backend();
   // Every rank's own log: where it runs and its share of that node (local rank and size
@@ -222,6 +226,7 @@ void TrainingRun::resume() {
     restore_rng(ckpt->state);
     restore_cam_cache(ckpt->state, source, &cache_);
     state_->restore(ckpt->state);
+    selector_->restore(ckpt->state, source);
     LOG(INFO) << "resumed from " << source << " at epoch " << state_->position.epoch << " step "
               << state_->position.step;
   } else if (stdfs::exists(cam_path)) {
@@ -295,7 +300,7 @@ int TrainingRun::run() {
     ++epochs_this_run;
     const EpochDecision decision = cadence_->after_epoch(epoch, epochs_this_run, ran.deferred);
     nlohmann::json record = report_epoch(ran.statistics);
-    if (decision.evaluate) evaluate_epoch(&record);
+    evaluate_epoch(epoch, decision.evaluate, &record);
     write_epoch_record(record);
     state_->start_next_epoch();
     if (decision.checkpoint) save_checkpoint();
@@ -389,11 +394,18 @@ nlohmann::json TrainingRun::report_epoch(const EpochStatistics& s) {
   return record;
 }
 
-// Evaluation (and selection): the test metrics of the current prompts into the record.
-void TrainingRun::evaluate_epoch(nlohmann::json* record) {
-  const auto test = predict(exp_, *model_, *data_.test, cache_, comm_);
-  const auto r = evaluate(exp_, test, std::nullopt);
-  (*record)["test"] = to_json(r);
+// Evaluation and selection after 0-based `epoch`: the test metrics of the current prompts
+// when the cadence asks (`test`), and the validation hold-out's accuracy, which the
+// selector uses to choose the reported epoch (spec §9), on its own cadence (every
+// eval.every_epochs and the last epoch).
+void TrainingRun::evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record) {
+  if (test) {
+    const auto predictions = predict(exp_, *model_, *data_.test, cache_, comm_);
+    (*record)["test"] = to_json(evaluate(exp_, predictions, std::nullopt));
+  }
+  if (selector_->evaluates(epoch + 1, total_epochs_)) {
+    (*record)["validation"] = selector_->evaluate_epoch(epoch + 1, *model_, cache_, comm_);
+  }
 }
 
 // metrics.jsonl, TensorBoard and the log line (rank 0).
@@ -409,6 +421,10 @@ void TrainingRun::write_epoch_record(const nlohmann::json& record) {
     if (record.contains("test")) {
       scalars.emplace_back("test/auroc", record["test"]["auroc"].get<double>());
       scalars.emplace_back("test/oscr", record["test"]["oscr"].get<double>());
+    }
+    if (record.contains("validation")) {
+      scalars.emplace_back("validation/closed_set_accuracy",
+                           record["validation"]["closed_set_accuracy"].get<double>());
     }
     tb_->add_scalars(scalars, epoch);
   }
@@ -429,16 +445,19 @@ void TrainingRun::save_checkpoint() {
   save_optimizer(*sgd_, &ckpt);
   save_rng(&ckpt);
   save_cam_cache(cache_, &ckpt);
+  selector_->save(&ckpt);
   store_.save_on_root(comm_, ckpt);
 }
 
-// The final evaluation (threshold from the training clips) and result.json.
+// Model selection, the final evaluation (threshold from the training clips) and result.json.
 void TrainingRun::write_result() {
+  const nlohmann::json selection = selector_->choose(*model_, total_epochs_);
   const auto test = predict(exp_, *model_, *data_.test, cache_, comm_);
   const auto train_pred = predict(exp_, *model_, *data_.train, cache_, comm_);
   const auto result = evaluate(exp_, test, scores_of(exp_, train_pred));
   if (!comm_.is_root()) return;
   nlohmann::json j;
+  j["name"] = exp_.name();
   j["method"] = config::Method_Name(exp_.method());
   j["config_hash"] = config_hash_;
   j["manifest_fingerprint"] = data_.manifest_fingerprint;
@@ -449,6 +468,7 @@ void TrainingRun::write_result() {
   j["openness"] = data_.classes.openness;
   j["split"] = data_.classes.description;
   j["metrics"] = to_json(result);
+  j["selection"] = selection;
   const auto scores = scores_of(exp_, test);
   const auto pred = std::get<1>(test.logits.max(1));
   nlohmann::json clips = nlohmann::json::array();
@@ -464,9 +484,12 @@ void TrainingRun::write_result() {
   write_test_features(options_.run_dir / "test_features.h5", test_features(*data_.test, test));
   nlohmann::json last = to_json(result);
   last["final"] = true;
-  last["epoch"] = total_epochs_;
+  last["epoch"] = selection["epoch"];
+  last["selection"] = selection["by"];
   metrics_log_->append(last);
-  LOG(INFO) << "result: AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
+  LOG(INFO) << "result (epoch " << selection["epoch"].get<int64_t>() << ", "
+            << (selection["by"] == "validation" ? "chosen on validation" : "last epoch")
+            << "): AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
             << result.closed_set_accuracy << " -> " << (options_.run_dir / "result.json").string();
 }
 

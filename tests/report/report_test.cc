@@ -178,6 +178,36 @@ TEST(Report, TablesEqualMeanAndSampleStdOfTheRuns) {
   stdfs::remove_all(dir);
 }
 
+TEST(Report, TablesNameTheReportedEpochAndHowItWasChosen) {
+  const auto dir = testing::fresh_dir("selection");
+  const auto runs = testing::write_sweep(dir, SweepSpec{});
+  // Two AFEW runs chose their epoch on validation (spec §9); the others report the last.
+  int changed = 0;
+  for (const auto& run : runs) {
+    if (run.setting != "afew" || changed == 2) continue;
+    const auto path = testing::result_path(dir, run);
+    auto j = nlohmann::json::parse(fs::read_file(path));
+    j["selection"] = {{"by", "validation"}, {"epoch", changed == 0 ? 7 : 12}};
+    fs::atomic_write_file(path, j.dump());
+    ++changed;
+  }
+  write_report({dir, dir / "out", {"md", "html"}});
+  const std::string md = slurp(dir / "out" / "tables.md");
+  const size_t afew = md.find("Table 1: AFEW"), mafw = md.find("Table 2: MAFW");
+  ASSERT_NE(afew, std::string::npos);
+  ASSERT_NE(mafw, std::string::npos);
+  const size_t per_setting = runs.size() / 2;
+  const std::string afew_line = "Reported epoch: last epoch (" + std::to_string(per_setting - 2) +
+                                " runs); chosen on validation (2 runs, epochs 7-12).";
+  EXPECT_NE(md.find(afew_line, afew), std::string::npos) << md;
+  EXPECT_LT(md.find(afew_line, afew), mafw);
+  EXPECT_NE(md.find("Reported epoch: last epoch (" + std::to_string(per_setting) + " runs).", mafw),
+            std::string::npos);
+  EXPECT_NE(slurp(dir / "out" / "index.html").find("chosen on validation (2 runs, epochs 7-12)"),
+            std::string::npos);
+  stdfs::remove_all(dir);
+}
+
 TEST(Report, FailedAndMissingRunsAreMarkedNotAveraged) {
   const auto dir = testing::fresh_dir("partial");
   SweepSpec spec;

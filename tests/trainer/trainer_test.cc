@@ -10,6 +10,10 @@
 //    the file's name.
 //  - A changed config is refused (with the changed field named), --force accepts it.
 //  - Training drives the loss down and closed-set accuracy above chance (hesp, hesp_b1).
+//  - Validation hold-out (spec §9): the training set shrinks by the fraction; with
+//    best_by_validation result.json names the epoch of the best validation accuracy
+//    (later on ties) and reports that epoch's test metrics; 1 and 2 ranks choose alike.
+//  - Preconditions: a run whose data fail them stops before any epoch (exit 2).
 #include <glog/logging.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,6 +24,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "data/loader/preconditions.h"
+#include "data/loader/validation_holdout.h"
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
 #include "train/checkpoint_store.h"
@@ -340,6 +346,137 @@ TEST(Trainer, HespAndHespB1LearnTheSyntheticClasses) {
     EXPECT_GT(result["metrics"]["closed_set_accuracy"].get<double>(), 0.45)
         << config::Method_Name(method) << " " << result["metrics"].dump();
   }
+}
+
+// A run with a validation hold-out of a quarter (1 of the 4 training clips per class),
+// chosen on validation, evaluated every epoch.
+config::Experiment selection_run(const testing::TestData& d, int epochs) {
+  auto exp = tiny_run(d, config::hesp, epochs);
+  exp.mutable_data()->set_validation_fraction(0.25f);
+  exp.mutable_eval()->set_best_by_validation(true);
+  exp.mutable_eval()->set_every_epochs(1);
+  exp.mutable_optim()->set_lr(0.05f);
+  return exp;
+}
+
+// The epoch best_by_validation must choose from a run's metrics.jsonl: the best validation
+// closed-set accuracy, the later epoch on ties; and every epoch's accuracy.
+std::pair<int64_t, std::vector<double>> best_validation_epoch(const stdfs::path& dir) {
+  int64_t best = 0;
+  double best_acc = -1;
+  std::vector<double> accs;
+  for (const auto& l : metrics_lines(dir)) {
+    if (!l.contains("validation")) continue;
+    const double a = l["validation"]["closed_set_accuracy"];
+    accs.push_back(a);
+    if (a >= best_acc) {
+      best_acc = a;
+      best = l["epoch"];
+    }
+  }
+  return {best, accs};
+}
+
+TEST(Trainer, ValidationHoldOutShrinksTheTrainingSetByTheFraction) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  auto exp = tiny_run(test_data(single), config::hesp, 1);
+  const auto all = open_run_data(exp);
+  EXPECT_EQ(all.validation, nullptr);
+  exp.mutable_data()->set_validation_fraction(0.25f);
+  const auto held = open_run_data(exp);
+  ASSERT_NE(held.validation, nullptr);
+  std::map<int32_t, int64_t> per_class, held_per_class;
+  for (const auto& c : all.train->clips()) ++per_class[c.label];
+  for (const auto& c : held.validation->clips()) ++held_per_class[c.label];
+  int64_t expected = 0;
+  for (const auto& [label, n] : per_class) {
+    EXPECT_EQ(held_per_class[label], data::holdout_count(n, 0.25)) << "class " << label;
+    expected += data::holdout_count(n, 0.25);
+  }
+  EXPECT_EQ(held.validation->size(), expected);
+  EXPECT_EQ(held.train->size() + held.validation->size(), all.train->size());
+  for (const auto& c : held.validation->clips()) {
+    EXPECT_EQ(held.train->find(c.clip_id), -1) << c.clip_id << " is trained on and held out";
+    EXPECT_NE(all.train->find(c.clip_id), -1) << c.clip_id;
+  }
+  EXPECT_EQ(held.test->size(), all.test->size()) << "the test set is untouched";
+}
+
+TEST(Trainer, BestByValidationReportsTheEpochOfTheBestValidationAccuracy) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  const int epochs = 5;
+  const auto exp = selection_run(test_data(single), epochs);
+  const auto dir = fresh_dir(single, "best_by_validation");
+  ASSERT_EQ(train(exp, dir, single), kExitOk);
+  const auto [best, accs] = best_validation_epoch(dir);
+  ASSERT_EQ(accs.size(), static_cast<size_t>(epochs)) << "validation every epoch";
+  const auto result = nlohmann::json::parse(fs::read_file(dir / "result.json"));
+  ASSERT_TRUE(result.contains("selection")) << result.dump().substr(0, 300);
+  const auto& sel = result["selection"];
+  EXPECT_EQ(sel["by"], "validation");
+  EXPECT_EQ(sel["epoch"].get<int64_t>(), best) << sel.dump();
+  EXPECT_EQ(sel["validation_closed_set_accuracy"].get<double>(),
+            accs[static_cast<size_t>(best - 1)]);
+  // The reported test metrics are those of the chosen epoch (logged by that epoch's
+  // evaluation; the last epoch's test evaluation is the final one).
+  if (best < epochs) {
+    for (const auto& l : metrics_lines(dir)) {
+      if (l.value("epoch", 0) != best || !l.contains("test")) continue;
+      for (const char* m : {"auroc", "oscr", "closed_set_accuracy"}) {
+        EXPECT_EQ(result["metrics"][m].get<double>(), l["test"][m].get<double>()) << m;
+      }
+    }
+  }
+  // Without best_by_validation the same hold-out is evaluated but the last epoch reported.
+  auto last = exp;
+  last.mutable_eval()->set_best_by_validation(false);
+  const auto dir2 = fresh_dir(single, "last_epoch_with_holdout");
+  ASSERT_EQ(train(last, dir2, single), kExitOk);
+  const auto r2 = nlohmann::json::parse(fs::read_file(dir2 / "result.json"));
+  EXPECT_EQ(r2["selection"]["by"], "last_epoch");
+  EXPECT_EQ(r2["selection"]["epoch"].get<int64_t>(), epochs);
+  EXPECT_EQ(best_validation_epoch(dir2).second, accs) << "same training, same validation";
+}
+
+TEST(Trainer, TwoRanksChooseTheSameEpochOnValidationAsOneRank) {
+  auto& c = world_comm();
+  if (c.size() != 2) GTEST_SKIP() << "needs mpirun -np 2";
+  const auto exp = selection_run(test_data(c), 4);
+  const auto one = fresh_dir(c, "select_one_rank");
+  if (c.rank() == 0) {
+    comm::SingleCommunicator single;
+    ASSERT_EQ(train(exp, one, single), kExitOk);
+  }
+  c.barrier();
+  const auto two = fresh_dir(c, "select_two_ranks");
+  ASSERT_EQ(train(exp, two, c), kExitOk);
+  if (c.rank() != 0) return;
+  const auto r1 = nlohmann::json::parse(fs::read_file(one / "result.json"));
+  const auto r2 = nlohmann::json::parse(fs::read_file(two / "result.json"));
+  EXPECT_EQ(r1["selection"]["epoch"], r2["selection"]["epoch"]);
+  EXPECT_EQ(r1["selection"]["validation_clips"], r2["selection"]["validation_clips"]);
+  EXPECT_EQ(best_validation_epoch(one).second, best_validation_epoch(two).second);
+}
+
+TEST(Trainer, PreconditionsFailBeforeAnyEpoch) {
+  comm::SingleCommunicator single;
+  if (world_comm().rank() != 0) GTEST_SKIP();
+  auto exp = tiny_run(test_data(single), config::hesp, 2);
+  // 10% of 4 clips per class rounds to none: the hold-out would lack every known class.
+  exp.mutable_data()->set_validation_fraction(0.1f);
+  const auto dir = fresh_dir(single, "preconditions");
+  try {
+    train(exp, dir, single);
+    FAIL() << "a hold-out without clips must fail its preconditions";
+  } catch (const data::PreconditionError& e) {
+    EXPECT_EQ(e.exit_code(), kExitConfigError);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("data.validation_fraction 0.1"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("training split \"Train_AFEW\""));
+  }
+  EXPECT_FALSE(stdfs::exists(dir / "metrics.jsonl"));
+  EXPECT_TRUE(CheckpointStore(dir, 0).list().empty());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Strict config parsing and validation: every bad case names file:line:col and the field.
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -182,6 +183,65 @@ TEST(ShippedConfigs, AllParseAndValidate) {
     ++checked;
   }
   EXPECT_GT(checked, 0) << "no experiment configs found under " << root;
+}
+
+}  // namespace
+}  // namespace hesp::config
+
+namespace hesp::config {
+namespace {
+
+namespace pb = google::protobuf;
+
+// Every field of `d` (recursively), as dotted paths.
+void field_paths(const pb::Descriptor* d, const std::string& prefix,
+                 std::vector<std::string>* out) {
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    out->push_back(prefix + f->name());
+    if (f->message_type() != nullptr && !f->is_repeated()) {
+      field_paths(f->message_type(), prefix + f->name() + ".", out);
+    }
+  }
+}
+
+TEST(ConfigPrint, PrintsEveryFieldWithItsEffectiveValueAndParsesBack) {
+  Experiment exp;
+  parse_text_strict(
+      "name: \"p\" data { manifests: [\"a\", \"b\"] validation_fraction: 0.2 "
+      "class_map { from: \"anger\" to: \"Angry\" } } optim { lr: 0.5 }",
+      "test", &exp);
+  const std::string text = to_text_all_fields(exp);
+  // Set fields show their value; unset ones are comments with their default.
+  EXPECT_THAT(text, HasSubstr("\n  validation_fraction: 0.2\n"));
+  EXPECT_THAT(text, HasSubstr("\n  lr: 0.5\n"));
+  EXPECT_THAT(text, HasSubstr("\n  # momentum: 0.9\n"));
+  EXPECT_THAT(text, HasSubstr("\n# eval {\n  # every_epochs: 10\n"));
+  EXPECT_THAT(text, HasSubstr("\n  # best_by_validation: false\n"));
+  EXPECT_THAT(text, HasSubstr("\n  # train_split: \"train\"\n"));
+  EXPECT_THAT(text, HasSubstr("\n# method: hesp\n"));
+  EXPECT_THAT(text, HasSubstr("\n    # known_classes: []\n"));
+  EXPECT_THAT(text, HasSubstr("\n    # splits_file: \"\"\n"));
+  EXPECT_THAT(text, HasSubstr("\n  manifests: [\"a\", \"b\"]\n"));
+  EXPECT_THAT(text, HasSubstr("\n    from: \"anger\"\n"));
+  // Every field of the schema appears (as "name:" or "name {").
+  std::vector<std::string> paths;
+  field_paths(Experiment::descriptor(), "", &paths);
+  EXPECT_GT(paths.size(), 100u);
+  const std::string lines = "\n" + text;
+  for (const auto& p : paths) {
+    const std::string leaf = p.substr(p.rfind('.') + 1);
+    EXPECT_TRUE(lines.find(" " + leaf + ":") != std::string::npos ||
+                lines.find(" " + leaf + " {") != std::string::npos ||
+                lines.find("\n" + leaf + ":") != std::string::npos ||
+                lines.find("\n" + leaf + " {") != std::string::npos)
+        << p << " is not printed";
+  }
+  // It parses back to exactly the same config (same hash).
+  Experiment back;
+  ASSERT_NO_THROW(parse_text_strict(text, "printed", &back)) << text;
+  EXPECT_EQ(config_hash(back), config_hash(exp));
+  EXPECT_EQ(to_text_all_fields(back), text);
 }
 
 }  // namespace

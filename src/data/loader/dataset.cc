@@ -278,6 +278,24 @@ int64_t Dataset::find(const std::string& clip_id) const {
   return it == by_id_.end() ? -1 : it->second;
 }
 
+std::unique_ptr<Dataset> Dataset::subset(const std::vector<int64_t>& indices) const {
+  std::unique_ptr<Dataset> d(new Dataset());
+  d->options_ = options_;
+  d->manifests_ = manifests_;
+  d->shards_ = shards_;
+  d->known_ = known_;
+  d->clips_.reserve(indices.size());
+  for (const int64_t i : indices) {
+    CHECK(i >= 0 && i < size()) << "subset index " << i << " outside 0.." << size() - 1;
+    ClipInfo c = clips_[static_cast<size_t>(i)];
+    c.index = static_cast<int64_t>(d->clips_.size());
+    CHECK(d->by_id_.emplace(c.clip_id, c.index).second) << "subset repeats clip " << c.clip_id;
+    d->clips_.push_back(std::move(c));
+  }
+  d->open_.resize(d->shards_.size());
+  return d;
+}
+
 hid_t Dataset::shard_handle(int shard) const {
   const pid_t pid = getpid();
   if (open_pid_ != pid) {

@@ -100,12 +100,19 @@ class Dataset {
   // Index of a clip id, or -1.
   int64_t find(const std::string& clip_id) const;
 
+  // A Dataset of the clips at `indices` (in that order, re-indexed 0..n-1) sharing this
+  // one's manifests, shards and known classes; nothing is re-read or re-verified. Used for
+  // the validation hold-out (validation_holdout.h). CHECK-fails on an index out of range
+  // or repeated.
+  std::unique_ptr<Dataset> subset(const std::vector<int64_t>& indices) const;
+
   // Reads one clip's stored frames with one HDF5 read, under hdf5_mutex().
   EncodedClip read(int64_t index) const;
   // Reads into `out` (reusing its buffers).
   void read(int64_t index, EncodedClip* out) const;
 
  private:
+  Dataset() = default;                  // For subset().
   hid_t shard_handle(int shard) const;  // Caller holds hdf5_mutex().
 
   DatasetOptions options_;

@@ -10,7 +10,12 @@ namespace hesp::data {
 
 // Streams keep the shuffle and the per-clip transforms independent for the same numbers.
 // kVisualPromptBox: the random_patch prompt's place per clip and epoch (train/cam_boxes.h).
-enum class RngStream : uint64_t { kEpochShuffle = 1, kClipTransform = 2, kVisualPromptBox = 3 };
+enum class RngStream : uint64_t {
+  kEpochShuffle = 1,
+  kClipTransform = 2,
+  kValidationHoldOut = 3,
+  kVisualPromptBox = 4,
+};
 
 class KeyedRng {
  public:
