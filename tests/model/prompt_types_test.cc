@@ -102,11 +102,14 @@ TEST(NegativeTextPrompts, LearnableContextsStartAtTheFixedPromptAndLearn) {
     }
   }
   EXPECT_TRUE(found);
-  for (const auto& [name, t] : fixed->learnable())
+  for (const auto& [name, t] : fixed->learnable()) {
     EXPECT_EQ(name.find("negative_text"), std::string::npos);
+  }
   learn->negative_text_features().sum().backward();
   for (const auto& [name, t] : learn->learnable()) {
-    if (name == "negative_text_prompts.contexts") EXPECT_GT(t.grad().abs().sum().item<double>(), 0);
+    if (name == "negative_text_prompts.contexts") {
+      EXPECT_GT(t.grad().abs().sum().item<double>(), 0);
+    }
   }
 }
 
