@@ -63,8 +63,10 @@ int run_export(const ExportOptions& o) {
   int written = 0;
   for (const auto& s : m.shards()) {
     data::ShardReader reader(dir / s.file());
-    const int S = reader.header().size, T = reader.header().frames_per_clip;
+    const int S = reader.header().size;
     for (size_t i = 0; i < reader.records().size(); ++i) {
+      // What the clip stores (format 2: up to the cap, or every source frame).
+      const int T = reader.stored_frames(static_cast<int64_t>(i));
       const auto& r = reader.records()[i];
       if (!o.split.empty() && r.split != o.split) continue;
       if (o.max_clips > 0 && written >= o.max_clips) break;

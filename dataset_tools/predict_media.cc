@@ -22,7 +22,7 @@ train::RawClip decode_for_predict(const std::string& path, bool is_video,
     throw UserError(path + ": " + packed.reject_reason + " (" + packed.reject_detail + ")");
   }
   train::RawClip out;
-  out.frames = params.frames_per_clip();
+  out.frames = packed.stored_frames;  // All source frames, or up to the run's cap.
   out.size = params.size();
   out.rgb = packed.raw_frames;
   return out;

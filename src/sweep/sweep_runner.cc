@@ -261,7 +261,8 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
   j["runs"] = runs;
   // How `hesp report` shows the sweep: the kind, the title and the ablation rows in
   // sweep order (folder "<method>-<variant>" and the paper's row name).
-  const auto& rc = plan.config.report();
+  const SweepConfig& sweep = plan.config;
+  const ReportConfig& rc = sweep.report();
   json report = {{"kind", ReportConfig::Kind_Name(rc.kind())},
                  {"title", rc.has_title() ? rc.title() : plan.config.name()}};
   json rows = json::array();

@@ -182,9 +182,9 @@ void TrainingRun::open_run_directory() {
             << threads << " thread(s), backend " << comm_.backend();
   // Every rank's own log: where it runs and its share of that node (local rank and size
   // come from the MPI shared-memory split, i.e. per node, not per world).
-  LOG(INFO) << "rank " << comm_.rank() << " of " << comm_.size() << " on "
-            << resources::host_name() << ": local rank " << comm_.local_rank() << " of "
-            << comm_.local_size() << ", " << threads << " thread(s)";
+  LOG(INFO) << "rank " << comm_.rank() << " of " << comm_.size() << " on " << resources::host_name()
+            << ": local rank " << comm_.local_rank() << " of " << comm_.local_size() << ", "
+            << threads << " thread(s)";
 }
 
 // CLIP, the prompts (identical on every rank), the optimiser and the schedule.

@@ -1,12 +1,12 @@
 // One HESP training step on the CPU with the released ViT-B/32 shapes (random weights),
 // T = 8 frames, batch 8, K = 7: wall time split into the visual tower (prompted frames,
 // forward + backward to the prompt), the text tower (prompt contexts), the negative
-// images, the losses, the optimiser and the normalised-gradient step, with achieved GFLOP/s beside the sgemm ceiling
-// and peak memory. The same step for clip_arpl, for comparison.
-// On a GPU (--device cuda, a LibTorch with CUDA) the whole step only, optionally in bf16
-// autocast, with the CUDA allocator's peak memory; --checkpointing turns on
-// train.activation_checkpointing (the image tower's blocks recomputed in backward).
-// Usage: bench_step [--arch ViT-B/32] [--frames 8] [--batch 8] [--reps 2] [--device cuda]
+// images, the losses, the optimiser and the normalised-gradient step, with achieved GFLOP/s beside
+// the sgemm ceiling and peak memory. The same step for clip_arpl, for comparison. On a GPU
+// (--device cuda, a LibTorch with CUDA) the whole step only, optionally in bf16 autocast, with the
+// CUDA allocator's peak memory; --checkpointing turns on train.activation_checkpointing (the image
+// tower's blocks recomputed in backward). Usage: bench_step [--arch ViT-B/32] [--frames 8] [--batch
+// 8] [--reps 2] [--device cuda]
 //                   [--bf16] [--checkpointing] [--name step]
 #include <algorithm>
 #include <cstring>

@@ -146,10 +146,13 @@ TEST(Ablation, PcaFindsTheAxesOfLargestVariance) {
   torch::manual_seed(3);
   const auto q = std::get<0>(torch::linalg_qr(torch::randn({6, 6}, torch::kFloat64)));
   const auto u = q.select(1, 0), v = q.select(1, 1);
+  // Centred and uncorrelated coordinates, so that u and v are exactly the principal axes.
   const auto a = torch::randn({40}, torch::kFloat64), b = torch::randn({40}, torch::kFloat64);
-  const auto x = torch::outer(a * 5, u) + torch::outer(b, v) + 7.0;
+  const auto ac = a - a.mean();
+  auto bc = b - b.mean();
+  bc = bc - (bc.dot(ac) / ac.dot(ac)) * ac;
+  const auto x = torch::outer(ac * 5, u) + torch::outer(bc, v) + 7.0;
   const auto p = pca_2d(x);
-  const auto ac = a - a.mean(), bc = b - b.mean();
   EXPECT_TRUE(torch::allclose(p.select(1, 0).abs(), (ac * 5).abs(), 1e-9, 1e-9));
   EXPECT_TRUE(torch::allclose(p.select(1, 1).abs(), bc.abs(), 1e-9, 1e-9));
   // Sign convention: the largest |coordinate| of each axis is positive.

@@ -206,7 +206,11 @@ TEST(Trainer, ACheckpointDueForTwoReasonsIsWrittenOnce) {
 TEST(Trainer, TwoRanksEqualOneRankWithTheWholeBatch) {
   auto& c = world_comm();
   if (c.size() != 2) GTEST_SKIP() << "needs mpirun -np 2";
-  const auto exp = tiny_run(test_data(c), config::hesp, 2);
+  auto exp = tiny_run(test_data(c), config::hesp, 2);
+  // Plain SGD: the normalised step (spec §8) divides by the gradient's norm, which lifts the
+  // ranks' float32 rounding differences to ~2e-5 of the tensors after 10 steps; this test
+  // pins the distributed arithmetic at 1e-5.
+  exp.mutable_optim()->set_normalized_step(false);
   const auto one = fresh_dir(c, "one_rank");
   if (c.rank() == 0) {
     comm::SingleCommunicator single;
