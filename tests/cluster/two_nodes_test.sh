@@ -26,6 +26,11 @@ set -uo pipefail
 hesp="$(realpath "$1")"; pack="$(realpath "$2")"; mpirun="${3:-}"; src="$(realpath "$4")"
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) -eq 0 ]] || skip "the namespace cluster needs root"
+# Every node mounts its own empty /tmp (node-local scratch), so a tree under /tmp is not
+# shared storage: the nodes could not see the binaries, configs or data.
+for p in "$hesp" "$pack" "$src"; do
+  [[ "$p/" != /tmp/* ]] || skip "$p is under /tmp, which each node replaces with its own; build outside /tmp"
+done
 for b in ip nsenter unshare tc jq python3; do command -v "$b" > /dev/null || skip "$b not found"; done
 [[ -n "$mpirun" ]] && command -v "$mpirun" > /dev/null || skip "mpirun not found"
 nodes_sh="$src/cluster/local/nodes.sh"
