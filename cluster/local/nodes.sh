@@ -21,6 +21,9 @@
 #
 # `source DIR/env.sh` sets OMPI_MCA_plm_rsh_agent (so `mpirun --host node1,node2` starts
 # its daemons inside the nodes) and pins OpenMPI's TCP traffic to the bridge subnet.
+# HESP_NODES_SHARE="PATH[:PATH...]": folders under /tmp that every node still sees at the
+# same path (shared storage, e.g. a source and build tree cloned under /tmp); the rest of
+# each node's /tmp stays its own.
 # Names: HESP_NODES_TAG (default hesp77: namespaces hesp77-node1.., bridge hesp77br) and
 # HESP_NODES_NET (default 10.77.0) keep two clusters on one machine apart.
 set -euo pipefail
@@ -60,6 +63,14 @@ up)
   ip link show "$br" > /dev/null 2>&1 && { echo "nodes.sh: bridge $br exists (another cluster is up: nodes.sh down it, or set HESP_NODES_TAG)" >&2; exit 1; }
   mkdir -p "$dir/nodes"
   dir="$(cd "$dir" && pwd)"
+  shares=()
+  IFS=: read -r -a wanted <<< "${HESP_NODES_SHARE:-}"
+  for p in "${wanted[@]}"; do
+    [[ -n "$p" ]] || continue
+    p="$(realpath "$p")"
+    [[ -d "$p" && "$p/" == /tmp/?*/ ]] || { echo "nodes.sh: HESP_NODES_SHARE: $p is not a folder under /tmp" >&2; exit 2; }
+    shares+=("$p")
+  done
   echo "$tag" > "$dir/tag"; echo "$n" > "$dir/size"; echo "$net" > "$dir/net"
   # On failure half-way, remove what exists.
   trap 'echo "nodes.sh: up failed; tearing down" >&2; "$0" down "$dir" > /dev/null 2>&1' ERR
@@ -74,6 +85,12 @@ up)
   for i in $(seq 1 "$n"); do
     node="node$i"; ns="$tag-$node"; nd="$dir/nodes/$node"
     mkdir -p "$nd/tmp" "$nd/log"; chmod 1777 "$nd/tmp"
+    # Shared folders under /tmp: bound into the node's /tmp before it replaces the machine's.
+    binds=""
+    for p in "${shares[@]}"; do
+      mkdir -p "$nd/tmp/${p#/tmp/}"
+      binds+="mount --bind '$p' '$nd/tmp/${p#/tmp/}' && "
+    done
     ip netns add "$ns"
     ip link add "$tag-n$i" type veth peer name hesp0 netns "$ns"
     ip link set "$tag-n$i" master "$br" up
@@ -83,7 +100,8 @@ up)
     # The holder: new UTS and mount namespaces inside the network one, private mounts.
     setsid nsenter --net="/run/netns/$ns" unshare --uts --mount --propagation private -- /bin/sh -c "
       hostname $node &&
-      mount --bind '$nd/tmp' /tmp &&
+      $binds
+      mount --rbind '$nd/tmp' /tmp &&
       mount -t tmpfs -o size=2g,mode=1777 tmpfs /dev/shm &&
       mount --bind '$dir/hosts' /etc/hosts &&
       echo \$\$ > '$nd/holder.pid.new' && mv '$nd/holder.pid.new' '$nd/holder.pid' &&

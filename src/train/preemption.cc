@@ -52,6 +52,8 @@ void catch_preemption_signals_for_process() {
   install(SIGHUP, on_checkpoint_signal, nullptr);
 }
 
+bool stop_signal_received() { return g_stop_signal.load(std::memory_order_relaxed) != 0; }
+
 PreemptionGuard::PreemptionGuard(std::filesystem::path run_dir) {
   CHECK(!g_guard_active.exchange(true)) << "only one PreemptionGuard may be active";
   if (!run_dir.empty()) trigger_file_ = std::move(run_dir) / "CHECKPOINT_NOW";

@@ -42,6 +42,9 @@ class StepActionSource {
 // down, is ignored (instead of turning a finished run into a failed job step).
 void catch_preemption_signals_for_process();
 
+// True once this process got a stop signal (SIGUSR1/SIGTERM); no communication.
+bool stop_signal_received();
+
 // Installs the handlers for SIGUSR1, SIGTERM (stop) and SIGHUP (checkpoint) and restores
 // the previous ones on destruction. One guard at a time per process.
 class PreemptionGuard final : public StepActionSource {

@@ -30,6 +30,7 @@
 #include "train/training_cadence.h"
 #include "train/training_state.h"
 #include "util/errors.h"
+#include "util/failpoint.h"
 #include "util/fs.h"
 #include "util/logging.h"
 #include "util/resources.h"
@@ -447,6 +448,8 @@ void TrainingRun::save_checkpoint() {
   save_cam_cache(cache_, &ckpt);
   selector_->save(&ckpt);
   store_.save_on_root(comm_, ckpt);
+  // Tests of preemption and node loss hold the run here (util/failpoint.h).
+  util::failpoint("train.checkpoint_saved", stop_signal_received);
 }
 
 // Model selection, the final evaluation (threshold from the training clips) and result.json.

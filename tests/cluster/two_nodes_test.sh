@@ -26,11 +26,13 @@ set -uo pipefail
 hesp="$(realpath "$1")"; pack="$(realpath "$2")"; mpirun="${3:-}"; src="$(realpath "$4")"
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) -eq 0 ]] || skip "the namespace cluster needs root"
-# Every node mounts its own empty /tmp (node-local scratch), so a tree under /tmp is not
-# shared storage: the nodes could not see the binaries, configs or data.
-for p in "$hesp" "$pack" "$src"; do
-  [[ "$p/" != /tmp/* ]] || skip "$p is under /tmp, which each node replaces with its own; build outside /tmp"
+# Every node mounts its own empty /tmp (node-local scratch); a tree under /tmp (a CI clone)
+# is bound into every node's /tmp at its own path, as shared storage (HESP_NODES_SHARE).
+share=""
+for p in "$(dirname "$hesp")" "$(dirname "$pack")" "$src"; do
+  [[ "$p/" == /tmp/* ]] && share+="$p:"
 done
+export HESP_NODES_SHARE="$share"
 for b in ip nsenter unshare tc jq python3; do command -v "$b" > /dev/null || skip "$b not found"; done
 [[ -n "$mpirun" ]] && command -v "$mpirun" > /dev/null || skip "mpirun not found"
 nodes_sh="$src/cluster/local/nodes.sh"
@@ -70,6 +72,16 @@ parts=" ${HESP_CLUSTER_PARTS:-0 1 2 3 4 5 6} "
 part() { [[ "$parts" == *" $1 "* ]]; }
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
+wait_for_checkpoint() {  # RUN_DIR ALIVE_CMD...: until a checkpoint exists or ALIVE_CMD fails
+  local dir="$1"; shift
+  for _ in $(seq 1 6000); do
+    ls "$dir/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && return 0
+    "$@" || return 1
+    sleep 0.1
+  done
+  return 1
+}
+job_alive() { [[ -n "$(squeue -h -j "$1" -o %T 2> /dev/null)" ]]; }
 cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 
 bash "$src/tests/sweep/make_demo_data.sh" "$pack" "$work/data" || { echo "FAIL: data"; exit 1; }
@@ -209,16 +221,16 @@ fi
 # --- 4. Node loss ------------------------------------------------------------------------
 if part 4; then
 echo "== 4. node2 lost mid-epoch"
-run=(--host node1,node2 -np 2 "$hesp" --threads 1 train --config "$config" "${sets[@]}" --run-dir "$work/lost")
+# The run holds after its first checkpoint (failpoint train.checkpoint_saved) until
+# lost.release exists: node2 is lost mid-run whatever the machine's speed.
+release="$work/lost.release"
+run=(--host node1,node2 -np 2 -x HESP_FAILPOINTS="train.checkpoint_saved=pause($release)" "$hesp"
+     --threads 1 train --config "$config" "${sets[@]}" --run-dir "$work/lost")
 mpi "${run[@]}" > "$work/lost1.log" 2>&1 &
 launcher=$!
-for _ in $(seq 1 1200); do
-  ls "$work/lost/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
-  kill -0 $launcher 2> /dev/null || break
-  sleep 0.1
-done
+wait_for_checkpoint "$work/lost" kill -0 $launcher
 if ! kill -0 $launcher 2> /dev/null || [[ -f "$work/lost/result.json" ]]; then
-  bad "the run ended before node2 could be lost"; tail -20 "$work/lost1.log"
+  bad "the run ended before its first checkpoint was held"; tail -20 "$work/lost1.log"
 else
   t0=$(date +%s.%N)
   bash "$nodes_sh" kill "$nodes" node2
@@ -233,6 +245,7 @@ else
   # daemons ("unable to reliably start one or more daemons"): either is the loss reported.
   grep -qE "node2|unable to reliably start one or more daemons" "$work/lost1.log" ||
     bad "no message reports the lost node2"
+  touch "$release"
   mpi "${run[@]}" > "$work/lost2.log" 2>&1 || { bad "the rerun after the loss"; tail -20 "$work/lost2.log"; }
   grep -q "resumed from" "$work/lost2.log" "$work/lost/logs/rank0.log" || bad "the rerun did not resume from a checkpoint"
   cmp -s <(jq -S .metrics "$work/t2x1/result.json") <(jq -S .metrics "$work/lost/result.json") ||
@@ -282,13 +295,17 @@ if [[ $have_slurm == 1 ]]; then
   export HESP_MPIRUN_FLAGS="--allow-run-as-root --oversubscribe"
   cd "$work" || exit 1
   # --cpus-per-task=1: each rank must train with 1 thread (not the node's cores).
-  job=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --cpus-per-task=1 --output="$work/train.out" \
+  # The run holds after its first checkpoint until pre.release exists (failpoint
+  # train.checkpoint_saved; a stop signal releases it too), so USR1 always finds it
+  # running; the release file is made once the first incarnation has ended, so the
+  # requeued job runs through.
+  release="$work/pre.release"
+  job=$(HESP_FAILPOINTS="train.checkpoint_saved=pause($release)" sbatch --parsable --nodes=2 \
+    --ntasks-per-node=1 --cpus-per-task=1 --output="$work/train.out" \
     "$src/cluster/slurm/train.sbatch" "$config" "$work/pre" "${sets[@]}")
-  for _ in $(seq 1 3000); do
-    ls "$work/pre/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
-    [[ -n "$(squeue -h -j "$job" -o %T 2> /dev/null)" ]] || break
-    sleep 0.1
-  done
+  wait_for_checkpoint "$work/pre" job_alive "$job" ||
+    bad "the SLURM job wrote no checkpoint"
+  [[ -f "$work/pre/result.json" ]] && bad "the SLURM job finished before it was preempted"
   scancel --signal=USR1 --batch "$job"
   released=""; gone=0
   for _ in $(seq 1 1200); do
@@ -300,6 +317,7 @@ if [[ $have_slurm == 1 ]]; then
     [[ "$state" == FAILED || "$state" == CANCELLED ]] && { echo "job $job ended $state"; break; }
     # A requeued job waits ~2 min before it is eligible again; release it once both
     # nodes cleaned up the first incarnation.
+    grep -q "scontrol requeue" "$work/train.out" && touch "$release"
     if [[ -z "$released" && "$state" == PENDING ]] && grep -q "scontrol requeue" "$work/train.out" &&
        [[ $(sinfo -h -N -o %t | grep -c '^idle') -eq 2 ]]; then
       sleep 3
