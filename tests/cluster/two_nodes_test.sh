@@ -176,11 +176,18 @@ sed -e "s#=\.\./\.\./#=$src/#g" -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$s
 echo 'base_set: "train.max_steps_per_epoch=2"' >> "$work/sweep.pbtxt"
 export HESP_SWEEP_DATA="$work/data"
 runs=$("$hesp" sweep --config "$work/sweep.pbtxt" --list --skip-data-check | wc -l)
+sweep_errors() {  # OUT: every rank's errors and last lines (mpirun shows rank 0's only)
+  local f
+  for f in $(find "$1" -name 'rank*.log' -o -name 'sweep*.log' 2> /dev/null); do
+    grep -H -E "\] [EF][0-9]{4} |error|exit code" "$f" | tail -5
+  done
+  grep -E "\] [EF][0-9]{4} |error|exit code" "$work/sweep-g$g.log" | tail -10
+}
 for g in 2 1; do
   out="$work/sweep-g$g"
-  mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" sweep \
+  mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" --log-all-ranks sweep \
     --config "$work/sweep.pbtxt" --out "$out" --group-size $g > "$work/sweep-g$g.log" 2>&1 ||
-    { bad "sweep --group-size $g"; tail -20 "$work/sweep-g$g.log"; continue; }
+    { bad "sweep --group-size $g"; tail -20 "$work/sweep-g$g.log"; sweep_errors "$out"; continue; }
   n=$(find "$out" -name result.json | wc -l)
   [[ $n -eq $runs && $runs -gt 0 ]] || bad "sweep --group-size $g: $n of $runs runs finished"
   # Each run trained once: one "run DIR (NAME): method" line per run, in its own rank-0 log.
@@ -189,7 +196,7 @@ for g in 2 1; do
     [[ "$c" == 1 ]] || bad "sweep --group-size $g: $d trained $c time(s)"
   done
   find "$out" -name result.json -exec md5sum {} + | sort > "$work/before.md5"
-  mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" sweep \
+  mpi --host node1:2,node2:2 -np 4 --map-by node -x HESP_SWEEP_DATA "$hesp" --log-all-ranks sweep \
     --config "$work/sweep.pbtxt" --out "$out" --group-size $g > "$work/sweep-g$g-again.log" 2>&1 ||
     bad "second sweep --group-size $g"
   grep -q "$runs already finished" "$work/sweep-g$g-again.log" || bad "the rerun (group size $g) did not skip $runs runs"
