@@ -8,18 +8,13 @@
 
 #include "source_paths.h"
 #include "text_lines.h"
+#include "video_decode.h"
 #include "util/errors.h"
 
 namespace hesp::pack {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-bool is_video_file(const stdfs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), ::tolower);
-  return e == ".avi" || e == ".mp4" || e == ".mkv" || e == ".mov" || e == ".webm";
-}
 
 // A folder's entries in name order, without file-system litter (is_metadata_name).
 std::vector<stdfs::path> sorted_entries(const stdfs::path& dir) {
@@ -31,6 +26,15 @@ std::vector<stdfs::path> sorted_entries(const stdfs::path& dir) {
   if (ec) throw UserError("cannot list folder " + dir.string() + ": " + ec.message());
   std::sort(v.begin(), v.end());
   return v;
+}
+
+// A file in a scanned class folder that is a clip: a video by content (video_decode.h), or
+// bytes FFmpeg does not recognise at all (kept, so that a damaged video is rejected with a
+// reason rather than silently dropped). Text, audio-only files, still images and other media
+// FFmpeg recognises are not clips.
+bool is_clip_file(const stdfs::path& p) {
+  const VideoProbe probe = probe_video(p.string());
+  return probe.kind == VideoProbe::kVideo || probe.kind == VideoProbe::kUnknown;
 }
 
 bool is_dir(const stdfs::path& p) {
@@ -163,7 +167,7 @@ ImportResult import_afew(const ImportOptions& opts) {
       for (const auto& e : sorted_entries(class_dir)) {
         if (is_dir(e)) {
           found[e.filename().string()].first = e;
-        } else if (is_video_file(e) && is_file(e)) {
+        } else if (is_file(e) && is_clip_file(e)) {
           auto& v = found[e.stem().string()].second;
           if (v.empty()) v = e;  // Several containers of one stem: the first by name.
         }
@@ -506,7 +510,13 @@ ImportResult import_csv(const ImportOptions& opts) {
     } else {
       set_label(c, classes.lookup(label_text), label_text);
     }
-    if (is_video_file(where.path) && !is_dir(where.path)) {
+    // A listed file is a video clip (its bytes decide whether it decodes); a folder holds
+    // frames. A listed path that does not exist is reported as a missing video when its last
+    // component has an extension, else as a missing frame folder.
+    const bool listed_file = is_file(where.path) ||
+                             (!is_dir(where.path) && where.path.has_extension() &&
+                              !stdfs::exists(where.path));
+    if (listed_file) {
       set_path(c, {}, where.path, "video");
     } else {
       set_path(c, where.path, {}, "frames");
