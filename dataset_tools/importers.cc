@@ -8,8 +8,8 @@
 
 #include "source_paths.h"
 #include "text_lines.h"
-#include "video_decode.h"
 #include "util/errors.h"
+#include "video_decode.h"
 
 namespace hesp::pack {
 namespace {
@@ -513,9 +513,9 @@ ImportResult import_csv(const ImportOptions& opts) {
     // A listed file is a video clip (its bytes decide whether it decodes); a folder holds
     // frames. A listed path that does not exist is reported as a missing video when its last
     // component has an extension, else as a missing frame folder.
-    const bool listed_file = is_file(where.path) ||
-                             (!is_dir(where.path) && where.path.has_extension() &&
-                              !stdfs::exists(where.path));
+    const bool listed_file =
+        is_file(where.path) ||
+        (!is_dir(where.path) && where.path.has_extension() && !stdfs::exists(where.path));
     if (listed_file) {
       set_path(c, {}, where.path, "video");
     } else {

@@ -13,8 +13,8 @@ extern "C" {
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -60,7 +60,8 @@ using FormatPtr = std::unique_ptr<AVFormatContext, FormatCloser>;
 bool is_still_or_text_demuxer(const std::string& name) {
   if (name == "image2" || name == "image2pipe" || name == "tty") return true;
   const std::string pipe = "_pipe";
-  return name.size() > pipe.size() && name.compare(name.size() - pipe.size(), pipe.size(), pipe) == 0;
+  return name.size() > pipe.size() &&
+         name.compare(name.size() - pipe.size(), pipe.size(), pipe) == 0;
 }
 
 // The first video stream that is not cover art and has a picture size, or -1.
@@ -75,16 +76,18 @@ int video_stream_index(const AVFormatContext* ctx) {
   return -1;
 }
 
-// Opens `path` with the demuxer its bytes choose (the name is not consulted); on success
-// `*stream` is the video stream. Returns an empty pointer and sets `why` otherwise.
-FormatPtr open_by_content(const std::string& path, int* stream, std::string* why,
-                          std::string* container) {
+// Opens `path` with the demuxer its bytes choose (the name is not consulted). Returns the
+// open file with `*stream` its video stream, or an empty pointer with probe->kind and
+// probe->why_not saying why not (kUnknown: not recognised, or recognised but broken;
+// kOtherMedia: opened, but without a video).
+FormatPtr open_by_content(const std::string& path, int* stream, VideoProbe* probe) {
   quiet_ffmpeg();
+  probe->kind = VideoProbe::kUnknown;
   const std::string url = file_url(path);
   AVIOContext* pb = nullptr;
   int rc = avio_open(&pb, url.c_str(), AVIO_FLAG_READ);
   if (rc < 0) {
-    *why = "cannot open: " + av_error(rc);
+    probe->why_not = "cannot open: " + av_error(rc);
     return {};
   }
   const AVInputFormat* fmt = nullptr;
@@ -92,32 +95,37 @@ FormatPtr open_by_content(const std::string& path, int* stream, std::string* why
   rc = av_probe_input_buffer2(pb, &fmt, "", nullptr, 0, 0);
   avio_closep(&pb);
   if (rc < 0 || !fmt) {
-    *why = "not a container FFmpeg recognises";
+    probe->why_not = "not a container FFmpeg recognises";
     return {};
   }
-  *container = fmt->name;
+  probe->container = fmt->name;
   if (is_still_or_text_demuxer(fmt->name)) {
-    *why = std::string("a still image or text (FFmpeg reads it as ") + fmt->name + ")";
+    probe->kind = VideoProbe::kOtherMedia;
+    probe->why_not = std::string("a still image or text (FFmpeg reads it as ") + fmt->name + ")";
     return {};
   }
   AVFormatContext* raw = nullptr;
   rc = avformat_open_input(&raw, url.c_str(), fmt, nullptr);
   if (rc < 0) {
-    *why = std::string("FFmpeg cannot open it as ") + fmt->name + ": " + av_error(rc);
+    probe->why_not =
+        std::string("looks like ") + fmt->name + " but FFmpeg cannot open it: " + av_error(rc);
     return {};
   }
   FormatPtr ctx(raw);
   rc = avformat_find_stream_info(ctx.get(), nullptr);
   if (rc < 0) {
-    *why = std::string("FFmpeg cannot read the stream headers (") + fmt->name +
-           "): " + av_error(rc);
+    probe->why_not = std::string("looks like ") + fmt->name +
+                     " but FFmpeg cannot read its stream headers: " + av_error(rc);
     return {};
   }
   *stream = video_stream_index(ctx.get());
   if (*stream < 0) {
-    *why = std::string("a ") + fmt->name + " file without a video stream";
+    probe->kind = VideoProbe::kOtherMedia;
+    probe->why_not = std::string("a ") + fmt->name + " file without a video stream";
     return {};
   }
+  probe->kind = VideoProbe::kVideo;
+  probe->is_video = true;
   return ctx;
 }
 
@@ -244,10 +252,7 @@ VideoProbe probe_video(const std::string& path) {
     return p;
   }
   int stream = -1;
-  FormatPtr ctx = open_by_content(path, &stream, &p.why_not, &p.container);
-  p.is_video = ctx != nullptr;
-  p.kind = p.is_video ? VideoProbe::kVideo
-                      : (p.container.empty() ? VideoProbe::kUnknown : VideoProbe::kOtherMedia);
+  open_by_content(path, &stream, &p);
   return p;
 }
 
@@ -256,9 +261,10 @@ bool is_video_file(const std::string& path) { return probe_video(path).is_video;
 int decode_video(const std::string& path, const FrameSink& sink) {
   // --- open: demuxer by content, the video stream, its decoder ---
   int si = -1;
-  std::string why, container;
-  FormatPtr fmt = open_by_content(path, &si, &why, &container);
-  if (!fmt) throw UserError(path + ": not a video (" + why + ")");
+  VideoProbe probe;
+  FormatPtr fmt = open_by_content(path, &si, &probe);
+  if (!fmt) throw UserError(path + ": not a video (" + probe.why_not + ")");
+  const std::string& container = probe.container;
   AVStream* st = fmt->streams[si];
   const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
   if (!codec) {

@@ -24,9 +24,10 @@ namespace hesp::pack {
 struct VideoProbe {
   enum Kind {
     kVideo,       // A container FFmpeg recognises, with a video stream.
-    kOtherMedia,  // Recognised, but audio only, a still image, subtitles, ...
+    kOtherMedia,  // Opened by FFmpeg, but audio only, a still image, subtitles, ...
     kText,        // No control bytes but tab/newlines in the first 4 KiB (e.g. a list).
-    kUnknown,     // Empty, unreadable, or bytes FFmpeg does not recognise.
+    kUnknown,     // Empty, unreadable, bytes FFmpeg does not recognise, or a container
+                  // FFmpeg recognises but cannot open (damaged).
   };
   Kind kind = kUnknown;
   bool is_video = false;  // kind == kVideo.
@@ -43,13 +44,13 @@ bool is_video_file(const std::string& path);
 // point, FFmpeg's layout): the ffmpeg tool's autorotation choice.
 enum class DisplayTransform {
   kNone,
-  kClockwise,          // transpose=clock
-  kCounterClockwise,   // transpose=cclock
-  kTranspose,          // transpose=cclock_flip (90° with a flip)
-  kAntiTranspose,      // transpose=clock_flip (270° with a flip)
-  kRotate180,          // hflip + vflip
-  kHorizontalFlip,     // hflip
-  kVerticalFlip,       // vflip
+  kClockwise,         // transpose=clock
+  kCounterClockwise,  // transpose=cclock
+  kTranspose,         // transpose=cclock_flip (90° with a flip)
+  kAntiTranspose,     // transpose=clock_flip (270° with a flip)
+  kRotate180,         // hflip + vflip
+  kHorizontalFlip,    // hflip
+  kVerticalFlip,      // vflip
 };
 DisplayTransform display_transform(const int32_t* matrix);  // nullptr: kNone.
 const char* display_transform_name(DisplayTransform t);

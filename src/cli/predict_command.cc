@@ -133,10 +133,10 @@ bool is_manifest(const stdfs::path& p) {
 
 // One clip to predict, in output order.
 struct Item {
-  std::string input;    // The INPUT argument (or list line) it came from, escape_name'd.
-  std::string clip_id;  // The path (escape_name'd), or the packed clip's id.
+  std::string input;     // The INPUT argument (or list line) it came from, escape_name'd.
+  std::string clip_id;   // The path (escape_name'd), or the packed clip's id.
   bool escaped = false;  // The input or id was not UTF-8 and is shown escaped.
-  std::string path;     // Video or frame folder (empty for packed clips).
+  std::string path;      // Video or frame folder (empty for packed clips).
   bool is_video = false;
   const data::Dataset* dataset = nullptr;  // Packed clip: its dataset and index.
   int64_t index = 0;
@@ -152,8 +152,8 @@ class InputExpander {
   void add(const std::string& input, const std::string& listed_in = "") {
     const stdfs::path p(input);
     std::error_code ec;
-    const std::string where = escape_name(
-        listed_in.empty() ? input : input + " (listed in " + listed_in + ")");
+    const std::string where =
+        escape_name(listed_in.empty() ? input : input + " (listed in " + listed_in + ")");
     if (!stdfs::exists(p, ec)) return fail(where, "no such file or folder");
     if (is_manifest(p)) return add_packed(input, where);
     if (stdfs::is_directory(p, ec)) return add_file(input, false);
@@ -164,8 +164,7 @@ class InputExpander {
       return fail(where, "neither a video, a frame folder nor a manifest (" + media.why + ")");
     }
     if (media.kind != train::MediaProbe::kText) {
-      return fail(where, "not a supported video (" + media.why +
-                             "), nor a text list of inputs");
+      return fail(where, "not a supported video (" + media.why + "), nor a text list of inputs");
     }
     // A text file listing videos or frame folders (relative to the list's folder).
     std::istringstream lines(fs::read_file(p));
