@@ -1,5 +1,7 @@
 #include "importers.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -31,9 +33,10 @@ std::vector<stdfs::path> sorted_entries(const stdfs::path& dir) {
 // A file in a scanned class folder that is a clip: a video by content (video_decode.h), or
 // bytes FFmpeg does not recognise at all (kept, so that a damaged video is rejected with a
 // reason rather than silently dropped). Text, audio-only files, still images and other media
-// FFmpeg recognises are not clips.
-bool is_clip_file(const stdfs::path& p) {
+// FFmpeg recognises are not clips; `why_not` says what they are.
+bool is_clip_file(const stdfs::path& p, std::string* why_not) {
   const VideoProbe probe = probe_video(p.string());
+  *why_not = probe.why_not;
   return probe.kind == VideoProbe::kVideo || probe.kind == VideoProbe::kUnknown;
 }
 
@@ -156,6 +159,8 @@ ImportResult import_afew(const ImportOptions& opts) {
   }
   ImportResult r;
   r.class_names = classes.names();
+  int64_t not_clips = 0;  // Files beside the clips that are not videos (said once, below).
+  std::string first_not_clip;
   for (const auto& split_dir : split_dirs) {
     const std::string split = split_dir.filename().string();
     for (const auto& class_dir : sorted_entries(split_dir)) {
@@ -167,9 +172,15 @@ ImportResult import_afew(const ImportOptions& opts) {
       for (const auto& e : sorted_entries(class_dir)) {
         if (is_dir(e)) {
           found[e.filename().string()].first = e;
-        } else if (is_file(e) && is_clip_file(e)) {
-          auto& v = found[e.stem().string()].second;
-          if (v.empty()) v = e;  // Several containers of one stem: the first by name.
+        } else if (is_file(e)) {
+          std::string why_not;
+          if (is_clip_file(e, &why_not)) {
+            auto& v = found[e.stem().string()].second;
+            if (v.empty()) v = e;  // Several containers of one stem: the first by name.
+          } else {
+            ++not_clips;
+            if (not_clips == 1) first_not_clip = printable(e.string()) + " (" + why_not + ")";
+          }
         }
       }
       for (const auto& [stem, media] : found) {
@@ -189,6 +200,12 @@ ImportResult import_afew(const ImportOptions& opts) {
         r.clips.push_back(std::move(c));
       }
     }
+  }
+  if (not_clips > 0) {
+    LOG(INFO) << "AFEW: " << not_clips
+              << " file(s) in class folders are not videos and not clips (audio tracks, "
+                 "text, images), e.g. "
+              << first_not_clip;
   }
   return r;
 }
