@@ -12,6 +12,7 @@
 #include "data/format/shard_reader.h"
 #include "util/errors.h"
 #include "util/fs.h"
+#include "video_decode.h"
 
 namespace hesp::pack {
 namespace {
@@ -36,9 +37,14 @@ void write_frames(const std::vector<uint8_t>& rgb, int S, int T, const stdfs::pa
   for (int k = 0; k < T; ++k) {
     char name[32];
     std::snprintf(name, sizeof name, "%04d.png", k + 1);
-    if (!cv::imwrite((dir / name).string(), bgr_frame(rgb, S, k))) {
-      throw UserError("cannot write " + (dir / name).string());
+    // Encoded in memory and written through fs: a full disk is an error naming the file
+    // (cv::imwrite does not see a failed flush).
+    std::vector<uint8_t> png;
+    if (!cv::imencode(".png", bgr_frame(rgb, S, k), png)) {
+      throw UserError("cannot encode " + (dir / name).string() + " as PNG");
     }
+    fs::atomic_write_file(dir / name,
+                          std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
   }
 }
 
@@ -48,6 +54,19 @@ void write_video(const std::vector<uint8_t>& rgb, int S, int T, const stdfs::pat
   if (!w.isOpened()) throw UserError("cannot open " + file.string() + " for writing (FFV1)");
   for (int k = 0; k < T; ++k) w.write(bgr_frame(rgb, S, k));
   w.release();
+  // OpenCV's writer reports no write error (a full disk): read the file back.
+  int frames = 0;
+  try {
+    frames = decode_video(file.string(), [](const uint8_t*, int, int) {});
+  } catch (const UserError&) {
+    frames = 0;
+  }
+  if (frames != T) {
+    std::error_code ec;
+    stdfs::remove(file, ec);
+    throw UserError("cannot write " + file.string() + ": it reads back with " +
+                    std::to_string(frames) + " of " + std::to_string(T) + " frames (disk full?)");
+  }
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -15,6 +14,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "video_decode.h"
 
 namespace hesp::pack {
 namespace {
@@ -78,19 +78,6 @@ PackedClip pack_folder(const ClipSource& clip, const data::PackParams& params) {
   return p;
 }
 
-// Opens a video with OpenCV's file-reading backends only: FFmpeg, then OpenCV's own MJPEG
-// reader. CAP_ANY would also try camera backends, which are not thread-safe.
-bool open_video(cv::VideoCapture* cap, const std::string& path) {
-  for (const int api : {cv::CAP_FFMPEG, cv::CAP_OPENCV_MJPEG}) {
-    try {
-      if (cap->open(path, api) && cap->isOpened()) return true;
-    } catch (const cv::Exception&) {
-      // Try the next backend.
-    }
-  }
-  return false;
-}
-
 PackedClip pack_video(const ClipSource& clip, const data::PackParams& params) {
   std::error_code ec;
   if (!stdfs::is_regular_file(clip.path, ec)) {
@@ -99,21 +86,14 @@ PackedClip pack_video(const ClipSource& clip, const data::PackParams& params) {
   const auto bytes = stdfs::file_size(clip.path, ec);
   if (ec) return rejected(reason::kMissingVideo, "cannot stat " + clip.path);
   if (bytes == 0) return rejected(reason::kUnreadableVideo, "zero-length file " + clip.path);
-  cv::VideoCapture cap;
-  if (!open_video(&cap, clip.path)) {
-    return rejected(reason::kUnreadableVideo, "cannot open video " + clip.path);
-  }
-  // Frame counts in container headers are unreliable: decode every frame, keeping only
-  // the resized copy so memory stays at S*S*3 per source frame.
+  // Frame counts in container headers are unreliable: decode every frame (as displayed:
+  // video_decode.h), keeping only the resized copy so memory stays at S*S*3 per frame.
   std::vector<std::vector<uint8_t>> resized;
-  cv::Mat bgr, rgb;
-  while (cap.read(bgr)) {
-    if (bgr.empty()) break;
-    if (bgr.type() != CV_8UC3 && bgr.type() != CV_8UC1) break;
-    cv::cvtColor(bgr, rgb, bgr.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
-    std::vector<uint8_t> v(rgb.data, rgb.data + rgb.total() * 3);
-    resized.push_back(resize_rgb(v, rgb.cols, rgb.rows, params.size(), params.resize()));
-  }
+  std::vector<uint8_t> frame;
+  decode_video(clip.path, [&](const uint8_t* rgb, int w, int h) {
+    frame.assign(rgb, rgb + static_cast<size_t>(w) * h * 3);
+    resized.push_back(resize_rgb(frame, w, h, params.size(), params.resize()));
+  });
   const int n = static_cast<int>(resized.size());
   if (n == 0) return rejected(reason::kUnreadableVideo, "no decodable frame in " + clip.path);
   if (clip.expected_frames >= 0 && clip.expected_frames != n) {

@@ -1,10 +1,10 @@
 #pragma once
 // Turns one ClipSource into its stored frames: lists a frame folder in numeric order
-// (file-system litter skipped) or decodes a video through OpenCV's file-reading backends,
-// keeps every source frame (or, with a cap T = PackParams::frames_per_clip > 0 and more than
-// T source frames, the middle frame of each of T segments), resizes to S x S and encodes.
-// Problems with the clip's data come back as a rejection (reason + detail), never as a
-// crash.
+// (file-system litter skipped) or decodes a video through FFmpeg's libraries as players
+// show it (video_decode.h: display rotation and flips applied, square pixels), keeps every source
+// frame (or, with a cap T = PackParams::frames_per_clip > 0 and more than T source frames, the
+// middle frame of each of T segments), resizes to S x S and encodes. Problems with the clip's data
+// come back as a rejection (reason + detail), never as a crash.
 #include <string>
 #include <vector>
 

@@ -1,6 +1,7 @@
 // hesp-pack: converts AFEW / MAFW / DFEW / FERV39k trees and annotation lists into
 // sharded HDF5 (docs/datasets.md), verifies and inspects packed datasets, and writes
 // synthetic datasets in the real layouts for tests, benchmarks and the demo.
+#include <hdf5.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -112,6 +113,10 @@ std::vector<std::string> split_commas(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any other HDF5 call: no library clean-up at exit. After a failed write (a full
+  // disk) HDF5 cannot close the shard and its exit handler would crash retrying
+  // (H5F__close_cb); hesp closes and fsyncs every shard itself (data::ShardWriter).
+  H5dont_atexit();
   hesp::logging::init(argv[0]);
   CLI::App app{"hesp-pack: convert facial-expression video datasets into sharded HDF5"};
   app.footer(kFormatsHelp);

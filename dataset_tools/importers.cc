@@ -1,5 +1,7 @@
 #include "importers.h"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -9,17 +11,12 @@
 #include "source_paths.h"
 #include "text_lines.h"
 #include "util/errors.h"
+#include "video_decode.h"
 
 namespace hesp::pack {
 namespace {
 
 namespace stdfs = std::filesystem;
-
-bool is_video_file(const stdfs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), ::tolower);
-  return e == ".avi" || e == ".mp4" || e == ".mkv" || e == ".mov" || e == ".webm";
-}
 
 // A folder's entries in name order, without file-system litter (is_metadata_name).
 std::vector<stdfs::path> sorted_entries(const stdfs::path& dir) {
@@ -31,6 +28,16 @@ std::vector<stdfs::path> sorted_entries(const stdfs::path& dir) {
   if (ec) throw UserError("cannot list folder " + dir.string() + ": " + ec.message());
   std::sort(v.begin(), v.end());
   return v;
+}
+
+// A file in a scanned class folder that is a clip: a video by content (video_decode.h), or
+// bytes FFmpeg does not recognise at all (kept, so that a damaged video is rejected with a
+// reason rather than silently dropped). Text, audio-only files, still images and other media
+// FFmpeg recognises are not clips; `why_not` says what they are.
+bool is_clip_file(const stdfs::path& p, std::string* why_not) {
+  const VideoProbe probe = probe_video(p.string());
+  *why_not = probe.why_not;
+  return probe.kind == VideoProbe::kVideo || probe.kind == VideoProbe::kUnknown;
 }
 
 bool is_dir(const stdfs::path& p) {
@@ -152,6 +159,8 @@ ImportResult import_afew(const ImportOptions& opts) {
   }
   ImportResult r;
   r.class_names = classes.names();
+  int64_t not_clips = 0;  // Files beside the clips that are not videos (said once, below).
+  std::string first_not_clip;
   for (const auto& split_dir : split_dirs) {
     const std::string split = split_dir.filename().string();
     for (const auto& class_dir : sorted_entries(split_dir)) {
@@ -163,9 +172,15 @@ ImportResult import_afew(const ImportOptions& opts) {
       for (const auto& e : sorted_entries(class_dir)) {
         if (is_dir(e)) {
           found[e.filename().string()].first = e;
-        } else if (is_video_file(e) && is_file(e)) {
-          auto& v = found[e.stem().string()].second;
-          if (v.empty()) v = e;  // Several containers of one stem: the first by name.
+        } else if (is_file(e)) {
+          std::string why_not;
+          if (is_clip_file(e, &why_not)) {
+            auto& v = found[e.stem().string()].second;
+            if (v.empty()) v = e;  // Several containers of one stem: the first by name.
+          } else {
+            ++not_clips;
+            if (not_clips == 1) first_not_clip = printable(e.string()) + " (" + why_not + ")";
+          }
         }
       }
       for (const auto& [stem, media] : found) {
@@ -185,6 +200,12 @@ ImportResult import_afew(const ImportOptions& opts) {
         r.clips.push_back(std::move(c));
       }
     }
+  }
+  if (not_clips > 0) {
+    LOG(INFO) << "AFEW: " << not_clips
+              << " file(s) in class folders are not videos and not clips (audio tracks, "
+                 "text, images), e.g. "
+              << first_not_clip;
   }
   return r;
 }
@@ -506,7 +527,13 @@ ImportResult import_csv(const ImportOptions& opts) {
     } else {
       set_label(c, classes.lookup(label_text), label_text);
     }
-    if (is_video_file(where.path) && !is_dir(where.path)) {
+    // A listed file is a video clip (its bytes decide whether it decodes); a folder holds
+    // frames. A listed path that does not exist is reported as a missing video when its last
+    // component has an extension, else as a missing frame folder.
+    const bool listed_file =
+        is_file(where.path) ||
+        (!is_dir(where.path) && where.path.has_extension() && !stdfs::exists(where.path));
+    if (listed_file) {
       set_path(c, {}, where.path, "video");
     } else {
       set_path(c, where.path, {}, "frames");

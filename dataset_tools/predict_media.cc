@@ -1,10 +1,12 @@
 // Video and frame-folder decoding for `hesp predict` (src/cli/predict_command.cc): linked
 // into the `hesp` executable when the dataset tools (OpenCV) are built, it registers a
 // decoder that turns a clip into stored frames exactly as `hesp-pack convert` would
-// (same frame sampling and resize policy), minus the JPEG step.
+// (same frame sampling and resize policy, same display orientation), minus the JPEG step,
+// and the packer's media rule (probe_video: a video is recognised by its bytes).
 #include "frame_source.h"
 #include "train/predictor.h"
 #include "util/errors.h"
+#include "video_decode.h"
 
 namespace hesp::pack {
 namespace {
@@ -28,9 +30,31 @@ train::RawClip decode_for_predict(const std::string& path, bool is_video,
   return out;
 }
 
+train::MediaProbe probe_for_predict(const std::string& path) {
+  const VideoProbe p = probe_video(path);
+  train::MediaProbe out;
+  out.why = p.why_not;
+  switch (p.kind) {
+    case VideoProbe::kVideo:
+      out.kind = train::MediaProbe::kVideo;
+      break;
+    case VideoProbe::kOtherMedia:
+      out.kind = train::MediaProbe::kOtherMedia;
+      break;
+    case VideoProbe::kText:
+      out.kind = train::MediaProbe::kText;
+      break;
+    case VideoProbe::kUnknown:
+      out.kind = train::MediaProbe::kUnknown;
+      break;
+  }
+  return out;
+}
+
 // Registered before main() runs: this file is part of the executable itself.
 const bool kRegistered = [] {
   train::set_raw_clip_decoder(decode_for_predict);
+  train::set_media_prober(probe_for_predict);
   return true;
 }();
 

@@ -66,6 +66,13 @@ int run_main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << std::endl;
     logging::close_rank_file();
     return e.exit_code();
+  } catch (const std::exception& e) {
+    // Never an abort on what a library throws (a JSON type error, a filesystem error):
+    // say what failed and exit 1.
+    logging::record_error(e.what());
+    std::cerr << "error: " << e.what() << std::endl;
+    logging::close_rank_file();
+    return kExitFailure;
   }
 }
 

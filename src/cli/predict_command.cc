@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -29,11 +30,96 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-bool is_video_file(const stdfs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), ::tolower);
-  return e == ".mp4" || e == ".avi" || e == ".mkv" || e == ".mov" || e == ".webm" || e == ".m4v" ||
-         e == ".mpg" || e == ".mpeg";
+// Length of the valid UTF-8 sequence at s[i] (no overlongs, surrogates or > U+10FFFF), or 0.
+size_t utf8_sequence(const std::string& s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  unsigned lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+bool is_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// A name as printed and written (docs/predict.md, "Names that are not UTF-8"): valid UTF-8
+// unchanged; otherwise each backslash doubled and each byte outside a valid UTF-8 sequence
+// written \xNN (two upper-case hex digits), so the bytes can be recovered exactly.
+std::string escape_name(const std::string& s) {
+  if (is_utf8(s)) return s;
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02X", static_cast<unsigned char>(s[i]));
+      out += buf;
+      ++i;
+    } else {
+      if (s[i] == '\\') out += '\\';
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
+// JSON text; bytes that are not UTF-8 (never expected after escape_name) are replaced,
+// never thrown on.
+std::string dump_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Without the dataset tools' probe: text is a file without control bytes (bar tab and
+// line ends) in its first 4 KiB.
+bool looks_like_text(const stdfs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  char buf[4096];
+  in.read(buf, sizeof(buf));
+  const std::streamsize n = in.gcount();
+  if (n <= 0) return false;
+  for (std::streamsize i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(buf[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') return false;
+  }
+  return true;
+}
+
+// What a file holds, by its bytes (the dataset tools' probe when built with them).
+train::MediaProbe probe_file(const stdfs::path& p) {
+  if (const auto& probe = train::media_prober()) return probe(p.string());
+  train::MediaProbe m;
+  m.kind = looks_like_text(p) ? train::MediaProbe::kText : train::MediaProbe::kUnknown;
+  m.why = m.kind == train::MediaProbe::kText
+              ? "a text file"
+              : "not a text file, and this hesp was built without the dataset tools "
+                "(HESP_BUILD_DATASET_TOOLS=OFF), so it recognises no video";
+  return m;
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -47,9 +133,10 @@ bool is_manifest(const stdfs::path& p) {
 
 // One clip to predict, in output order.
 struct Item {
-  std::string input;    // The INPUT argument (or list line) it came from.
-  std::string clip_id;  // The path, or the packed clip's id.
-  std::string path;     // Video or frame folder (empty for packed clips).
+  std::string input;     // The INPUT argument (or list line) it came from, escape_name'd.
+  std::string clip_id;   // The path (escape_name'd), or the packed clip's id.
+  bool escaped = false;  // The input or id was not UTF-8 and is shown escaped.
+  std::string path;      // Video or frame folder (empty for packed clips).
   bool is_video = false;
   const data::Dataset* dataset = nullptr;  // Packed clip: its dataset and index.
   int64_t index = 0;
@@ -65,12 +152,20 @@ class InputExpander {
   void add(const std::string& input, const std::string& listed_in = "") {
     const stdfs::path p(input);
     std::error_code ec;
-    const std::string where = listed_in.empty() ? input : input + " (listed in " + listed_in + ")";
+    const std::string where =
+        escape_name(listed_in.empty() ? input : input + " (listed in " + listed_in + ")");
     if (!stdfs::exists(p, ec)) return fail(where, "no such file or folder");
     if (is_manifest(p)) return add_packed(input, where);
     if (stdfs::is_directory(p, ec)) return add_file(input, false);
-    if (is_video_file(p)) return add_file(input, true);
-    if (!listed_in.empty()) return fail(where, "neither a video, a frame folder nor a manifest");
+    // Media by content, never by extension: a video FFmpeg recognises, else a text list.
+    const train::MediaProbe media = probe_file(p);
+    if (media.kind == train::MediaProbe::kVideo) return add_file(input, true);
+    if (!listed_in.empty()) {
+      return fail(where, "neither a video, a frame folder nor a manifest (" + media.why + ")");
+    }
+    if (media.kind != train::MediaProbe::kText) {
+      return fail(where, "not a supported video (" + media.why + "), nor a text list of inputs");
+    }
     // A text file listing videos or frame folders (relative to the list's folder).
     std::istringstream lines(fs::read_file(p));
     std::string line;
@@ -93,13 +188,15 @@ class InputExpander {
     Item it;
     it.input = where;
     it.clip_id = where;
-    it.error = where + ": " + why;
+    it.error = where + ": " + escape_name(why);
     items_.push_back(std::move(it));
   }
 
   void add_file(const std::string& path, bool video) {
     Item it;
-    it.input = it.clip_id = it.path = path;
+    it.path = path;
+    it.input = it.clip_id = escape_name(path);
+    it.escaped = it.input != path;
     it.is_video = video;
     items_.push_back(std::move(it));
   }
@@ -124,8 +221,9 @@ class InputExpander {
     }
     for (const auto& c : ds.clips()) {
       Item it;
-      it.input = input;
-      it.clip_id = c.clip_id;
+      it.input = escape_name(input);
+      it.clip_id = escape_name(c.clip_id);
+      it.escaped = it.input != input || it.clip_id != c.clip_id;
       it.dataset = &ds;
       it.index = c.index;
       items_.push_back(std::move(it));
@@ -179,6 +277,7 @@ nlohmann::json record(const train::Predictor& predictor, const Item& it,
   j["box"] = nlohmann::json(nullptr);
   if (p.box_size > 0) j["box"] = {{"top", p.box_top}, {"left", p.box_left}, {"size", p.box_size}};
   if (p.padding_width > 0) j["box"] = {{"padding", p.padding_width}};
+  if (it.escaped) j["escaped"] = true;
   if (it.dataset) {
     const auto& c = it.dataset->clip(it.index);
     j["label"] = c.label >= 0 ? c.class_name : (c.class_name.empty() ? "" : "unknown");
@@ -191,7 +290,7 @@ nlohmann::json record(const train::Predictor& predictor, const Item& it,
 std::string predict_share(const train::Predictor& predictor, const std::vector<Item>& items,
                           int64_t begin, int64_t end, int64_t batch_size) {
   std::string out;
-  auto emit = [&out](nlohmann::json j) { out += j.dump() + "\n"; };
+  auto emit = [&out](nlohmann::json j) { out += dump_json(j) + "\n"; };
   for (int64_t i = begin; i < end;) {
     // Load up to batch_size clips; failures are recorded, the others predicted.
     std::vector<torch::Tensor> views;
@@ -206,7 +305,7 @@ std::string predict_share(const train::Predictor& predictor, const std::vector<I
         views.push_back(load_item(predictor, it));
         which.push_back(i);
       } catch (const UserError& e) {
-        emit({{"order", i}, {"error", std::string(e.what())}});
+        emit({{"order", i}, {"error", escape_name(e.what())}});
       }
     }
     if (views.empty()) continue;
@@ -278,8 +377,8 @@ void add_predict_commands(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::IsMember({"cpu", "cuda"}));
   predict
       ->add_option("inputs", o->inputs,
-                   "video files (.mp4, .avi, ...), frame folders, text files listing either, "
-                   "packed datasets (folder with manifest.pbtxt)")
+                   "videos (any container FFmpeg recognises by content), frame folders, text "
+                   "files listing either, packed datasets (folder with manifest.pbtxt)")
       ->required();
   set_action(predict, [o, &global] {
     auto world = comm::world();
@@ -346,7 +445,7 @@ void add_predict_commands(CLI::App& app, const GlobalOptions& global) {
       if (csv) {
         text = to_csv(ok, predictor.known_classes());
       } else {
-        for (const auto& r : ok) text += r.dump() + "\n";
+        for (const auto& r : ok) text += dump_json(r) + "\n";
       }
       if (o->output.empty()) {
         std::cout << text << std::flush;

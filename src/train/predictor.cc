@@ -251,4 +251,14 @@ RawClipDecoder& decoder_slot() {
 void set_raw_clip_decoder(RawClipDecoder decoder) { decoder_slot() = std::move(decoder); }
 const RawClipDecoder& raw_clip_decoder() { return decoder_slot(); }
 
+namespace {
+MediaProber& prober_slot() {
+  static MediaProber p;
+  return p;
+}
+}  // namespace
+
+void set_media_prober(MediaProber prober) { prober_slot() = std::move(prober); }
+const MediaProber& media_prober() { return prober_slot(); }
+
 }  // namespace hesp::train

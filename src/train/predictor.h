@@ -105,4 +105,15 @@ using RawClipDecoder =
 void set_raw_clip_decoder(RawClipDecoder decoder);
 const RawClipDecoder& raw_clip_decoder();  // Empty function when none is registered.
 
+// What a file holds, judged by its bytes (the dataset tools' probe_video, the one media
+// rule of hesp-pack and predict: docs/predict.md, "Inputs"); the file name is not looked at.
+struct MediaProbe {
+  enum Kind { kVideo, kOtherMedia, kText, kUnknown };
+  Kind kind = kUnknown;
+  std::string why;  // When not a video: one phrase ("a wav file without a video stream").
+};
+using MediaProber = std::function<MediaProbe(const std::string& path)>;
+void set_media_prober(MediaProber prober);
+const MediaProber& media_prober();  // Empty function when none is registered.
+
 }  // namespace hesp::train

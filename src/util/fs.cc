@@ -51,15 +51,21 @@ void atomic_write_file(const stdfs::path& path, std::string_view data) {
   const stdfs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw UserError("cannot create " + tmp.string() + ": " + errno_text());
+  // Errors name the file being written (its temporary name is an implementation detail);
+  // the temporary is removed, so a failed write leaves the old file (or none) in place.
   try {
-    write_all(fd, data, tmp);
-    if (::fsync(fd) != 0) throw UserError("cannot fsync " + tmp.string() + ": " + errno_text());
+    write_all(fd, data, path);
+    if (::fsync(fd) != 0) throw UserError("cannot write " + path.string() + ": " + errno_text());
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
     throw;
   }
-  ::close(fd);
+  if (::close(fd) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    throw UserError("cannot write " + path.string() + ": " + why);
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = errno_text();
     ::unlink(tmp.c_str());

@@ -88,7 +88,7 @@ head -1 "$work/p.csv" | grep -q "^input,clip_id,prediction,class,score,threshold
 
 # --- 3. bad inputs: named, the others predicted, exit 1 ---
 mkdir -p "$work/bad/empty_folder"
-echo "not a video" > "$work/bad/truncated.avi"
+head -c 600 "${videos[0]}" > "$work/bad/truncated.avi"
 : > "$work/bad/empty_list.txt"
 predict --run "$run" "$work/bad/missing.mp4" "$work/bad/empty_folder" "$work/bad/truncated.avi" \
   "$work/bad/empty_list.txt" "${videos[0]}" "$work/frames/clips.txt" \
@@ -147,6 +147,51 @@ sys.exit(0 if ok else 1)
 PY
 else
   echo "mpirun not found: the two-rank check is skipped"
+fi
+# --- 6. names and containers people have (issue 21, docs/predict.md) ---
+# A Latin-1 name (not UTF-8) is predicted and written escaped (\xNN, backslashes doubled,
+# "escaped": true) so that its bytes are recoverable; a name with a comma and quotes
+# survives the CSV; .3gp/.MTS/.wmv/.flv videos are videos by content, never text lists.
+mkdir -p "$work/in"
+latin="$work/in/$(printf 'caf\xe9 1\\x.avi')"
+quoted="$work/in/happy, take \"2\".avi"
+cp "${videos[0]}" "$latin" && cp "${videos[0]}" "$quoted" || die "copy inputs"
+predict --run "$run" "$latin" "$quoted" --output "$work/p6.jsonl" 2> "$work/e6" \
+  || { cat "$work/e6"; fail=1; echo "FAIL: predict on a Latin-1 name"; }
+predict --run "$run" "$latin" "$quoted" --output "$work/p6.csv" 2> "$work/e6c" \
+  || { cat "$work/e6c"; fail=1; echo "FAIL: predict on a Latin-1 name (csv)"; }
+python3 - "$work/p6.jsonl" "$work/p6.csv" "$latin" "$quoted" <<'PY' || { fail=1; echo "FAIL: names not carried"; }
+import csv, json, os, re, sys
+def unescape(s):
+    out, i, b = bytearray(), 0, s.encode("utf-8")
+    while i < len(b):
+        if b[i:i + 2] == b"\\\\": out += b"\\"; i += 2
+        elif b[i:i + 2] == b"\\x": out.append(int(b[i + 2:i + 4], 16)); i += 4
+        else: out.append(b[i]); i += 1
+    return bytes(out)
+latin, quoted = os.fsencode(sys.argv[3]), sys.argv[4]
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+bad = len(rows) != 2
+bad |= not (rows[0].get("escaped") is True and unescape(rows[0]["input"]) == latin)
+bad |= not ("escaped" not in rows[1] and rows[1]["input"] == quoted)
+table = list(csv.reader(open(sys.argv[2], newline="", encoding="utf-8")))
+bad |= len(table) != 3 or any(len(r) != len(table[0]) for r in table)
+bad |= unescape(table[1][0]) != latin or table[2][0] != quoted
+if bad: print(rows, table)
+sys.exit(1 if bad else 0)
+PY
+if command -v ffmpeg > /dev/null; then
+  t="testsrc=s=176x144:d=0.8:r=10"
+  ffmpeg -loglevel error -f lavfi -i "$t" -c:v h263 -f 3gp "$work/in/phone.3gp" &&
+    ffmpeg -loglevel error -f lavfi -i "$t" -c:v mpeg2video -f mpegts "$work/in/cam.MTS" &&
+    ffmpeg -loglevel error -f lavfi -i "$t" -c:v wmv2 -f asf "$work/in/old.wmv" &&
+    ffmpeg -loglevel error -f lavfi -i "$t" -c:v flv1 -f flv "$work/in/clip.flv" || die "ffmpeg"
+  predict --run "$run" "$work/in/phone.3gp" "$work/in/cam.MTS" "$work/in/old.wmv" \
+    "$work/in/clip.flv" --output "$work/p7.jsonl" 2> "$work/e7" \
+    || { cat "$work/e7"; fail=1; echo "FAIL: containers by content"; }
+  [[ $(wc -l < "$work/p7.jsonl") -eq 4 ]] || { fail=1; echo "FAIL: not 4 container predictions"; }
+else
+  echo "ffmpeg not found (apt-get install ffmpeg): the container check is skipped"
 fi
 [[ $fail -eq 0 ]] && echo "predict test: OK"
 exit $fail

@@ -15,6 +15,14 @@
 namespace hesp::data {
 namespace {
 
+// Why a write failed, for the message: the device is full (or the quota spent), else a
+// generic hint.
+std::string write_failure(const std::filesystem::path& p) {
+  const int e = errno;
+  if (e == ENOSPC || e == EDQUOT) return "no space left on the device of " + p.string();
+  return e != 0 ? std::string(std::strerror(e)) + " (disk full?)" : std::string("disk full?");
+}
+
 void fsync_file(const std::filesystem::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY);
   if (fd < 0 || ::fsync(fd) != 0) {
@@ -29,6 +37,10 @@ void fsync_file(const std::filesystem::path& p) {
 
 ShardWriter::ShardWriter(std::filesystem::path final_path, const PackParams& params)
     : final_path_(std::move(final_path)), params_(params) {
+  // A shard that fails to write (full disk) cannot be closed by HDF5, and the library's exit
+  // handler would crash closing it again: no exit handler (a no-op when HDF5 is already
+  // initialised, which is why hesp-pack's main() calls it first).
+  H5dont_atexit();
   const auto tmp = temp_path();
   file_ = h5::create_file(tmp);
   const int S = params_.size();
@@ -73,13 +85,16 @@ void ShardWriter::add_jpeg_clip(const shard::ClipRecord& rec,
   for (const auto& f : frames) blob += f;
   const hsize_t start = payload_bytes_, count = blob.size(), new_size = start + count;
   const std::string where = temp_path().string() + " (clip " + rec.clip_id + ")";
-  if (H5Dset_extent(frames_.get(), &new_size) < 0) throw UserError("HDF5: cannot grow " + where);
+  errno = 0;
+  if (H5Dset_extent(frames_.get(), &new_size) < 0) {
+    throw UserError("HDF5: cannot grow " + where + ": " + write_failure(temp_path()));
+  }
   h5::Handle space(H5Dget_space(frames_.get()));
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
   h5::Handle mem(H5Screate_simple(1, &count, nullptr));
   if (count > 0 && H5Dwrite(frames_.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT,
                             blob.data()) < 0) {
-    throw UserError("HDF5: cannot write " + where + " (disk full?)");
+    throw UserError("HDF5: cannot write " + where + ": " + write_failure(temp_path()));
   }
   for (const auto& f : frames) offsets_.push_back(offsets_.back() + f.size());
   payload_bytes_ = new_size;
@@ -101,13 +116,16 @@ void ShardWriter::add_raw_clip(const shard::ClipRecord& rec, const uint8_t* fram
   const hsize_t first = raw_rows_;
   hsize_t dims[4] = {first + T, S, S, 3};
   const std::string where = temp_path().string() + " (clip " + rec.clip_id + ")";
-  if (H5Dset_extent(frames_.get(), dims) < 0) throw UserError("HDF5: cannot grow " + where);
+  errno = 0;
+  if (H5Dset_extent(frames_.get(), dims) < 0) {
+    throw UserError("HDF5: cannot grow " + where + ": " + write_failure(temp_path()));
+  }
   h5::Handle space(H5Dget_space(frames_.get()));
   hsize_t start[4] = {first, 0, 0, 0}, count[4] = {T, S, S, 3};
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
   h5::Handle mem(H5Screate_simple(4, count, nullptr));
   if (H5Dwrite(frames_.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, frames) < 0) {
-    throw UserError("HDF5: cannot write " + where + " (disk full?)");
+    throw UserError("HDF5: cannot write " + where + ": " + write_failure(temp_path()));
   }
   raw_rows_ += T;
   payload_bytes_ += T * S * S * 3;
@@ -119,6 +137,7 @@ ShardInfo ShardWriter::finish() {
   CHECK(!finished_);
   const hid_t f = file_.get();
   const auto tmp = temp_path();
+  errno = 0;
   h5::write_attr_int(f, shard::kAttrFormatVersion, shard::kFormatVersion);
   h5::write_attr_string(f, shard::kAttrEncoding, encoding_name(params_.encoding()));
   h5::write_attr_int(f, shard::kAttrFramesPerClip, params_.frames_per_clip());
@@ -143,7 +162,7 @@ ShardInfo ShardWriter::finish() {
   if (params_.encoding() == PackParams::jpeg) h5::write_uint64s(f, shard::kFrameOffsets, offsets_);
   const bool closed_frames = frames_.reset();
   if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 || !closed_frames || !file_.reset()) {
-    throw UserError("HDF5: cannot flush " + tmp.string() + " (disk full?)");
+    throw UserError("HDF5: cannot flush " + tmp.string() + ": " + write_failure(tmp));
   }
   fsync_file(tmp);
   std::error_code ec;
