@@ -125,4 +125,11 @@ ClipConfig named_config(const std::string& arch) {
   return c;
 }
 
+std::string architecture_name(const ClipConfig& c) {
+  for (const char* name : {"ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px", "tiny"}) {
+    if (named_config(name) == c) return name;
+  }
+  return "custom (" + c.to_string() + ")";
+}
+
 }  // namespace hesp::clip
