@@ -514,8 +514,9 @@ std::string interval_figure_svg(
   f.y0 = ty.lo;
   f.y1 = ty.hi;
   f.x0 = 0, f.x1 = static_cast<double>(std::max<size_t>(1, groups.size()));
-  double group_width = 40.0 * static_cast<double>(std::max<size_t>(2, series.size()));
-  for (const auto& g : groups) group_width = std::max(group_width, text_width(g, 12) + 16);
+  // Each group as wide as its name, and 24 px per series (a dot and a diamond).
+  double group_width = 24.0 * static_cast<double>(std::max<size_t>(2, series.size())) + 20;
+  for (const auto& g : groups) group_width = std::max(group_width, text_width(g, 12) + 12);
   f.width = std::max(640.0, f.left + group_width * static_cast<double>(groups.size()) + f.right);
   // --- the legend: one colour per series, then the two markers ---
   std::vector<std::pair<std::string, std::string>> entries;

@@ -36,6 +36,7 @@ std::string pct(double v) {
 struct Figure {
   std::string file;  // Relative to the output directory.
   std::string caption;
+  bool wide = false;  // Spans the page (the figures against the paper: many groups).
 };
 
 struct SettingFigures {
@@ -164,6 +165,7 @@ std::string index_html(const std::vector<SettingTable>& tables,
     << ".not-compared { background: #fff4e0; padding: 0.5em; }\n.footnote { font-size: 0.9em; "
        "color: #555; }\n"
     << "figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 700px; }\n"
+    << "figure.wide { max-width: 1400px; }\n"
     << "figure img { max-width: 100%; border: 1px solid #ddd; }\n</style>\n</head>\n<body>\n"
     << "<h1>HESP open-set results</h1>\n<p>" << out.runs_done << " runs done, " << out.runs_not_done
     << " not done. AUROC and OSCR x100: mean ± sample standard deviation "
@@ -174,8 +176,9 @@ std::string index_html(const std::vector<SettingTable>& tables,
   for (const SettingFigures& sf : figures) {
     h << "<h2>" << xml_escape(sf.title) << "</h2>\n";
     for (const Figure& f : sf.figures) {
-      h << "<figure><img src=\"" << xml_escape(f.file) << "\" alt=\"" << xml_escape(f.caption)
-        << "\"><figcaption>" << xml_escape(f.caption) << "</figcaption></figure>\n";
+      h << "<figure" << (f.wide ? " class=\"wide\"" : "") << "><img src=\"" << xml_escape(f.file)
+        << "\" alt=\"" << xml_escape(f.caption) << "\"><figcaption>" << xml_escape(f.caption)
+        << "</figcaption></figure>\n";
     }
   }
   h << "</body>\n</html>\n";
@@ -250,12 +253,14 @@ ReportOutput write_report(const ReportOptions& options) {
     if (svg.empty()) continue;
     const std::string file = "figures/paper_" + slug(s.setting) + ".svg";
     write(out, file, svg);
-    paper_figures.push_back({file, s.title +
-                                       ": our mean over the splits with its 95% t "
-                                       "interval (dot and whisker) beside the paper's "
-                                       "Table " +
-                                       std::to_string(s.paper_table) +
-                                       " value (hollow diamond), per openness and metric."});
+    paper_figures.push_back({file,
+                             s.title +
+                                 ": our mean over the splits with its 95% t "
+                                 "interval (dot and whisker) beside the paper's "
+                                 "Table " +
+                                 std::to_string(s.paper_table) +
+                                 " value (hollow diamond), per openness and metric.",
+                             true});
   }
   if (!paper_figures.empty()) {
     figures.insert(figures.begin(), SettingFigures{"Against the paper", paper_figures});
