@@ -611,9 +611,9 @@ std::string paper_comparison_csv(const Comparisons& c) {
           const auto it = values.find(col);
           if (it == values.end()) continue;
           csv << csv_field(s.setting) << "," << s.paper_table << ",yes,,published_not_run,"
-              << csv_field(r.method) << "," << csv_field(r.name) << "," << csv_field(r.name) << ",,"
-              << csv_field(col) << "," << (auroc ? "auroc" : "oscr") << "," << full(it->second)
-              << ",,,,,,\n";
+              << csv_field(r.method) << "," << csv_field(r.name) << "," << csv_field(r.name) << ","
+              << csv_field(col) << "," << csv_field(col) << "," << (auroc ? "auroc" : "oscr") << ","
+              << full(it->second) << ",,,,,,\n";
         }
       }
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "clip/model/architecture_name.h"
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "clip/tokenizer/vocab_path.h"

@@ -1,5 +1,7 @@
 #include "clip/model/clip_config.h"
 
+#include "clip/model/architecture_name.h"
+
 #include <cmath>
 #include <set>
 #include <sstream>

@@ -38,9 +38,4 @@ ClipConfig infer_config(const std::map<std::string, torch::Tensor>& state_dict);
 // "ViT-L/14", "ViT-L/14@336px". Throws ConfigError for an unknown name.
 ClipConfig named_config(const std::string& arch);
 
-// The released name of an architecture ("ViT-B/32", ..., "tiny") when `c` equals one of
-// named_config's, else "custom (<to_string()>)". Recorded in result.json ("protocol") so
-// that `hesp report` knows whether a run is comparable with the paper (ViT-B/32).
-std::string architecture_name(const ClipConfig& c);
-
 }  // namespace hesp::clip
