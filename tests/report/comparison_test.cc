@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "clip/model/architecture_name.h"
 #include "report/comparison.h"
 #include "report/figures.h"
 #include "report/paper_tables.h"
@@ -154,6 +155,17 @@ TEST(PaperTables, ShippedFileLoadsWithTheMethodMappingOfDocsMethod) {
   EXPECT_DOUBLE_EQ(p.table(6)->rows.back().oscr.at("mean"), 41.73);
   EXPECT_EQ(baseline_of("hesp"), "clip_arpl");
   EXPECT_EQ(baseline_of("hesp_b1"), "clip_zeroshot");
+}
+
+TEST(PaperTables, ResultJsonNamesTheClipArchitecture) {
+  // What hesp train records in result.json's protocol (the report compares ViT-B/32 only).
+  for (const char* name : {"ViT-B/32", "ViT-B/16", "ViT-L/14", "tiny"}) {
+    EXPECT_EQ(clip::architecture_name(clip::named_config(name)), name);
+  }
+  clip::ClipConfig c = clip::named_config("ViT-B/32");
+  c.vision_layers = 6;
+  EXPECT_EQ(clip::architecture_name(c).rfind("custom (embed_dim=512", 0), 0u)
+      << clip::architecture_name(c);
 }
 
 // --- a sweep of the paper's settings ---
