@@ -1,5 +1,7 @@
 // `hesp report D [--out DIR] [--format md,csv,html]`: the paper's tables (AUROC / OSCR per
-// setting and openness) and SVG figures from the runs of a sweep directory (docs/report.md).
+// setting and openness) and SVG figures from the runs of a sweep directory, the published
+// values beside them where the runs match the paper's protocol, and HESP against its
+// baseline paired by split (docs/report.md).
 #include <iostream>
 #include <string>
 
@@ -17,7 +19,9 @@ void add_report_commands(CLI::App& app, const GlobalOptions&) {
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "report", "tables (Tables 1-4 shape) and SVG figures from a sweep's result.json files");
+      "report",
+      "tables (Tables 1-4 shape), SVG figures, the paper's values beside comparable runs "
+      "(95% t intervals) and HESP vs its baseline paired by split (exact sign-flip test)");
   sub->add_option("sweep_dir", opts->sweep_dir,
                   "sweep directory: <D>/<setting>/<method>/<K-U>/split<i>/result.json")
       ->required();

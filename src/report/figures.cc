@@ -25,12 +25,6 @@ std::string num(double v) {
   return buf;
 }
 
-std::string tick_label(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
-
 // A conservative width estimate of a line of sans-serif text (DejaVu Sans, Chromium's
 // default on Debian, averages about 0.6 em; wide capitals reach 0.75 em): layouts reserve
 // this much so that no label is cut at the figure's edge.
@@ -77,28 +71,40 @@ void open_svg(std::ostringstream& s, const Frame& f, const std::string& title) {
     << xml_escape(title) << "</text>\n";
 }
 
-// Axes box, 5 ticks per axis with labels, and the axis titles.
+// Axes box, ticks at round values (nice_ticks of the frame's ranges, which callers widen
+// to nice limits) with labels, and the axis titles.
 void axes(std::ostringstream& s, const Frame& f, const std::string& xlabel,
           const std::string& ylabel) {
+  const NiceTicks tx = nice_ticks(f.x0, f.x1), ty = nice_ticks(f.y0, f.y1);
+  const auto inside = [](double v, double lo, double hi) {
+    const double eps = (hi - lo) * 1e-9;
+    return v >= lo - eps && v <= hi + eps;
+  };
   s << "<g class=\"axes\" stroke=\"black\" fill=\"none\">\n"
     << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
     << num(f.px(f.x1)) << "\" y2=\"" << num(f.py(f.y0)) << "\"/>\n"
     << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
     << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(f.y1)) << "\"/>\n";
-  for (int i = 0; i <= 5; ++i) {
-    const double x = f.x0 + (f.x1 - f.x0) * i / 5, y = f.y0 + (f.y1 - f.y0) * i / 5;
+  for (double x : tx.values()) {
+    if (!inside(x, f.x0, f.x1)) continue;
     s << "<line x1=\"" << num(f.px(x)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
-      << num(f.px(x)) << "\" y2=\"" << num(f.py(f.y0) + 5) << "\"/>\n"
-      << "<line x1=\"" << num(f.px(f.x0) - 5) << "\" y1=\"" << num(f.py(y)) << "\" x2=\""
+      << num(f.px(x)) << "\" y2=\"" << num(f.py(f.y0) + 5) << "\"/>\n";
+  }
+  for (double y : ty.values()) {
+    if (!inside(y, f.y0, f.y1)) continue;
+    s << "<line x1=\"" << num(f.px(f.x0) - 5) << "\" y1=\"" << num(f.py(y)) << "\" x2=\""
       << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(y)) << "\"/>\n";
   }
   s << "</g>\n<g class=\"tick-labels\" fill=\"black\">\n";
-  for (int i = 0; i <= 5; ++i) {
-    const double x = f.x0 + (f.x1 - f.x0) * i / 5, y = f.y0 + (f.y1 - f.y0) * i / 5;
-    s << "<text x=\"" << num(f.px(x)) << "\" y=\"" << num(f.py(f.y0) + 18)
-      << "\" text-anchor=\"middle\">" << tick_label(x) << "</text>\n"
-      << "<text x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
-      << "\" text-anchor=\"end\">" << tick_label(y) << "</text>\n";
+  for (double x : tx.values()) {
+    if (!inside(x, f.x0, f.x1)) continue;
+    s << "<text class=\"x-tick\" x=\"" << num(f.px(x)) << "\" y=\"" << num(f.py(f.y0) + 18)
+      << "\" text-anchor=\"middle\">" << tx.label(x) << "</text>\n";
+  }
+  for (double y : ty.values()) {
+    if (!inside(y, f.y0, f.y1)) continue;
+    s << "<text class=\"y-tick\" x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
+      << "\" text-anchor=\"end\">" << ty.label(y) << "</text>\n";
   }
   s << "</g>\n<text x=\"" << num((f.px(f.x0) + f.px(f.x1)) / 2) << "\" y=\"" << num(f.height - 15)
     << "\" text-anchor=\"middle\">" << xml_escape(xlabel) << "</text>\n"
@@ -128,6 +134,54 @@ void legend(std::ostringstream& s, const Frame& f,
 }
 
 }  // namespace
+
+namespace {
+
+// Heckbert's "nice number" (Graphics Gems, 1990): the 1, 2, 5 or 10 x 10^k nearest x
+// (round) or at least x (not round).
+double nice_number(double x, bool round) {
+  const double e = std::floor(std::log10(x));
+  const double f = x / std::pow(10.0, e);
+  double n;
+  if (round) {
+    n = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+  } else {
+    n = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+  }
+  return n * std::pow(10.0, e);
+}
+
+}  // namespace
+
+NiceTicks nice_ticks(double lo, double hi, int target) {
+  CHECK_GT(target, 0);
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;
+  if (!(hi > lo)) hi = lo + 1;
+  NiceTicks t;
+  const double range = nice_number(hi - lo, false);
+  t.step = nice_number(range / target, true);
+  t.lo = std::floor(lo / t.step + 1e-9) * t.step;
+  t.hi = std::ceil(hi / t.step - 1e-9) * t.step;
+  return t;
+}
+
+std::vector<double> NiceTicks::values() const {
+  std::vector<double> v;
+  const auto first = static_cast<int64_t>(std::llround(lo / step));
+  const auto last = static_cast<int64_t>(std::llround(hi / step));
+  for (int64_t k = first; k <= last; ++k) {
+    const double x = static_cast<double>(k) * step;
+    v.push_back(std::fabs(x) < step * 1e-9 ? 0.0 : x);
+  }
+  return v;
+}
+
+std::string NiceTicks::label(double v) const {
+  const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  return buf;
+}
 
 std::vector<std::pair<double, double>> roc_points(const std::vector<double>& known_scores,
                                                   const std::vector<double>& unknown_scores) {
@@ -198,7 +252,9 @@ std::string histogram_svg(const std::string& title, const std::vector<double>& k
   double top = 0;
   for (size_t b = 0; b < hk.size(); ++b) top = std::max({top, hk[b], hu[b]});
   Frame f;
-  f.x0 = lo, f.x1 = hi, f.y0 = 0, f.y1 = top > 0 ? top * 1.1 : 1.0;
+  // Axes at round limits around the scores and the tallest bar.
+  const NiceTicks tx = nice_ticks(lo, hi), ty = nice_ticks(0, top > 0 ? top * 1.05 : 1.0);
+  f.x0 = tx.lo, f.x1 = tx.hi, f.y0 = 0, f.y1 = ty.hi;
   const std::vector<std::pair<std::string, std::string>> entries = {
       {"known (" + std::to_string(known_scores.size()) + " clips)", colour(0)},
       {"unknown (" + std::to_string(unknown_scores.size()) + " clips)", colour(1)}};
@@ -317,9 +373,10 @@ std::string grouped_bars_svg(const std::string& title, const std::string& ylabel
   // A y range around the bars (differences of ablations are small: start near them).
   const double pad = std::max(1.0, (hi - lo) * 0.15);
   Frame f;
-  f.y0 = std::max(0.0, std::floor(lo - pad));
-  f.y1 = std::min(100.0, std::ceil(hi + pad));
-  if (f.y1 <= f.y0) f.y1 = f.y0 + 1;
+  // Round limits within [0, 100] (every nice step divides 100).
+  const NiceTicks ty = nice_ticks(std::max(0.0, lo - pad), std::min(100.0, hi + pad));
+  f.y0 = std::max(0.0, ty.lo);
+  f.y1 = std::min(100.0, ty.hi);
   f.x0 = 0, f.x1 = static_cast<double>(std::max<size_t>(1, groups.size()));
   // Each group at least as wide as its name and 140 px.
   double group_width = 140;
@@ -336,16 +393,16 @@ std::string grouped_bars_svg(const std::string& title, const std::string& ylabel
     << num(f.px(f.x1)) << "\" y2=\"" << num(f.py(f.y0)) << "\"/>\n"
     << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
     << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(f.y1)) << "\"/>\n";
-  for (int i = 0; i <= 5; ++i) {
-    const double y = f.y0 + (f.y1 - f.y0) * i / 5;
+  for (double y : ty.values()) {
+    if (y < f.y0 || y > f.y1) continue;
     s << "<line x1=\"" << num(f.px(f.x0) - 5) << "\" y1=\"" << num(f.py(y)) << "\" x2=\""
       << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(y)) << "\"/>\n";
   }
   s << "</g>\n<g class=\"tick-labels\" fill=\"black\">\n";
-  for (int i = 0; i <= 5; ++i) {
-    const double y = f.y0 + (f.y1 - f.y0) * i / 5;
-    s << "<text x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
-      << "\" text-anchor=\"end\">" << tick_label(y) << "</text>\n";
+  for (double y : ty.values()) {
+    if (y < f.y0 || y > f.y1) continue;
+    s << "<text class=\"y-tick\" x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
+      << "\" text-anchor=\"end\">" << ty.label(y) << "</text>\n";
   }
   for (size_t g = 0; g < groups.size(); ++g) {
     s << "<text x=\"" << num(f.px(static_cast<double>(g) + 0.5)) << "\" y=\""
@@ -405,8 +462,10 @@ std::string scatter_svg(const std::string& title,
   };
   widen(x0, x1);
   widen(y0, y1);
+  // Round limits around the points.
+  const NiceTicks tx = nice_ticks(x0, x1), ty = nice_ticks(y0, y1);
   Frame f;
-  f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
+  f.x0 = tx.lo, f.x1 = tx.hi, f.y0 = ty.lo, f.y1 = ty.hi;
   std::vector<std::pair<std::string, std::string>> entries;
   // The unknown classes are one grey class; the known ones take the palette.
   auto class_colour = [&](size_t k) -> std::string {
@@ -428,6 +487,128 @@ std::string scatter_svg(const std::string& title,
   s << "</g>\n";
   legend(s, f, entries, false);
   s << "</svg>\n";
+  return s.str();
+}
+
+std::string interval_figure_svg(
+    const std::string& title, const std::string& ylabel, const std::vector<std::string>& groups,
+    const std::vector<std::string>& series,
+    const std::vector<std::vector<std::optional<IntervalPoint>>>& values,
+    const std::string& mean_label, const std::string& reference_label) {
+  CHECK_EQ(values.size(), series.size());
+  // --- the y range: every mean, interval end and reference, at round limits ---
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& row : values) {
+    CHECK_EQ(row.size(), groups.size());
+    for (const auto& v : row) {
+      if (!v) continue;
+      for (const auto& x : {v->mean, v->low, v->high, v->reference}) {
+        if (x) lo = std::min(lo, *x), hi = std::max(hi, *x);
+      }
+    }
+  }
+  if (!(lo <= hi)) lo = 0, hi = 100;
+  const double pad = std::max(1.0, (hi - lo) * 0.05);
+  const NiceTicks ty = nice_ticks(lo - pad, hi + pad);
+  Frame f;
+  f.y0 = ty.lo;
+  f.y1 = ty.hi;
+  f.x0 = 0, f.x1 = static_cast<double>(std::max<size_t>(1, groups.size()));
+  // Each group as wide as its name, and 24 px per series (a dot and a diamond).
+  double group_width = 24.0 * static_cast<double>(std::max<size_t>(2, series.size())) + 20;
+  for (const auto& g : groups) group_width = std::max(group_width, text_width(g, 12) + 12);
+  f.width = std::max(640.0, f.left + group_width * static_cast<double>(groups.size()) + f.right);
+  // --- the legend: one colour per series, then the two markers ---
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (size_t i = 0; i < series.size(); ++i) entries.emplace_back(series[i], colour(i));
+  entries.emplace_back(mean_label, "#000000");
+  entries.emplace_back(reference_label, "#000000");
+  fit(f, title, entries);
+  f.height =
+      std::max(f.height, f.top + 10 + 22.0 * static_cast<double>(entries.size()) + 20 + f.bottom);
+  std::ostringstream s;
+  open_svg(s, f, title);
+  // --- axes: y ticks, group names under the x axis ---
+  s << "<g class=\"axes\" stroke=\"black\" fill=\"none\">\n"
+    << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
+    << num(f.px(f.x1)) << "\" y2=\"" << num(f.py(f.y0)) << "\"/>\n"
+    << "<line x1=\"" << num(f.px(f.x0)) << "\" y1=\"" << num(f.py(f.y0)) << "\" x2=\""
+    << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(f.y1)) << "\"/>\n";
+  for (double y : ty.values()) {
+    s << "<line x1=\"" << num(f.px(f.x0) - 5) << "\" y1=\"" << num(f.py(y)) << "\" x2=\""
+      << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(y)) << "\"/>\n";
+  }
+  for (size_t g = 1; g < groups.size(); ++g) {  // Light separators between groups.
+    s << "<line x1=\"" << num(f.px(static_cast<double>(g))) << "\" y1=\"" << num(f.py(f.y0))
+      << "\" x2=\"" << num(f.px(static_cast<double>(g))) << "\" y2=\"" << num(f.py(f.y1))
+      << "\" stroke=\"#dddddd\"/>\n";
+  }
+  s << "</g>\n<g class=\"tick-labels\" fill=\"black\">\n";
+  for (double y : ty.values()) {
+    s << "<text class=\"y-tick\" x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
+      << "\" text-anchor=\"end\">" << ty.label(y) << "</text>\n";
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    s << "<text x=\"" << num(f.px(static_cast<double>(g) + 0.5)) << "\" y=\""
+      << num(f.py(f.y0) + 18) << "\" text-anchor=\"middle\">" << xml_escape(groups[g])
+      << "</text>\n";
+  }
+  s << "</g>\n<text transform=\"translate(20 " << num((f.py(f.y0) + f.py(f.y1)) / 2)
+    << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(ylabel) << "</text>\n";
+  // --- the points: per series slot, the mean and its interval left, the reference right ---
+  const double slot = 0.8 / static_cast<double>(std::max<size_t>(1, series.size()));
+  auto diamond = [&](double cx, double cy, const std::string& stroke) {
+    s << "<polygon class=\"reference\" points=\"" << num(cx) << "," << num(cy - 5) << " "
+      << num(cx + 5) << "," << num(cy) << " " << num(cx) << "," << num(cy + 5) << " " << num(cx - 5)
+      << "," << num(cy) << "\" fill=\"white\" stroke=\"" << stroke << "\" stroke-width=\"2\"/>\n";
+  };
+  s << "<g class=\"points\">\n";
+  for (size_t i = 0; i < series.size(); ++i) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const double x = static_cast<double>(g) + 0.1 + slot * static_cast<double>(i);
+      const auto& v = values[i][g];
+      const double mx = f.px(x + slot * 0.35), rx = f.px(x + slot * 0.75);
+      if (!v || !v->mean) {
+        s << "<text x=\"" << num(mx) << "\" y=\"" << num(f.py(f.y0) - 4)
+          << "\" text-anchor=\"middle\" font-size=\"9\" fill=\"#a00\">n/a</text>\n";
+      }
+      if (v && v->mean) {
+        if (v->low && v->high) {
+          const double y0 = f.py(*v->low), y1 = f.py(*v->high);
+          s << "<g class=\"interval\" stroke=\"" << colour(i) << "\" stroke-width=\"1.5\">"
+            << "<line x1=\"" << num(mx) << "\" y1=\"" << num(y0) << "\" x2=\"" << num(mx)
+            << "\" y2=\"" << num(y1) << "\"/><line x1=\"" << num(mx - 4) << "\" y1=\"" << num(y0)
+            << "\" x2=\"" << num(mx + 4) << "\" y2=\"" << num(y0) << "\"/><line x1=\""
+            << num(mx - 4) << "\" y1=\"" << num(y1) << "\" x2=\"" << num(mx + 4) << "\" y2=\""
+            << num(y1) << "\"/></g>\n";
+        }
+        s << "<circle class=\"mean\" cx=\"" << num(mx) << "\" cy=\"" << num(f.py(*v->mean))
+          << "\" r=\"4\" fill=\"" << colour(i) << "\"/>\n";
+      }
+      if (v && v->reference) diamond(rx, f.py(*v->reference), colour(i));
+    }
+  }
+  s << "</g>\n";
+  // Legend: series colours, then the two markers in black.
+  const double lx = f.width - f.right + 15;
+  s << "<g class=\"legend\">\n";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const double y = f.top + 10 + 22.0 * static_cast<double>(i);
+    if (i < series.size()) {
+      s << "<rect x=\"" << num(lx) << "\" y=\"" << num(y - 6) << "\" width=\"20\" height=\"12\" "
+        << "fill=\"" << colour(i) << "\"/>\n";
+    } else if (i == series.size()) {
+      s << "<line x1=\"" << num(lx + 10) << "\" y1=\"" << num(y - 8) << "\" x2=\"" << num(lx + 10)
+        << "\" y2=\"" << num(y + 8) << "\" stroke=\"black\" stroke-width=\"1.5\"/>\n"
+        << "<circle cx=\"" << num(lx + 10) << "\" cy=\"" << num(y) << "\" r=\"4\" "
+        << "fill=\"black\"/>\n";
+    } else {
+      diamond(lx + 10, y, "#000000");
+    }
+    s << "<text x=\"" << num(lx + 26) << "\" y=\"" << num(y + 4) << "\" font-size=\"11\">"
+      << xml_escape(entries[i].first) << "</text>\n";
+  }
+  s << "</g>\n</svg>\n";
   return s.str();
 }
 

@@ -55,4 +55,31 @@ std::string scatter_svg(const std::string& title,
                         const std::vector<std::string>& class_names, const std::string& xlabel,
                         const std::string& ylabel);
 
+// Round axis ticks ("nice numbers", as plotting libraries choose them): a step of 1, 2 or
+// 5 x 10^k giving about `target` intervals, and the range [lo, hi] widened to multiples of
+// it. hi <= lo is widened to a unit range.
+struct NiceTicks {
+  double lo = 0, hi = 1, step = 0.2;
+  std::vector<double> values() const;  // lo, lo + step, ..., hi.
+  std::string label(double v) const;   // With as many decimals as the step needs.
+};
+NiceTicks nice_ticks(double lo, double hi, int target = 5);
+
+// One point of interval_figure_svg: a mean with an interval [low, high] and a reference
+// value drawn beside it (any of them may be missing).
+struct IntervalPoint {
+  std::optional<double> mean, low, high, reference;
+};
+
+// Groups along the x axis (e.g. "AUROC 5:2"), one slot per series in each group; in a slot
+// the series' mean as a filled dot with its interval as a capped whisker, and beside it the
+// reference as a hollow diamond of the same colour. values[series][group]; nullopt = "n/a".
+// The legend names the series by colour and the two markers by `mean_label` and
+// `reference_label`.
+std::string interval_figure_svg(
+    const std::string& title, const std::string& ylabel, const std::vector<std::string>& groups,
+    const std::vector<std::string>& series,
+    const std::vector<std::vector<std::optional<IntervalPoint>>>& values,
+    const std::string& mean_label, const std::string& reference_label);
+
 }  // namespace hesp::report

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "report/ablations.h"
+#include "report/comparison.h"
 #include "report/figures.h"
 #include "report/projection.h"
 #include "report/sweep_runs.h"
@@ -35,6 +36,7 @@ std::string pct(double v) {
 struct Figure {
   std::string file;  // Relative to the output directory.
   std::string caption;
+  bool wide = false;  // Spans the page (the figures against the paper: many groups).
 };
 
 struct SettingFigures {
@@ -151,7 +153,7 @@ std::vector<SettingFigures> write_figures(ReportOutput& out, const std::vector<R
 
 std::string index_html(const std::vector<SettingTable>& tables,
                        const std::vector<SettingFigures>& figures, const ReportOutput& out,
-                       const std::string& ablation_fragment) {
+                       const std::string& ablation_fragment, const std::string& comparison_html) {
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     << "<title>HESP open-set results</title>\n<style>\n"
@@ -159,20 +161,24 @@ std::string index_html(const std::vector<SettingTable>& tables,
     << "table.results { border-collapse: collapse; margin-bottom: 0.5em; }\n"
     << "table.results th, table.results td { border: 1px solid #999; padding: 4px 8px; "
        "text-align: center; }\n"
-    << "td.na { color: #a00; }\n.footnote { font-size: 0.9em; color: #555; }\n"
+    << "td.na { color: #a00; }\ntd.outside { color: #a00; font-weight: bold; }\n"
+    << ".not-compared { background: #fff4e0; padding: 0.5em; }\n.footnote { font-size: 0.9em; "
+       "color: #555; }\n"
     << "figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 700px; }\n"
+    << "figure.wide { max-width: 1400px; }\n"
     << "figure img { max-width: 100%; border: 1px solid #ddd; }\n</style>\n</head>\n<body>\n"
     << "<h1>HESP open-set results</h1>\n<p>" << out.runs_done << " runs done, " << out.runs_not_done
     << " not done. AUROC and OSCR x100: mean ± sample standard deviation "
     << "(n - 1) over the class splits of each openness; Mean is the mean of the per-openness "
     << "means. A cell averages only when all its splits are done; otherwise it shows n/a "
     << "with the count. Openness O(K:U) = 1 - sqrt(K / (K + U)).</p>\n"
-    << ablation_fragment << tables_html(tables) << "<h1>Figures</h1>\n";
+    << ablation_fragment << tables_html(tables) << comparison_html << "<h1>Figures</h1>\n";
   for (const SettingFigures& sf : figures) {
     h << "<h2>" << xml_escape(sf.title) << "</h2>\n";
     for (const Figure& f : sf.figures) {
-      h << "<figure><img src=\"" << xml_escape(f.file) << "\" alt=\"" << xml_escape(f.caption)
-        << "\"><figcaption>" << xml_escape(f.caption) << "</figcaption></figure>\n";
+      h << "<figure" << (f.wide ? " class=\"wide\"" : "") << "><img src=\"" << xml_escape(f.file)
+        << "\" alt=\"" << xml_escape(f.caption) << "\"><figcaption>" << xml_escape(f.caption)
+        << "</figcaption></figure>\n";
     }
   }
   h << "</body>\n</html>\n";
@@ -209,7 +215,8 @@ ReportOutput write_report(const ReportOptions& options) {
   // --- an ablation sweep: its table (Tables 5-6) or bars (Fig. 3) first ---
   std::string ablation_md, ablation_fragment;
   std::vector<Figure> ablation_figures;
-  if (const auto spec = read_ablation_spec(options.sweep_dir)) {
+  const auto spec = read_ablation_spec(options.sweep_dir);
+  if (spec) {
     const AblationTable table = build_ablation_table(*spec, tables);
     ablation_md = ablation_markdown(table);
     ablation_fragment = ablation_html(table);
@@ -226,13 +233,45 @@ ReportOutput write_report(const ReportOptions& options) {
       }
     }
   }
-  if (has("md")) write(out, "tables.md", ablation_md + tables_markdown(tables));
-  if (has("csv")) write(out, "tables.csv", tables_csv(tables));
+  // --- against the paper, and HESP against its baseline (comparison.h) ---
+  const PaperTables paper = load_paper_tables(resolve_paper_tables_path());
+  const Comparisons comparisons = build_comparisons(tables, paper, spec);
+  if (has("md")) {
+    write(out, "tables.md",
+          ablation_md + tables_markdown(tables) + comparisons_markdown(comparisons));
+  }
+  if (has("csv")) {
+    write(out, "tables.csv", tables_csv(tables));
+    write(out, "paper_comparison.csv", paper_comparison_csv(comparisons));
+    write(out, "paired_tests.csv", paired_tests_csv(comparisons));
+  }
   auto figures = write_figures(out, runs, tables);
+  std::vector<Figure> paper_figures;
+  for (const SettingComparison& s : comparisons.settings) {
+    if (!s.paper_table) continue;
+    const std::string svg = paper_figure_svg(s);
+    if (svg.empty()) continue;
+    const std::string file = "figures/paper_" + slug(s.setting) + ".svg";
+    write(out, file, svg);
+    paper_figures.push_back({file,
+                             s.title +
+                                 ": our mean over the splits with its 95% t "
+                                 "interval (dot and whisker) beside the paper's "
+                                 "Table " +
+                                 std::to_string(s.paper_table) +
+                                 " value (hollow diamond), per openness and metric.",
+                             true});
+  }
+  if (!paper_figures.empty()) {
+    figures.insert(figures.begin(), SettingFigures{"Against the paper", paper_figures});
+  }
   if (!ablation_figures.empty()) {
     figures.insert(figures.begin(), SettingFigures{"Ablation", ablation_figures});
   }
-  if (has("html")) write(out, "index.html", index_html(tables, figures, out, ablation_fragment));
+  if (has("html")) {
+    write(out, "index.html",
+          index_html(tables, figures, out, ablation_fragment, comparisons_html(comparisons)));
+  }
   return out;
 }
 

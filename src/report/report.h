@@ -22,9 +22,11 @@ struct ReportOutput {
 // Splits "md,csv,html" into its formats; throws ConfigError on an unknown or empty one.
 std::vector<std::string> parse_formats(const std::string& list);
 
-// Loads the sweep, writes tables.md / tables.csv / index.html (as asked) and the SVG
-// figures under out_dir/figures/. Throws UserError for a missing or empty sweep and for a
-// malformed result.json (naming the file).
+// Loads the sweep, writes tables.md / tables.csv, paper_comparison.csv, paired_tests.csv /
+// index.html (as asked) and the SVG figures under out_dir/figures/; tables.md and index.html
+// end with the comparison with the paper and the paired tests (comparison.h). Throws
+// UserError for a missing or empty sweep, for a malformed result.json (naming the file) and
+// when the shipped published tables cannot be found or read (paper_tables.h).
 ReportOutput write_report(const ReportOptions& options);
 
 }  // namespace hesp::report

@@ -154,6 +154,14 @@ RunResult load_result(const stdfs::path& path) {
     r.selection_epoch = s.value("epoch", r.selection_epoch);
     r.chosen_on_validation = s.value("by", std::string("last_epoch")) == "validation";
   }
+  if (j.contains("protocol")) {
+    const json protocol = field<json>(j, "protocol", path);
+    const stdfs::path at = path.string() + " protocol";
+    RunProtocol p;
+    p.clip_architecture = field<std::string>(protocol, "clip_architecture", at);
+    p.datasets = field<std::vector<std::string>>(protocol, "datasets", at);
+    r.protocol = std::move(p);
+  }
   const json clips = field<json>(j, "clips", path);
   if (!clips.is_array()) throw UserError(path.string() + ": 'clips' is not an array");
   const auto k = static_cast<int64_t>(r.known_classes.size());

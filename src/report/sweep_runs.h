@@ -24,6 +24,14 @@ struct ClipScore {
   double score = 0;
 };
 
+// What result.json's "protocol" records of a run (written by hesp train since the report
+// compares with the paper): the CLIP architecture by name ("ViT-B/32", "tiny", "custom
+// (...)") and each packed dataset's source format ("afew", "mafw") in data.manifests order.
+struct RunProtocol {
+  std::string clip_architecture;
+  std::vector<std::string> datasets;
+};
+
 // The parts of a run's result.json a report uses.
 struct RunResult {
   std::string method;
@@ -39,6 +47,7 @@ struct RunResult {
   // written before it existed: the last epoch).
   int64_t selection_epoch = 0;
   bool chosen_on_validation = false;
+  std::optional<RunProtocol> protocol;  // Absent in files of an older hesp.
 };
 
 enum class RunStatus { kDone, kFailed, kMissing };

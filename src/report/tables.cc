@@ -186,6 +186,7 @@ std::vector<SettingTable> build_tables(const std::vector<Run>& runs) {
                 .push_back(run->result->selection_epoch);
             auroc.push_back(100.0 * run->result->auroc);
             oscr.push_back(100.0 * run->result->oscr);
+            cell.values.push_back({split.first, split.second, auroc.back(), oscr.back(), run});
             continue;
           }
           (status == RunStatus::kFailed ? cell.failed : cell.missing)++;

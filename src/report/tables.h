@@ -24,7 +24,17 @@ struct MeanStd {
 };
 MeanStd mean_std(const std::vector<double>& values);
 
+// One done run of a cell: its (split, seed) and metrics x100; what the paired statistics
+// pair on (statistics.h, comparison.h).
+struct SplitValue {
+  int split = 0;
+  int64_t seed = -1;
+  double auroc = 0, oscr = 0;
+  const Run* run = nullptr;  // Into the runs build_tables was given.
+};
+
 struct Cell {
+  std::vector<SplitValue> values;  // Every done run, in (split, seed) order.
   int planned = 0;
   int done = 0;
   int failed = 0;

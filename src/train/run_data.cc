@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "data/format/manifest_io.h"
 #include "data/loader/validation_holdout.h"
 #include "util/errors.h"
 #include "util/fs.h"
@@ -48,6 +49,7 @@ RunData open_run_data(const config::Experiment& exp, Preconditions preconditions
   std::string fingerprint_input;
   for (const auto& m : exp.data().manifests()) {
     fingerprint_input += fs::read_file(manifest_file(m));
+    run.dataset_formats.push_back(data::read_manifest(manifest_file(m)).source_format());
   }
   run.manifest_fingerprint = hash::sha256_hex(fingerprint_input);
 

@@ -7,6 +7,7 @@
 // different data is refused.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/experiment.pb.h"
 #include "data/loader/dataset.h"
@@ -24,6 +25,9 @@ struct RunData {
   std::unique_ptr<data::Dataset> test;  // Known (0..K-1) and unknown (-1) classes.
   data::SelectionCounts counts;         // What the preconditions look at.
   std::string manifest_fingerprint;     // sha256 over the manifest files' bytes.
+  // Each manifest's source_format ("afew", "mafw", ...), in data.manifests order: what
+  // result.json's "protocol" records of the data (docs/report.md).
+  std::vector<std::string> dataset_formats;
 };
 
 enum class Preconditions {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 
+#include "clip/model/architecture_name.h"
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "clip/tokenizer/vocab_path.h"
@@ -472,6 +473,11 @@ void TrainingRun::write_result() {
   j["split"] = data_.classes.description;
   j["metrics"] = to_json(result);
   j["selection"] = selection;
+  // What decides whether the numbers are comparable with the paper's (hesp report).
+  j["protocol"] = {{"clip_architecture", clip::architecture_name(model_->clip().config())},
+                   {"datasets", data_.dataset_formats},
+                   {"train_split", exp_.data().train_split()},
+                   {"test_split", exp_.data().test_split()}};
   const auto scores = scores_of(exp_, test);
   const auto pred = std::get<1>(test.logits.max(1));
   nlohmann::json clips = nlohmann::json::array();

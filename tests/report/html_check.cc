@@ -123,6 +123,14 @@ int main() {
            std::string(page) + ": no MAFW table in the DOM");
     expect(dom.find("n/a (1/2 done, 1 missing)") != std::string::npos,
            std::string(page) + ": the missing run's cell is not shown");
+    // Against the paper: AFEW (ViT-B/32, K + U = 7) is compared, MAFW at 5:2 / 3:4 is not.
+    expect(dom.find("Compared with the paper's Table 1.") != std::string::npos,
+           std::string(page) + ": AFEW is not compared with the paper");
+    expect(dom.find("<strong>Not compared with the paper:</strong> datasets mafw") !=
+               std::string::npos,
+           std::string(page) + ": MAFW at 5:2 does not say why it is not compared");
+    expect(dom.find("<img src=\"figures/paper_afew.svg\"") != std::string::npos,
+           std::string(page) + ": no figure against the paper");
     const int imgs = count(dom, std::regex("<img src=\"figures/[^\"]+\\.svg\""));
     expect(imgs == figures, std::string(page) + ": " + std::to_string(imgs) + " <img> for " +
                                 std::to_string(figures) + " figures");
@@ -151,7 +159,16 @@ int main() {
       "var b = t.getBoundingClientRect(); n++;"
       "if (b.left < r.left - 0.5 || b.right > r.right + 0.5 || b.top < r.top - 0.5 ||"
       " b.bottom > r.bottom + 0.5) out.textContent += 'CUT ' + d.dataset.file + ': ' +"
-      " t.textContent + '\\n'; }); });"
+      " t.textContent + '\\n'; });"
+      // A readable legend: its entries do not overlap one another and are at least 10 px.
+      "var ls = Array.from(svg.querySelectorAll('g.legend text')).map(function (t) {"
+      " return [t, t.getBoundingClientRect()]; });"
+      "ls.forEach(function (a, i) { if (a[1].height < 10) out.textContent += 'SMALL ' +"
+      " d.dataset.file + ': ' + a[0].textContent + '\\n';"
+      " ls.slice(i + 1).forEach(function (b) {"
+      " if (a[1].left < b[1].right && b[1].left < a[1].right && a[1].top < b[1].bottom &&"
+      " b[1].top < a[1].bottom) out.textContent += 'OVERLAP ' + d.dataset.file + ': ' +"
+      " a[0].textContent + ' / ' + b[0].textContent + '\\n'; }); }); });"
       "out.textContent += 'TEXTS ' + n + '\\n'; document.body.appendChild(out); });</script>\n"
       "</body></html>\n";
   fs::atomic_write_file(dir / "out/bounds.html", inline_page);
@@ -168,6 +185,9 @@ int main() {
     const int cut = count(measured, std::regex("CUT [^\n]*"));
     expect(cut == 0,
            "bounds.html: " + std::to_string(cut) + " text(s) cut at a figure's edge:\n" + measured);
+    const int unreadable = count(measured, std::regex("(OVERLAP|SMALL) [^\n]*"));
+    expect(unreadable == 0, "bounds.html: " + std::to_string(unreadable) +
+                                " legend entries overlap or are too small:\n" + measured);
   }
   if (failures == 0) {
     std::cout << "index.html: 2 tables and " << figures << " figures render in chromium\n";

@@ -322,6 +322,9 @@ TEST(Report, FiguresAreWellFormedSvgWithOneRocPolylinePerMethod) {
     EXPECT_EQ(counts["svg"], 1);
     EXPECT_GE(counts["text"], 4) << f;  // Title, axis labels / class labels, legend.
     EXPECT_EQ(counts["g"] > 0, true);
+    if (f.filename() == "paper_afew.svg") {
+      EXPECT_EQ(counts["circle"], 1 + 3 * 6);  // Legend, 3 methods x (2 columns + mean) x 2.
+    }
     if (f.filename() == "roc_afew.svg") {
       EXPECT_EQ(counts["polyline"], 3);
     }
@@ -329,7 +332,9 @@ TEST(Report, FiguresAreWellFormedSvgWithOneRocPolylinePerMethod) {
       EXPECT_EQ(counts["rect"], 1 + 6 * 6 + 5);  // Background, (K+1)^2 cells, scale.
     }
   }
-  EXPECT_EQ(svgs, 1 + 3 + 3);  // ROC, then a histogram and a confusion matrix per method.
+  // ROC, a histogram and a confusion matrix per method, and (the fixture's AFEW 5:2 / 3:4
+  // runs record the paper's protocol) the figure against the paper.
+  EXPECT_EQ(svgs, 1 + 3 + 3 + 1);
   for (const char* f : {"figures/roc_afew.svg", "figures/hist_afew_hesp.svg",
                         "figures/confusion_afew_clip_arpl.svg", "index.html"}) {
     EXPECT_TRUE(stdfs::exists(dir / "out" / f)) << f;

@@ -16,10 +16,19 @@ using nlohmann::json;
 
 namespace {
 
-// MAFW's 11 single emotions: enough for every K:U the tests use (K + U <= 11).
-const std::vector<std::string> kEmotions = {"angry",   "disgust",  "fear",        "happy",
-                                            "neutral", "sad",      "surprise",    "contempt",
-                                            "anxiety", "helpless", "disappointed"};
+// MAFW's 11 single emotions and some compound ones: enough for every K:U the tests use
+// (K + U <= 16, the paper's MAFW compound 7:9).
+const std::vector<std::string> kEmotions = {
+    "angry",       "disgust",       "fear",           "happy",      "neutral",      "sad",
+    "surprise",    "contempt",      "anxiety",        "helpless",   "disappointed", "angry_disgust",
+    "sad_anxiety", "fear_surprise", "happy_surprise", "sad_disgust"};
+
+std::vector<std::string> datasets_of(const std::string& setting) {
+  if (setting == "afew") return {"afew"};
+  if (setting == "mafw" || setting == "mafw_compound") return {"mafw"};
+  if (setting == "fusion") return {"afew", "mafw"};
+  return {setting};
+}
 
 // How far known scores sit above unknown ones: better methods separate more, so the
 // tables have a visible order (as in the paper).
@@ -94,6 +103,12 @@ json make_run(const FixtureRun& run, const SweepSpec& spec, std::mt19937& rng) {
   j["metrics"] = m;
   j["clips"] = clips;
   j["train_scores"] = train;
+  if (spec.record_protocol) {
+    j["protocol"] = {{"clip_architecture", spec.clip_architecture},
+                     {"datasets", datasets_of(run.setting)},
+                     {"train_split", "train"},
+                     {"test_split", "test"}};
+  }
   return j;
 }
 
@@ -109,7 +124,8 @@ std::vector<FixtureRun> write_sweep(const stdfs::path& dir, const SweepSpec& spe
   std::vector<FixtureRun> runs;
   for (const auto& setting : spec.settings) {
     for (const auto& method : spec.methods) {
-      for (const auto& o : spec.openness_dirs) {
+      const auto own = spec.setting_openness.find(setting);
+      for (const auto& o : own == spec.setting_openness.end() ? spec.openness_dirs : own->second) {
         for (int s = 0; s < spec.splits; ++s) {
           FixtureRun run{setting, method, o, s};
           const stdfs::path p = result_path(dir, run);
@@ -121,6 +137,28 @@ std::vector<FixtureRun> write_sweep(const stdfs::path& dir, const SweepSpec& spe
     }
   }
   return runs;
+}
+
+SweepSpec paper_sweep_spec() {
+  SweepSpec spec;
+  spec.settings = {"afew", "mafw", "fusion", "mafw_compound"};
+  spec.methods = {"clip_zeroshot", "clip_arpl", "hesp_b1", "hesp"};
+  spec.setting_openness = {{"afew", {"5-2", "4-3", "3-4", "2-5"}},
+                           {"mafw", {"8-3", "6-5", "5-6", "3-8"}},
+                           {"fusion", {"7-4"}},
+                           {"mafw_compound", {"7-9"}}};
+  spec.splits = 5;
+  spec.clips_per_class = 4;
+  spec.unknown_clips = 12;
+  return spec;
+}
+
+void set_metrics(const stdfs::path& dir, const FixtureRun& run, double auroc, double oscr) {
+  const auto path = result_path(dir, run);
+  json j = json::parse(fs::read_file(path));
+  j["metrics"]["auroc"] = auroc;
+  j["metrics"]["oscr"] = oscr;
+  fs::atomic_write_file(path, j.dump(1));
 }
 
 stdfs::path fresh_dir(const std::string& name) {

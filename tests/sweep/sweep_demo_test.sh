@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo sweep (2 settings x 2 openness x 2 splits) under mpirun -np 2 --group-size 1:
 #  1. every run finishes and the summary says so, each rank on its share of the cores;
-#  2. a second invocation trains nothing (every result.json stays untouched);
+#  2. a second invocation trains nothing (every result.json stays untouched); `hesp report`
+#     on it shows intervals, no published value, and why (tiny CLIP, not the paper's);
 #  3. a sweep stopped by SIGUSR1 mid-way exits 75, a rerun completes it, and every run's
 #     metrics equal those of the uninterrupted sweep;
 #  4. kill -9 of one rank mid-sweep ends mpirun non-zero; the rerun takes over the stale
@@ -54,6 +55,28 @@ find "$work/a" -name result.json -exec md5sum {} + | sort > "$work/before.md5"
 grep -q "8 already finished" "$work/a2.log" || { echo "FAIL: second sweep did not skip 8 runs"; fail=1; }
 find "$work/a" -name result.json -exec md5sum {} + | sort > "$work/after.md5"
 cmp -s "$work/before.md5" "$work/after.md5" || { echo "FAIL: a finished run was trained again"; fail=1; }
+
+# 2b. Its report (docs/report.md): the tables, our 95% intervals, and no published value:
+# synthetic data under the paper's setting names with the tiny CLIP is not the paper's
+# protocol, and the report says why. hesp alone has no baseline to pair with: it says so.
+"$hesp" report "$work/a" --out "$work/report" > "$work/report.log" 2>&1; rc=$?
+[[ $rc -eq 0 ]] || { echo "FAIL: hesp report exited $rc"; cat "$work/report.log"; fail=1; }
+md="$work/report/tables.md"
+for want in "# Against the paper" "**Not compared with the paper:** CLIP architecture" \
+            "(the paper's numbers are ViT-B/32)" "| Ours: mean | Ours: 95% CI | n |" \
+            "afew: no clip_arpl runs to pair hesp with"; do
+  grep -qF -- "$want" "$md" || { echo "FAIL: the demo report lacks '$want'"; fail=1; }
+done
+# Every AFEW 5:2 row of the comparison shows an interval over the 2 splits.
+grep -Eq '^\| Baseline 2 \+ HESP \| 5:2 \| AUROC \| [0-9.]+ \| \[-?[0-9.]+, [0-9.]+\] \| 2 \|$' "$md" ||
+  { echo "FAIL: no interval for the demo's AFEW 5:2 AUROC"; grep -F "| 5:2 |" "$md"; fail=1; }
+# No published value: no "Paper" column, no published-not-run rows, no paper figure.
+for v in "| Paper |" "(published, not run)" "Compared with the paper's Table"; do
+  ! grep -qF -- "$v" "$md" || { echo "FAIL: the demo report shows '$v'"; fail=1; }
+done
+ls "$work/report/figures/" | grep -q '^paper_' && { echo "FAIL: a paper figure for the demo"; fail=1; }
+grep -q ',yes,' "$work/report/paper_comparison.csv" &&
+  { echo "FAIL: paper_comparison.csv compares the demo"; fail=1; }
 
 # 3. Stop mid-way with SIGUSR1 (as SLURM does), then rerun.
 "${sweep[@]}" --out "$work/b" > "$work/b1.log" 2>&1 &

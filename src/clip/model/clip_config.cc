@@ -1,5 +1,7 @@
 #include "clip/model/clip_config.h"
 
+#include "clip/model/architecture_name.h"
+
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -123,6 +125,13 @@ ClipConfig named_config(const std::string& arch) {
                       "' (tiny, ViT-B/32, ViT-B/16, ViT-L/14, ViT-L/14@336px)");
   }
   return c;
+}
+
+std::string architecture_name(const ClipConfig& c) {
+  for (const char* name : {"ViT-B/32", "ViT-B/16", "ViT-L/14", "ViT-L/14@336px", "tiny"}) {
+    if (named_config(name) == c) return name;
+  }
+  return "custom (" + c.to_string() + ")";
 }
 
 }  // namespace hesp::clip
