@@ -11,7 +11,22 @@ namespace {
 constexpr char kAnswer = '=';
 constexpr char kError = '!';
 
+// The errors decide_on_root throws on every rank (raised_on_every_rank).
+class SharedUserError final : public UserError {
+ public:
+  using UserError::UserError;
+};
+class SharedConfigError final : public ConfigError {
+ public:
+  using ConfigError::ConfigError;
+};
+
 }  // namespace
+
+bool raised_on_every_rank(const UserError& e) {
+  return dynamic_cast<const SharedUserError*>(&e) != nullptr ||
+         dynamic_cast<const SharedConfigError*>(&e) != nullptr;
+}
 
 std::string decide_on_root(Communicator& comm, const std::function<std::string()>& decide) {
   std::string outcome;
@@ -30,8 +45,8 @@ std::string decide_on_root(Communicator& comm, const std::function<std::string()
   CHECK_NE(space, std::string::npos) << "decide_on_root: bad outcome '" << outcome << "'";
   const int code = std::stoi(outcome.substr(1, space - 1));
   std::string message = outcome.substr(space + 1);
-  if (code == kExitConfigError) throw ConfigError(message);
-  throw UserError(message, code);
+  if (code == kExitConfigError) throw SharedConfigError(message);
+  throw SharedUserError(message, code);
 }
 
 }  // namespace hesp::comm
