@@ -32,9 +32,8 @@ void poll_end_notice() {
   MPI_Recv(buf, kEndNoticeBytes, MPI_CHAR, status.MPI_SOURCE, kEndNoticeTag, g_end_notice,
            MPI_STATUS_IGNORE);
   buf[kEndNoticeBytes - 1] = '\0';
-  int code = 1;
   char* rest = nullptr;
-  code = static_cast<int>(std::strtol(buf, &rest, 10));
+  const int code = static_cast<int>(std::strtol(buf, &rest, 10));
   const std::string who = rest != nullptr && *rest == ' ' ? rest + 1 : "another rank";
   LOG(ERROR) << "the job is ending: " << who << " failed (its error is printed above and in "
              << "its log), exit code " << code;

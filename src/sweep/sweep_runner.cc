@@ -112,9 +112,11 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
     t.log_all_ranks = options.log_all_ranks;
     rc = train::run_training(run.exp, t, group);
   } catch (const UserError& e) {
+    // Another process writes this run's folder: not a failure of the run (util/dir_lock.h).
+    if (e.exit_code() == util::kExitLocked) throw;
     // An error of one rank of a group is a crash of the job (the others would wait for it
     // in a collective): it ends the job at the top of main (comm::end_job_after_error).
-    if (group.size() > 1 && !comm::raised_on_every_rank(e)) throw;
+    if (group.size() > 1 && !comm::decided_on_root(e)) throw;
     error = e.what();
     rc = 1;
   } catch (const std::exception& e) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -35,7 +36,7 @@ std::string utc_now() {
 
 std::string format_record(const LockRecord& r) {
   return "pid=" + std::to_string(r.pid) + " host=" + r.host + " start=" + r.start +
-         " renewed=" + std::to_string(r.renewed) + "\n";
+         " renewed=" + std::to_string(r.renewed) + " seq=" + std::to_string(r.seq) + "\n";
 }
 
 std::string read_fd(int fd) {
@@ -61,12 +62,25 @@ void write_record(int fd, const LockRecord& r) {
   }
 }
 
-// Whether the record, found in a file whose flock this process could take, still names a
-// live holder: only a record of another host renewed within the lease (locks that are not
-// shared between hosts, e.g. NFS mounted with nolock).
-bool record_live_despite_free_flock(const LockRecord& r) {
-  if (r.host == this_host()) return false;  // This host's flock is exact.
-  return now_seconds() - r.renewed < kLeaseSeconds;
+// Whether a record, found in a file whose flock this process could take, may still name a
+// live holder: a record of another host renewed within the lease (locks that are not
+// shared between hosts, e.g. NFS mounted with nolock). This host's flock is exact.
+bool other_host_within_lease(const LockRecord& r, const LockTiming& timing) {
+  if (r.host == this_host()) return false;
+  return (now_seconds() - r.renewed) * 1000 < timing.lease.count();
+}
+
+// Watches the record in `fd` for `timing.watch`: whether its holder renews it (alive).
+bool renewed_while_watched(int fd, const LockRecord& first, const LockTiming& timing) {
+  const auto until = std::chrono::steady_clock::now() + timing.watch;
+  const auto step = std::max(std::chrono::milliseconds(20), timing.watch / 100);
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(step);
+    const auto now = parse_lock_record(read_fd(fd));
+    if (now && (now->seq != first.seq || now->renewed != first.renewed || now->pid != first.pid))
+      return true;
+  }
+  return false;
 }
 
 bool no_flock_support(int err) { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS; }
@@ -104,6 +118,8 @@ std::optional<LockRecord> parse_lock_record(const std::string& text) {
       } else if (key == "renewed") {
         r.renewed = std::stoll(value);
         renewed = true;
+      } else if (key == "seq") {
+        r.seq = std::stoll(value);
       }
     } catch (const std::exception&) {
       return std::nullopt;
@@ -114,7 +130,7 @@ std::optional<LockRecord> parse_lock_record(const std::string& text) {
 }
 
 std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,
-                                            const std::string& what) {
+                                            const std::string& what, const LockTiming& timing) {
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   for (int attempt = 0; attempt < 20; ++attempt) {
@@ -149,25 +165,32 @@ std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,
       throw UserError("cannot lock " + file.string() + ": " + std::strerror(err));
     }
     // Locked: is it still the file at the path (not one a releasing holder just removed)?
-    struct stat mine {
-    }, at_path{};
+    struct stat mine = {};
+    struct stat at_path = {};
     if (fstat(fd, &mine) != 0 || stat(file.c_str(), &at_path) != 0 ||
         mine.st_ino != at_path.st_ino || mine.st_dev != at_path.st_dev) {
       close(fd);
       continue;
     }
     const auto previous = parse_lock_record(read_fd(fd));
-    if (previous && record_live_despite_free_flock(*previous)) {
-      close(fd);
-      const int64_t left = kLeaseSeconds - (now_seconds() - previous->renewed);
-      throw UserError(what + " is in use by " + previous->describe() + " (lock file " +
-                          file.string() + ", renewed " +
-                          std::to_string(now_seconds() - previous->renewed) +
-                          " s ago): this file system does not share locks between hosts, so "
-                          "hesp trusts the holder's renewals. If that process or host is gone, "
-                          "the lock expires in " +
-                          std::to_string(left) + " s, or remove the file once you are sure",
-                      kExitLocked);
+    if (previous && other_host_within_lease(*previous, timing)) {
+      LOG(WARNING) << "the lock " << file.string() << " of " << what << " names "
+                   << previous->describe() << ", renewed " << now_seconds() - previous->renewed
+                   << " s ago; its flock is free (locks not shared between hosts?): watching "
+                   << "it for " << timing.watch.count() / 1000 << " s for a renewal";
+      if (renewed_while_watched(fd, *previous, timing)) {
+        const auto now = parse_lock_record(read_fd(fd));
+        close(fd);
+        throw UserError(what + " is in use by " + (now ? *now : *previous).describe() +
+                            " (lock file " + file.string() +
+                            "): that process renews its lock although this one could take the "
+                            "flock, so this file system does not share locks between hosts; "
+                            "one process writes there at a time: wait for it to end or stop it",
+                        kExitLocked);
+      }
+      LOG(WARNING) << "taking over the lock " << file.string() << " of " << what << " left by "
+                   << previous->describe() << " (not renewed: that process "
+                   << "or its host is gone)";
     } else if (previous) {
       LOG(WARNING) << "taking over the lock " << file.string() << " of " << what << " left by "
                    << previous->describe() << " (that process is gone)";
@@ -179,21 +202,22 @@ std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,
     record.renewed = now_seconds();
     write_record(fd, record);
     fsync(fd);
-    return std::unique_ptr<FileLock>(new FileLock(file, fd, record));
+    return std::unique_ptr<FileLock>(new FileLock(file, fd, record, timing));
   }
   throw UserError(what + ": the lock " + file.string() +
                   " changed hands too often while taking it; try again");
 }
 
-FileLock::FileLock(std::filesystem::path file, int fd, LockRecord record)
-    : file_(std::move(file)), fd_(fd), record_(std::move(record)) {
+FileLock::FileLock(std::filesystem::path file, int fd, LockRecord record, const LockTiming& timing)
+    : file_(std::move(file)), fd_(fd), record_(std::move(record)), timing_(timing) {
   renewer_ = std::thread([this] { renew_loop(); });
 }
 
 void FileLock::renew_loop() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::seconds(kRenewSeconds), [this] { return stop_; })) {
+  while (!cv_.wait_for(lock, timing_.renew, [this] { return stop_; })) {
     record_.renewed = now_seconds();
+    ++record_.seq;
     write_record(fd_, record_);
   }
 }
@@ -210,7 +234,7 @@ FileLock::~FileLock() {
   close(fd_);
 }
 
-std::string live_lock_holder(const std::filesystem::path& file) {
+std::string live_lock_holder(const std::filesystem::path& file, const LockTiming& timing) {
   const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   const auto record = parse_lock_record(read_fd(fd));
@@ -218,7 +242,7 @@ std::string live_lock_holder(const std::filesystem::path& file) {
   if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) holder = holder_text(record);
     // No flock on this file system: acquire refuses to run there, so nobody holds it.
-  } else if (record && record_live_despite_free_flock(*record)) {
+  } else if (record && other_host_within_lease(*record, timing)) {
     holder = record->describe();
   }
   close(fd);  // Drops the shared lock, if taken.

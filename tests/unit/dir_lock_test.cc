@@ -2,6 +2,7 @@
 // a live one is refused and named, one that died (also killed-but-unreaped zombies, as a
 // rank of a killed mpirun leaves behind) is taken over, and a record of another host counts
 // as live while it is renewed (file systems whose locks are not shared between hosts).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -9,13 +10,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <thread>
 
 #include "util/dir_lock.h"
 #include "util/errors.h"
-#include "util/fs.h"
 
 namespace hesp::util {
 namespace {
@@ -38,7 +41,7 @@ int64_t now_s() {
 
 void write_record(const stdfs::path& file, long pid, const std::string& host, int64_t renewed) {
   std::ofstream(file) << "pid=" << pid << " host=" << host << " start=2026-01-01T00:00:00Z"
-                      << " renewed=" << renewed << "\n";
+                      << " renewed=" << renewed << " seq=0\n";
 }
 
 // Waits until `file` names `pid` (the child took the lock).
@@ -147,19 +150,77 @@ TEST(DirLock, ZombieHolderIsStale) {
   stdfs::remove_all(file.parent_path());
 }
 
+// Short clocks for the tests of renewals (the defaults are 30 s, 300 s, 45 s).
+LockTiming fast() {
+  LockTiming t;
+  t.renew = std::chrono::milliseconds(50);
+  t.lease = std::chrono::milliseconds(5000);
+  t.watch = std::chrono::milliseconds(600);
+  return t;
+}
+
+TEST(DirLock, TheHolderRenewsItsRecord) {
+  const auto file = lock_file("renew");
+  auto lock = FileLock::acquire(file, "run directory X", fast());
+  auto read = [&] {
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_lock_record(text);
+  };
+  const auto first = read();
+  ASSERT_TRUE(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const auto later = read();
+  ASSERT_TRUE(later);
+  EXPECT_GT(later->seq, first->seq);
+  EXPECT_EQ(later->start, first->start);
+  lock.reset();
+  stdfs::remove_all(file.parent_path());
+}
+
 // Where locks are not shared between hosts (NFS with nolock) the flock is free although a
-// process on another host holds the folder: its renewed record is trusted until the lease
-// runs out, then taken over.
-TEST(DirLock, AnotherHostsRecordCountsWhileRenewed) {
+// process on another host holds the folder. Its record is watched: renewed, the holder is
+// alive and named; not renewed within the watch, or older than the lease, it is gone.
+TEST(DirLock, AnotherHostsRecordIsLiveWhileRenewed) {
   const auto file = lock_file("other_host");
-  write_record(file, 4242, "some-other-node", now_s() - 10);
-  const std::string why = refusal(file);
-  EXPECT_NE(why.find("in use by pid 4242 on host some-other-node"), std::string::npos) << why;
-  EXPECT_NE(why.find("expires in"), std::string::npos) << why;
-  EXPECT_EQ(live_lock_holder(file).rfind("pid 4242 on host some-other-node", 0), 0u);
-  write_record(file, 4242, "some-other-node", now_s() - kLeaseSeconds - 5);
-  EXPECT_EQ(live_lock_holder(file), "");
-  EXPECT_NE(FileLock::acquire(file, "run directory X"), nullptr) << "an expired lease is stale";
+  const pid_t child = fork();  // "Another host": renews a record, holds no flock.
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // In place, one write of a fixed length each time (as the holder does: a reader never
+    // sees the file empty).
+    const int fd = open(file.c_str(), O_WRONLY | O_CREAT, 0644);
+    for (int seq = 0;; ++seq) {
+      char line[160];
+      const int n = std::snprintf(line, sizeof(line),
+                                  "pid=4242 host=some-other-node start=2026-01-01T00:00:00Z "
+                                  "renewed=%lld seq=%08d\n",
+                                  static_cast<long long>(now_s()), seq);
+      if (pwrite(fd, line, static_cast<size_t>(n), 0) != n) _exit(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string why;
+  try {
+    FileLock::acquire(file, "run directory X", fast());
+    ADD_FAILURE() << "a renewed record of another host must be refused";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.exit_code(), kExitLocked);
+    why = e.what();
+  }
+  EXPECT_NE(why.find("in use by pid 4242 on host some-other-node since"), std::string::npos) << why;
+  EXPECT_EQ(live_lock_holder(file, fast()).rfind("pid 4242 on host some-other-node", 0), 0u);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  // The same host stopped renewing (its node is gone): taken over after the watch.
+  write_record(file, 4242, "some-other-node", now_s());
+  EXPECT_NE(FileLock::acquire(file, "run directory X", fast()), nullptr);
+  // Older than the lease: stale without a watch, also for live_lock_holder.
+  write_record(file, 4242, "some-other-node", now_s() - 60);
+  EXPECT_EQ(live_lock_holder(file, fast()), "");
+  LockTiming no_watch = fast();
+  no_watch.watch = std::chrono::milliseconds(600'000);  // Would block 10 min if watched.
+  EXPECT_NE(FileLock::acquire(file, "run directory X", no_watch), nullptr);
   stdfs::remove_all(file.parent_path());
 }
 
