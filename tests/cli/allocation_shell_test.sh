@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Single-process tools run as one process inside a multi-task SLURM allocation, outside any
 # job step: the batch script of `sbatch --ntasks=4` or the shell of `salloc -n 4`, where
-# SLURM_JOB_ID, SLURM_NTASKS=4, SLURM_NPROCS=4 are set but no step variables
+# SLURM_JOB_ID, SLURM_NTASKS=4, SLURM_NODELIST, ... are set but no step variables
 # (SLURM_STEP_ID, SLURM_STEP_NUM_TASKS). hesp-pack convert/verify/inspect/export, hesp
 # predict, summary, config, clip and comm info all run there (they were refused as "did
 # not join one MPI job"); mpirun -np 2 inside it is one job of 2 ranks. Only one rank in an
@@ -12,8 +12,11 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 fail=0
 check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
+host=$(hostname)
 in_alloc() { env SLURM_JOB_ID=4242 SLURM_JOBID=4242 SLURM_NTASKS=4 SLURM_NPROCS=4 SLURM_NNODES=1 \
-  SLURM_JOB_NAME=interactive SLURM_SUBMIT_DIR="$work" SLURM_CPUS_ON_NODE=4 "$@"; }
+  SLURM_JOB_NUM_NODES=1 SLURM_NODELIST="$host" SLURM_JOB_NODELIST="$host" SLURM_TASKS_PER_NODE=4 \
+  SLURM_JOB_CPUS_PER_NODE=4 SLURM_JOB_NAME=interactive SLURM_SUBMIT_DIR="$work" \
+  SLURM_CPUS_ON_NODE=4 "$@"; }
 in_step() { in_alloc SLURM_STEP_ID=0 SLURM_STEPID=0 SLURM_STEP_NUM_TASKS=4 SLURM_PROCID=2 "$@"; }
 
 "$pack" synth --layout afew --out "$work/synth" --clips-per-class 3 --frames 6 --size 64 --seed 7 > /dev/null || exit 1
