@@ -4,7 +4,8 @@
 #  - 1 rank: `hesp train` with weights that do not exist exits 1 with one "error: ..." line;
 #  - 2 ranks (MPMD: rank 1 alone gets a missing CLIP weights file, then a missing dataset):
 #    mpirun exits non-zero well before the stall limit; rank 1's message (rank, host, the
-#    file) is printed once; rank 0 says which rank ended the job.
+#    file) is printed once; rank 0 says which rank ended the job. The same for
+#    `hesp-pack convert` under mpirun when rank 1's source tree is missing.
 set -uo pipefail
 hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -45,4 +46,14 @@ variant() {  # name, then rank 1's --set (rank 0 has good weights and data)
 }
 variant weights "model.clip_weights=/nonexistent/node-local/w.safetensors"
 variant data "data.manifests=[\"/nonexistent/node-local/packed\"]"
+# hesp-pack convert under mpirun: rank 1's source tree is missing while rank 0 packs.
+start=$(date +%s)
+convert=(convert --format afew --output "$work/packed2" --frames-per-clip 2 --size 64 --threads 1)
+"${mpi[@]}" -np 1 "$pack" "${convert[@]}" --root "$work/synth" \
+  : -np 1 "$pack" "${convert[@]}" --root /nonexistent/node-local/synth > "$work/pack.log" 2>&1
+rc=$?; took=$(( $(date +%s) - start ))
+echo "2 ranks, hesp-pack convert: exit $rc after ${took}s"
+[[ $rc -ne 0 && $rc -ne 124 && $took -lt 120 ]] || { echo "FAIL: convert: exit $rc after ${took}s"; fail=1; }
+n=$(grep -c "^error (rank 1 of 2, host $(hostname)): .*nonexistent" "$work/pack.log")
+[[ $n -eq 1 ]] || { echo "FAIL: convert: rank 1's error was printed $n times"; cat "$work/pack.log"; fail=1; }
 exit $fail
