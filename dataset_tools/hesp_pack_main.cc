@@ -215,10 +215,10 @@ int main(int argc, char** argv) {
   } catch (const hesp::UserError& e) {
     // Under mpirun (convert), an error of one rank ends the whole job at once.
     return hesp::comm::end_job_after_error(e.what(), e.exit_code(),
-                                           hesp::comm::raised_on_every_rank(e));
+                                           hesp::comm::raised_on_every_rank(e), "hesp-pack");
   } catch (const std::exception& e) {
     // Never an abort on input we did not foresee: say what failed and exit 1.
-    return hesp::comm::end_job_after_error(e.what(), hesp::kExitFailure, false);
+    return hesp::comm::end_job_after_error(e.what(), hesp::kExitFailure, false, "hesp-pack");
   }
   return hesp::kExitFailure;
 }

@@ -12,6 +12,22 @@
 #endif
 
 namespace hesp::comm {
+namespace {
+
+// One write for the whole line: the lines of the ranks of a job meet in mpirun's output,
+// and a line written piece by piece gets another rank's line inside it.
+void write_line(const std::string& text) {
+  std::cerr.flush();
+  const std::string line = text + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(2, line.data() + done, line.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
 
 JobPlace job_place() {
   JobPlace place;
@@ -27,11 +43,12 @@ JobPlace job_place() {
   return place;
 }
 
-int end_job_after_error(const std::string& what, int exit_code, bool on_every_rank) {
+int end_job_after_error(const std::string& what, int exit_code, bool on_every_rank,
+                        const std::string& label) {
   const JobPlace place = job_place();
   logging::record_error(what);
   if (place.size <= 1 || on_every_rank) {
-    if (place.rank == 0) std::cerr << "error: " << what << std::endl;
+    if (place.rank == 0) write_line(label + ": " + what);
     logging::close_rank_file();
     return exit_code;
   }
@@ -39,7 +56,7 @@ int end_job_after_error(const std::string& what, int exit_code, bool on_every_ra
   if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown-host");
   const std::string who =
       "rank " + std::to_string(place.rank) + " of " + std::to_string(place.size) + ", host " + host;
-  std::cerr << "error (" << who << "): " << what << std::endl;
+  write_line(label + " (" + who + "): " + what);
   google::FlushLogFiles(google::GLOG_INFO);
   logging::close_rank_file();
 #if defined(HESP_HAVE_MPI)

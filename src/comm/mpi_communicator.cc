@@ -13,6 +13,7 @@ namespace {
 
 constexpr int kAnnounceTag = 7001;
 constexpr int kEndNoticeTag = 7002;
+constexpr int kEndAckTag = 7003;      // "Logged it": a rank's answer to the notice.
 constexpr int kEndNoticeBytes = 320;  // "<exit code> <who>", NUL-terminated.
 
 // The job-end notice channel (MpiCommunicator::abort_job): a duplicate of MPI_COMM_WORLD,
@@ -38,6 +39,10 @@ void poll_end_notice() {
   LOG(ERROR) << "the job is ending: " << who << " failed (its error is printed above and in "
              << "its log), exit code " << code;
   google::FlushLogFiles(google::GLOG_INFO);
+  static int ack = 1;  // Outlives the send: the process ends below.
+  MPI_Request req;
+  MPI_Isend(&ack, 1, MPI_INT, status.MPI_SOURCE, kEndAckTag, g_end_notice, &req);
+  MPI_Request_free(&req);
   std::this_thread::sleep_for(std::chrono::seconds(10));
   MPI_Abort(MPI_COMM_WORLD, code);
   std::abort();
@@ -140,16 +145,29 @@ void MpiCommunicator::abort_job(int exit_code, const std::string& who) {
       reqs.emplace_back();
       MPI_Isend(buf, kEndNoticeBytes, MPI_CHAR, r, kEndNoticeTag, g_end_notice, &reqs.back());
     }
-    // Small messages go out eagerly; do not wait long for a rank that is gone.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    int done = 0;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
-      MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
-      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Up to 5 s for the others to log who ended the job (each answers once it has: it is
+    // then waiting in a collective); a rank that is busy or gone is not waited for longer.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    int acks = 0, sent = 0;
+    while (acks < size - 1 && std::chrono::steady_clock::now() < deadline) {
+      if (!sent) {
+        MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &sent, MPI_STATUSES_IGNORE);
+      }
+      int flag = 0;
+      MPI_Status status;
+      MPI_Iprobe(MPI_ANY_SOURCE, kEndAckTag, g_end_notice, &flag, &status);
+      if (flag) {
+        int ack = 0;
+        MPI_Recv(&ack, 1, MPI_INT, status.MPI_SOURCE, kEndAckTag, g_end_notice, MPI_STATUS_IGNORE);
+        ++acks;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     }
-    // A moment for the waiting ranks to log who ended the job before the abort kills them.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
+  // mpirun forwards each rank's stderr asynchronously and may drop what it has not read
+  // when the abort arrives: a second for this rank's error line (and the others' lines).
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::abort();  // MPI_Abort does not return; keeps [[noreturn]] true.
 }

@@ -46,10 +46,11 @@ class MpiCommunicator final : public Communicator {
 
   // Ends the whole job after an error on this rank (comm::end_job_after_error): sends
   // "`who` ended the job" to every other rank on a channel of its own (a duplicate of
-  // MPI_COMM_WORLD made by world()), gives the sends up to 2 s and the others a moment to
-  // log it, then calls MPI_Abort(MPI_COMM_WORLD, exit_code). A rank waiting in a collective
-  // polls that channel (wait()) and logs "the job is ending: <who> failed ..." before the
-  // abort reaches it; it aborts the job itself if the failing rank could not within 10 s.
+  // MPI_COMM_WORLD made by world()), then calls MPI_Abort(MPI_COMM_WORLD, exit_code) once
+  // every other rank has answered or after 5 s. A rank waiting in a collective polls that
+  // channel (wait()), logs "the job is ending: <who> failed ...", answers, and waits for
+  // the abort; it aborts the job itself if the failing rank could not within 10 s. A rank
+  // busy elsewhere is ended by the abort without a word (mpirun names the failing rank).
   [[noreturn]] static void abort_job(int exit_code, const std::string& who);
 
  private:

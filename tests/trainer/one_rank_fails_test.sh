@@ -54,6 +54,6 @@ convert=(convert --format afew --output "$work/packed2" --frames-per-clip 2 --si
 rc=$?; took=$(( $(date +%s) - start ))
 echo "2 ranks, hesp-pack convert: exit $rc after ${took}s"
 [[ $rc -ne 0 && $rc -ne 124 && $took -lt 120 ]] || { echo "FAIL: convert: exit $rc after ${took}s"; fail=1; }
-n=$(grep -c "^error (rank 1 of 2, host $(hostname)): .*nonexistent" "$work/pack.log")
+n=$(grep -c "^hesp-pack (rank 1 of 2, host $(hostname)): .*nonexistent" "$work/pack.log")
 [[ $n -eq 1 ]] || { echo "FAIL: convert: rank 1's error was printed $n times"; cat "$work/pack.log"; fail=1; }
 exit $fail
