@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "comm/communicator.h"
+#include "comm/job_end.h"
+#include "comm/root_decision.h"
 #include "convert.h"
 #include "export.h"
 #include "importers.h"
@@ -17,10 +19,6 @@
 #include "util/logging.h"
 #include "util/strings.h"
 #include "verify_inspect.h"
-
-#ifdef HESP_HAVE_MPI
-#include <mpi.h>
-#endif
 
 namespace {
 
@@ -212,18 +210,7 @@ int main(int argc, char** argv) {
       }
       auto comm = hesp::comm::world();
       hesp::logging::configure_for_rank(comm->rank(), false);
-      try {
-        return hesp::pack::run_convert(conv);
-      } catch (const hesp::UserError& e) {
-        if (comm->size() > 1) {
-          std::cerr << "hesp-pack convert (rank " << comm->rank() << "): " << e.what() << std::endl;
-#ifdef HESP_HAVE_MPI
-          // The other ranks may be waiting in a collective: take the whole job down.
-          MPI_Abort(MPI_COMM_WORLD, e.exit_code());
-#endif
-        }
-        throw;
-      }
+      return hesp::pack::run_convert(conv);
     }
     if (app.got_subcommand("verify")) return hesp::pack::run_verify(verify_dir, quick);
     if (app.got_subcommand("inspect"))
@@ -231,12 +218,12 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("synth")) return hesp::pack::run_synth(syn);
     if (app.got_subcommand("export")) return hesp::pack::run_export(exp);
   } catch (const hesp::UserError& e) {
-    std::cerr << "hesp-pack: " << e.what() << std::endl;
-    return e.exit_code();
+    // Under mpirun (convert), an error of one rank ends the whole job at once.
+    return hesp::comm::end_job_after_error(e.what(), e.exit_code(),
+                                           hesp::comm::raised_on_every_rank(e), "hesp-pack");
   } catch (const std::exception& e) {
     // Never an abort on input we did not foresee: say what failed and exit 1.
-    std::cerr << "hesp-pack: " << e.what() << std::endl;
-    return hesp::kExitFailure;
+    return hesp::comm::end_job_after_error(e.what(), hesp::kExitFailure, false, "hesp-pack");
   }
   return hesp::kExitFailure;
 }

@@ -5,6 +5,8 @@
 #include <iostream>
 #include <map>
 
+#include "comm/job_end.h"
+#include "comm/root_decision.h"
 #include "util/errors.h"
 #include "util/logging.h"
 
@@ -59,20 +61,15 @@ int run_main(int argc, char** argv) {
     std::cerr << chosen->help() << std::endl;
     return kExitConfigError;
   }
+  // An error that escapes the command ends this process, and, when it may be this rank's
+  // alone, the whole MPI job at once (comm::end_job_after_error): the other ranks would
+  // otherwise wait for this one in their next collective.
   try {
     return it->second();
   } catch (const UserError& e) {
-    logging::record_error(e.what());
-    std::cerr << "error: " << e.what() << std::endl;
-    logging::close_rank_file();
-    return e.exit_code();
+    return comm::end_job_after_error(e.what(), e.exit_code(), comm::raised_on_every_rank(e));
   } catch (const std::exception& e) {
-    // Never an abort on what a library throws (a JSON type error, a filesystem error):
-    // say what failed and exit 1.
-    logging::record_error(e.what());
-    std::cerr << "error: " << e.what() << std::endl;
-    logging::close_rank_file();
-    return kExitFailure;
+    return comm::end_job_after_error(e.what(), kExitFailure, false);
   }
 }
 

@@ -86,25 +86,30 @@ bool launched_by_mpi() {
 
 namespace {
 
+// Refuses N silent singletons: a world of one rank inside an srun step of several tasks
+// (srun without a working PMI starts N copies that each believe they are alone). Only a
+// step says how many tasks this launch has: SLURM_STEP_NUM_TASKS is set by srun for the
+// tasks it starts, never in the batch script of `sbatch --ntasks=N` or the shell of
+// `salloc -n N`, where SLURM_NTASKS describes the allocation and a plain command is one
+// process (hesp-pack convert, hesp predict, ...). A larger world is one MPI job whatever
+// the step says: under mpirun the ranks of the other nodes run in the one-task step that
+// started their node's daemon (found on the two-node cluster, tests/cluster).
 void check_slurm_world(int world_size) {
   const char* job = std::getenv("SLURM_JOB_ID");
-  const char* ntasks = std::getenv("SLURM_NTASKS");
+  const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
   const char* skip = std::getenv("HESP_SKIP_SLURM_CHECK");
-  if (job == nullptr || ntasks == nullptr || (skip != nullptr && std::string(skip) == "1")) {
+  if (job == nullptr || step_tasks == nullptr || (skip != nullptr && std::string(skip) == "1")) {
     return;
   }
-  // Only a world of one rank in a step of several tasks is refused (N silent singletons:
-  // srun without a working PMI). A larger world is one MPI job, and SLURM_NTASKS does not
-  // describe it on every rank: under mpirun, the ranks of the other nodes run in the
-  // 1-task step that started their node's daemon (found on the two-node cluster,
-  // tests/cluster).
-  const int expected = std::atoi(ntasks);
+  const int expected = std::atoi(step_tasks);
   if (world_size == 1 && expected > 1) {
-    throw UserError("SLURM job " + std::string(job) + " has SLURM_NTASKS=" + ntasks +
-                    " but the MPI world has " + std::to_string(world_size) +
-                    " rank(s): the processes did not join one MPI job (launch with srun "
-                    "--mpi=pmix or mpirun inside the allocation; set HESP_SKIP_SLURM_CHECK=1 "
-                    "if this is intended)");
+    const char* step = std::getenv("SLURM_STEP_ID");
+    throw UserError("SLURM job " + std::string(job) + " step " + (step ? step : "?") +
+                    " has SLURM_STEP_NUM_TASKS=" + step_tasks + " tasks but the MPI world has " +
+                    std::to_string(world_size) +
+                    " rank: the tasks did not join one MPI job (launch with srun --mpi=pmix, or "
+                    "mpirun inside the allocation; set HESP_SKIP_SLURM_CHECK=1 if this is "
+                    "intended)");
   }
 }
 

@@ -92,8 +92,8 @@ bool launched_by_mpi();
 
 // The world communicator for this process: MPI when launched by an MPI launcher and
 // built with MPI, otherwise single-process. Initialises MPI on first use; MPI is
-// finalised at exit. Under SLURM, a world of one rank in a step of SLURM_NTASKS > 1
-// tasks throws UserError (N silent singletons are never what a user wants).
+// finalised at exit. Under SLURM, one rank in an srun step of SLURM_STEP_NUM_TASKS > 1 tasks
+// throws UserError (N silent singletons); a plain command in a batch/salloc shell does not.
 std::shared_ptr<Communicator> world();
 
 }  // namespace hesp::comm

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <thread>
@@ -11,6 +12,41 @@ namespace hesp::comm {
 namespace {
 
 constexpr int kAnnounceTag = 7001;
+constexpr int kEndNoticeTag = 7002;
+constexpr int kEndAckTag = 7003;      // "Logged it": a rank's answer to the notice.
+constexpr int kEndNoticeBytes = 320;  // "<exit code> <who>", NUL-terminated.
+
+// The job-end notice channel (MpiCommunicator::abort_job): a duplicate of MPI_COMM_WORLD,
+// made once by world() on every rank.
+MPI_Comm g_end_notice = MPI_COMM_NULL;
+
+// Called while waiting in a collective: when another rank has announced that it ends the
+// job, logs which rank it was and waits for its MPI_Abort to arrive (or aborts the job
+// itself after 10 s, should the failing rank not get that far).
+void poll_end_notice() {
+  if (g_end_notice == MPI_COMM_NULL) return;
+  int flag = 0;
+  MPI_Status status;
+  MPI_Iprobe(MPI_ANY_SOURCE, kEndNoticeTag, g_end_notice, &flag, &status);
+  if (!flag) return;
+  char buf[kEndNoticeBytes] = {};
+  MPI_Recv(buf, kEndNoticeBytes, MPI_CHAR, status.MPI_SOURCE, kEndNoticeTag, g_end_notice,
+           MPI_STATUS_IGNORE);
+  buf[kEndNoticeBytes - 1] = '\0';
+  char* rest = nullptr;
+  const int code = static_cast<int>(std::strtol(buf, &rest, 10));
+  const std::string who = rest != nullptr && *rest == ' ' ? rest + 1 : "another rank";
+  LOG(ERROR) << "the job is ending: " << who << " failed (its error is printed above and in "
+             << "its log), exit code " << code;
+  google::FlushLogFiles(google::GLOG_INFO);
+  static int ack = 1;  // Outlives the send: the process ends below.
+  MPI_Request req;
+  MPI_Isend(&ack, 1, MPI_INT, status.MPI_SOURCE, kEndAckTag, g_end_notice, &req);
+  MPI_Request_free(&req);
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();
+}
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
@@ -69,6 +105,7 @@ std::shared_ptr<MpiCommunicator> MpiCommunicator::world() {
     std::atexit(finalize_at_exit);
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+  if (g_end_notice == MPI_COMM_NULL) MPI_Comm_dup(MPI_COMM_WORLD, &g_end_notice);
   MPI_Comm dup;
   MPI_Comm_dup(MPI_COMM_WORLD, &dup);
   return std::shared_ptr<MpiCommunicator>(new MpiCommunicator(dup));
@@ -84,18 +121,55 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_free(&local);
   MPI_Comm_dup(comm_, &side_);
   inspector_ = std::make_unique<StallInspector>(rank_, size_);
-  announce_buf_.reserve(64);
 }
 
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
-  for (auto& r : announce_reqs_) {
-    if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-  }
+  announce_.release_all([](MPI_Request* r) { MPI_Request_free(r); });
   if (side_ != MPI_COMM_NULL) MPI_Comm_free(&side_);
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::abort_job(int exit_code, const std::string& who) {
+  if (g_end_notice != MPI_COMM_NULL) {
+    int rank = 0, size = 1;
+    MPI_Comm_rank(g_end_notice, &rank);
+    MPI_Comm_size(g_end_notice, &size);
+    static char buf[kEndNoticeBytes];  // Outlives the sends: the process ends below.
+    std::snprintf(buf, sizeof(buf), "%d %s", exit_code, who.c_str());
+    std::vector<MPI_Request> reqs;
+    for (int r = 0; r < size; ++r) {
+      if (r == rank) continue;
+      reqs.emplace_back();
+      MPI_Isend(buf, kEndNoticeBytes, MPI_CHAR, r, kEndNoticeTag, g_end_notice, &reqs.back());
+    }
+    // Up to 5 s for the others to log who ended the job (each answers once it has: it is
+    // then waiting in a collective); a rank that is busy or gone is not waited for longer.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    int acks = 0, sent = 0;
+    while (acks < size - 1 && std::chrono::steady_clock::now() < deadline) {
+      if (!sent) {
+        MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &sent, MPI_STATUSES_IGNORE);
+      }
+      int flag = 0;
+      MPI_Status status;
+      MPI_Iprobe(MPI_ANY_SOURCE, kEndAckTag, g_end_notice, &flag, &status);
+      if (flag) {
+        int ack = 0;
+        MPI_Recv(&ack, 1, MPI_INT, status.MPI_SOURCE, kEndAckTag, g_end_notice, MPI_STATUS_IGNORE);
+        ++acks;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+  }
+  // mpirun forwards each rank's stderr asynchronously and may drop what it has not read
+  // when the abort arrives: a second for this rank's error line (and the others' lines).
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::abort();  // MPI_Abort does not return; keeps [[noreturn]] true.
 }
 
 void MpiCommunicator::set_timeouts(const CollectiveTimeouts& timeouts) {
@@ -120,24 +194,17 @@ void MpiCommunicator::drain_announcements() {
 void MpiCommunicator::begin(CollectiveOp op) {
   const int64_t seq = inspector_->begin(op);
   if (size_ == 1) return;
-  // Retire completed announcements, then post this one (tiny, eager: never blocks).
-  for (size_t i = 0; i < announce_reqs_.size();) {
+  // Retire completed announcements (their slots become free; the others stay where they
+  // are, MPI may still read them), then post this one (tiny, eager: never blocks).
+  announce_.retire([](MPI_Request* r) {
     int done = 0;
-    MPI_Test(&announce_reqs_[i], &done, MPI_STATUS_IGNORE);
-    if (done) {
-      announce_reqs_.erase(announce_reqs_.begin() + static_cast<long>(i));
-      announce_buf_.erase(announce_buf_.begin() + static_cast<long>(i));
-    } else {
-      ++i;
-    }
-  }
+    MPI_Test(r, &done, MPI_STATUS_IGNORE);
+    return done != 0;
+  });
   if (rank_ == 0) {
     drain_announcements();
-  } else if (announce_reqs_.size() < announce_buf_.capacity()) {
-    announce_buf_.push_back(StallInspector::pack(seq, op));
-    announce_reqs_.push_back(MPI_REQUEST_NULL);
-    MPI_Isend(&announce_buf_.back(), 1, MPI_INT64_T, 0, kAnnounceTag, side_,
-              &announce_reqs_.back());
+  } else if (auto* slot = announce_.acquire(StallInspector::pack(seq, op))) {
+    MPI_Isend(&slot->value, 1, MPI_INT64_T, 0, kAnnounceTag, side_, &slot->request);
   }
 }
 
@@ -148,6 +215,7 @@ void MpiCommunicator::wait(MPI_Request* req) {
   while (true) {
     MPI_Test(req, &done, MPI_STATUS_IGNORE);
     if (done) return;
+    if ((spins & 255) == 0) poll_end_notice();  // Another rank ended the job?
     // Spin briefly (low latency for fast collectives), then back off to sleeping.
     if (++spins > 2000) std::this_thread::sleep_for(std::chrono::microseconds(200));
     if (!inspector_->due()) continue;

@@ -8,9 +8,11 @@
 #include <mpi.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/send_slots.h"
 #include "comm/stall_inspector.h"
 
 namespace hesp::comm {
@@ -42,6 +44,15 @@ class MpiCommunicator final : public Communicator {
 
   MPI_Comm handle() const { return comm_; }
 
+  // Ends the whole job after an error on this rank (comm::end_job_after_error): sends
+  // "`who` ended the job" to every other rank on a channel of its own (a duplicate of
+  // MPI_COMM_WORLD made by world()), then calls MPI_Abort(MPI_COMM_WORLD, exit_code) once
+  // every other rank has answered or after 5 s. A rank waiting in a collective polls that
+  // channel (wait()), logs "the job is ending: <who> failed ...", answers, and waits for
+  // the abort; it aborts the job itself if the failing rank could not within 10 s. A rank
+  // busy elsewhere is ended by the abort without a word (mpirun names the failing rank).
+  [[noreturn]] static void abort_job(int exit_code, const std::string& who);
+
  private:
   friend class MpiPendingAllReduce;
   explicit MpiCommunicator(MPI_Comm comm);  // Takes ownership of comm.
@@ -56,8 +67,9 @@ class MpiCommunicator final : public Communicator {
   MPI_Comm side_ = MPI_COMM_NULL;  // Stall-inspector announcements.
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   std::unique_ptr<StallInspector> inspector_;
-  std::vector<int64_t> announce_buf_;  // Send buffers (one per in-flight Isend).
-  std::vector<MPI_Request> announce_reqs_;
+  // Announcements in flight to rank 0: buffers that never move until their Isend is done
+  // (comm/send_slots.h). When all are in flight a new announcement is dropped.
+  SendSlots<MPI_Request, 64> announce_{MPI_REQUEST_NULL};
 };
 
 }  // namespace hesp::comm

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include "comm/job_end.h"
 #include "util/errors.h"
 
 namespace hesp::comm {
@@ -11,7 +12,45 @@ namespace {
 constexpr char kAnswer = '=';
 constexpr char kError = '!';
 
+// The errors decide_on_root throws on every rank of its communicator, which has `ranks`
+// ranks (raised_on_every_rank compares them with the job's).
+class SharedUserError final : public UserError {
+ public:
+  SharedUserError(const std::string& what, int code, int ranks)
+      : UserError(what, code), ranks_(ranks) {}
+  int ranks() const { return ranks_; }
+
+ private:
+  int ranks_;
+};
+class SharedConfigError final : public ConfigError {
+ public:
+  SharedConfigError(const std::string& what, int ranks) : ConfigError(what), ranks_(ranks) {}
+  int ranks() const { return ranks_; }
+
+ private:
+  int ranks_;
+};
+
 }  // namespace
+
+namespace {
+
+// The size of the communicator that decided `e`, 0 for an error of one rank.
+int deciding_ranks(const UserError& e) {
+  if (const auto* u = dynamic_cast<const SharedUserError*>(&e)) return u->ranks();
+  if (const auto* c = dynamic_cast<const SharedConfigError*>(&e)) return c->ranks();
+  return 0;
+}
+
+}  // namespace
+
+bool decided_on_root(const UserError& e) { return deciding_ranks(e) > 0; }
+
+bool raised_on_every_rank(const UserError& e) {
+  const int ranks = deciding_ranks(e);
+  return ranks > 0 && ranks == job_place().size;
+}
 
 std::string decide_on_root(Communicator& comm, const std::function<std::string()>& decide) {
   std::string outcome;
@@ -30,8 +69,8 @@ std::string decide_on_root(Communicator& comm, const std::function<std::string()
   CHECK_NE(space, std::string::npos) << "decide_on_root: bad outcome '" << outcome << "'";
   const int code = std::stoi(outcome.substr(1, space - 1));
   std::string message = outcome.substr(space + 1);
-  if (code == kExitConfigError) throw ConfigError(message);
-  throw UserError(message, code);
+  if (code == kExitConfigError) throw SharedConfigError(message, comm.size());
+  throw SharedUserError(message, code, comm.size());
 }
 
 }  // namespace hesp::comm

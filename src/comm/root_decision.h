@@ -6,13 +6,26 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "util/errors.h"
 
 namespace hesp::comm {
 
 // Collective. Runs `decide` on rank 0 only and broadcasts its outcome: every rank returns
 // the string it returned, or throws the UserError it threw (same message and exit code; a
-// ConfigError stays a ConfigError). Other exceptions are not caught (they end rank 0; the
-// stall inspector then ends the others).
+// ConfigError stays a ConfigError), as a type for which raised_on_every_rank() is true. Other
+// exceptions are not caught (they end rank 0; the stall inspector then ends the others).
 std::string decide_on_root(Communicator& comm, const std::function<std::string()>& decide);
+
+// Whether every rank of the job raised `e` alike at the same point (an error of
+// decide_on_root on a communicator of the whole job, whose outcome every rank shares; an
+// error decided within a sweep's group of ranks is not the job's). Such an error is printed once,
+// by rank 0, and every rank exits with its code. Any other error may be one rank's alone: that rank
+// prints it and ends the whole job (comm::end_job_after_error), since the others would wait
+// for it in their next collective.
+bool raised_on_every_rank(const UserError& e);
+
+// Whether `e` came out of decide_on_root (on whatever communicator): every rank of that
+// communicator raised it (a sweep's group of ranks records such a run as failed).
+bool decided_on_root(const UserError& e);
 
 }  // namespace hesp::comm

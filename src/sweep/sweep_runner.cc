@@ -13,8 +13,9 @@
 #include <random>
 #include <thread>
 
-#include "sweep/sweep_lock.h"
+#include "comm/root_decision.h"
 #include "train/trainer.h"
+#include "util/dir_lock.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/threads.h"
@@ -24,6 +25,9 @@ namespace {
 
 namespace stdfs = std::filesystem;
 using nlohmann::json;
+using util::FileLock;
+using util::live_lock_holder;
+using util::this_host;
 
 // Set by SIGUSR1 / SIGTERM between runs (inside a run the trainer's own handler is active
 // and the trainer returns kExitPreempted).
@@ -87,7 +91,8 @@ bool claim(const stdfs::path& dir, int index) {
   return true;
 }
 
-// Trains one run with `group`; returns its exit code, 1 for a run that threw. `threads` is
+// Trains one run with `group`; returns its exit code, 1 for a run that threw (on a group of
+// several ranks only for an error every rank raised alike; others end the job). `threads` is
 // the per-rank share of the node's cores among all of the sweep's ranks on it: a group of
 // one rank would otherwise claim every core while the other groups train beside it.
 int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communicator& group,
@@ -106,7 +111,16 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
     t.threads = threads;
     t.log_all_ranks = options.log_all_ranks;
     rc = train::run_training(run.exp, t, group);
+  } catch (const UserError& e) {
+    // Another process writes this run's folder: not a failure of the run (util/dir_lock.h).
+    if (e.exit_code() == util::kExitLocked) throw;
+    // An error of one rank of a group is a crash of the job (the others would wait for it
+    // in a collective): it ends the job at the top of main (comm::end_job_after_error).
+    if (group.size() > 1 && !comm::decided_on_root(e)) throw;
+    error = e.what();
+    rc = 1;
   } catch (const std::exception& e) {
+    if (group.size() > 1) throw;
     error = e.what();
     rc = 1;
   }
@@ -174,15 +188,14 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
                       " runs (0.." + std::to_string(plan.runs.size() - 1) + ")");
   }
   const auto& run = plan.runs[static_cast<size_t>(options.run_index)];
-  std::unique_ptr<FileLock> lock;
+  // The run's folder itself is locked by run_training (util/dir_lock.h): one writer.
   on_root_or_throw(world, [&] {
     const std::string holder = live_lock_holder(options.out / "sweep.lock");
     if (!holder.empty()) {
       throw UserError("output directory " + options.out.string() + " is in use by another sweep (" +
-                      holder + ")");
+                          holder + ")",
+                      util::kExitLocked);
     }
-    lock = FileLock::acquire(options.out / run.rel_dir / "run.lock",
-                             "run folder " + (options.out / run.rel_dir).string());
   });
   int rc = 0;
   if (run_finished(run, options.out)) {
@@ -194,10 +207,7 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
     rc = train_one(run, options, world, 0,
                    threads::threads_per_rank(options.threads, world.local_size()));
   }
-  if (world.rank() == 0) {
-    lock.reset();
-    write_summary(plan, options.out);
-  }
+  if (world.rank() == 0) write_summary(plan, options.out);
   if (rc == 0 || rc == kExitPreempted || rc == kExitConfigError) return rc;
   return kExitFailure;
 }

@@ -30,6 +30,7 @@
 #include "train/tfevents_writer.h"
 #include "train/training_cadence.h"
 #include "train/training_state.h"
+#include "util/dir_lock.h"
 #include "util/errors.h"
 #include "util/failpoint.h"
 #include "util/fs.h"
@@ -108,6 +109,9 @@ class TrainingRun {
   // After the last epoch.
   void write_result();
 
+  // Rank 0 holds the run directory's lock (one writer, util/dir_lock.h) for the whole run:
+  // declared first, released last.
+  std::unique_ptr<util::FileLock> run_lock_;
   const config::Experiment& exp_;
   const TrainOptions& options_;
   const Placement placement_;
@@ -171,6 +175,8 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
 void TrainingRun::open_run_directory() {
   comm::decide_on_root(comm_, [&] {
     fs::ensure_writable_directory(options_.run_dir);
+    run_lock_ = util::FileLock::acquire(options_.run_dir / "run.lock",
+                                        "run directory " + options_.run_dir.string());
     fs::ensure_writable_directory(options_.run_dir / "checkpoints");
     return std::string();
   });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `hesp` binary as users run it:
 #  - rank-prefixed logging: rank 0 logs INFO on stderr, other ranks only with --log-all-ranks;
-#  - a SLURM allocation whose SLURM_NTASKS differs from the MPI world is refused;
+#  - one rank in an srun step of several tasks is refused, one process in an allocation's
+#    shell is not;
 #  - a typo'd config field fails with file:line:col and exit code 2;
 #  - threads per rank = cores / local ranks;
 #  - launch/train.sh and launch/sweep.sh start mpirun as the user is: as root they add
@@ -21,10 +22,16 @@ check "typo exits 2 (got $rc)" '[[ $rc -eq 2 ]]'
 want="$tmp/typo.pbtxt:3:3: field 'optim.lrr'"
 check "typo message has file:line:col and field" 'grep -qF "$want" "$tmp/typo.err"'
 
-SLURM_JOB_ID=123 SLURM_NTASKS=4 "$hesp" comm info > /dev/null 2> "$tmp/slurm.err"; rc=$?
-check "SLURM_NTASKS mismatch is refused (rc $rc)" '[[ $rc -ne 0 ]] && grep -q "SLURM_NTASKS=4" $tmp/slurm.err'
-SLURM_JOB_ID=123 SLURM_NTASKS=1 "$hesp" comm info > /dev/null 2>&1; rc=$?
-check "SLURM_NTASKS match is accepted (rc $rc)" '[[ $rc -eq 0 ]]'
+# One process in an srun step of 4 tasks (srun without PMI: 4 silent singletons) is refused;
+# the same process in the batch shell of `sbatch --ntasks=4` or an `salloc -n 4` shell (the
+# allocation's variables, no step) is a plain command and runs (tests/cli/allocation_shell_test.sh).
+SLURM_JOB_ID=123 SLURM_NTASKS=4 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=4 SLURM_PROCID=1 \
+  "$hesp" comm info > /dev/null 2> "$tmp/slurm.err"; rc=$?
+check "one rank in a 4-task srun step is refused (rc $rc)" '[[ $rc -ne 0 ]] && grep -q "SLURM_STEP_NUM_TASKS=4" $tmp/slurm.err'
+SLURM_JOB_ID=123 SLURM_NTASKS=4 SLURM_NPROCS=4 "$hesp" comm info > /dev/null 2> "$tmp/alloc.err"; rc=$?
+check "one process in a 4-task allocation's shell runs (rc $rc)" '[[ $rc -eq 0 ]]'
+SLURM_JOB_ID=123 SLURM_NTASKS=1 SLURM_STEP_ID=0 SLURM_STEP_NUM_TASKS=1 "$hesp" comm info > /dev/null 2>&1; rc=$?
+check "a 1-task step is accepted (rc $rc)" '[[ $rc -eq 0 ]]'
 
 if [[ -n "$mpirun" ]] && command -v "$mpirun" > /dev/null; then
   cores=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc); per_rank=$(( cores / 2 > 0 ? cores / 2 : 1 ))

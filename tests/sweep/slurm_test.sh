@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The sbatch scripts of cluster/slurm/ on a real one-node SLURM (cluster/local/start.sh):
+#  0. plain commands in the batch shell of a 2-task job run as one process; one rank of an
+#     srun step of 2 tasks without PMI is refused;
 #  1. sweep.sbatch runs a demo sweep to the end;
 #  2. sweep-array.sbatch runs the same sweep as a job array, one run per task;
 #  3. train.sbatch gets USR1 mid-run: the ranks checkpoint, the job requeues itself, the
@@ -35,6 +37,24 @@ fail=0
 sed -e "s#=\.\./\.\./#=$src/#g" -e "s#\"\.\./\.\./#\"$src/#g" -e "s#\"\.\./#\"$src/configs/#g" -e 's/num_splits: 2/num_splits: 1/' \
   "$src/configs/sweeps/demo.pbtxt" > "$work/sweep.pbtxt"
 cd "$work"
+
+# 0. The batch shell of a 2-task job: a plain hesp-pack/hesp command is one process and
+#    runs (no step variables there); one rank in a 2-task srun step without PMI (2 silent
+#    singletons) is refused, naming SLURM_STEP_NUM_TASKS.
+cat > "$work/plain.sh" <<JOB
+#!/bin/bash
+env | grep -c '^SLURM_STEP_' > "$work/plain.stepvars"
+"$pack" verify "$work/data/afew" > "$work/plain.verify" 2>&1; echo "verify \$?" >> "$work/plain.rc"
+"$hesp" comm info > "$work/plain.info" 2>&1; echo "info \$?" >> "$work/plain.rc"
+srun --ntasks=2 --mpi=none "$hesp" comm info > "$work/plain.srun" 2>&1; echo "srun \$?" >> "$work/plain.rc"
+JOB
+timeout 300 sbatch --wait --ntasks=2 --output="$work/plain-%j.out" "$work/plain.sh" > /dev/null
+echo "batch shell: $(tr '\n' ' ' < "$work/plain.rc"), SLURM_STEP_* variables: $(cat "$work/plain.stepvars")"
+grep -qx "verify 0" "$work/plain.rc" || { echo "FAIL: hesp-pack verify in the batch shell"; cat "$work/plain.verify"; fail=1; }
+grep -qx "info 0" "$work/plain.rc" && grep -q "size=1" "$work/plain.info" ||
+  { echo "FAIL: hesp comm info in the batch shell"; cat "$work/plain.info"; fail=1; }
+grep -q "^srun [1-9]" "$work/plain.rc" && grep -q "SLURM_STEP_NUM_TASKS=2" "$work/plain.srun" ||
+  { echo "FAIL: one rank of a 2-task srun step was not refused"; cat "$work/plain.srun"; fail=1; }
 
 # 1. One allocation, the in-job scheduler.
 timeout 900 sbatch --wait --ntasks=2 --output="$work/sweep-%j.out" "$src/cluster/slurm/sweep.sbatch" \

@@ -50,17 +50,23 @@ jq '.label_order.AFEW[0] = "Bored"' "$src/configs/splits/hesp_reference_splits.j
 write_config bad_splits_file "$(afew afew 5:2)" "splits { splits_file: \"$work/splits.json\" }"
 expect_failure bad_splits_file "Bored"
 
-# A live sweep holds the output folder (this shell's pid), then a dead one (stale).
+# A live process holds the output folder (flock and record, as util/dir_lock.h writes
+# them), then a dead one (its record stays, its flock went with it: stale).
 write_config good "$(afew afew 5:2)"
 mkdir -p "$work/out-locked"
-echo "$$ $(hostname)" > "$work/out-locked/sweep.lock"
+lockf="$work/out-locked/sweep.lock"
+( exec 8<> "$lockf"; flock -x 8
+  echo "pid=$BASHPID host=$(hostname) start=2026-01-01T00:00:00Z renewed=$(date +%s)" >&8
+  exec sleep 300 ) &
+holder=$!
+for _ in $(seq 1 100); do grep -q "pid=$holder " "$lockf" 2> /dev/null && break; sleep 0.05; done
 "$hesp" sweep --config "$work/good.pbtxt" --out "$work/out-locked" > "$work/locked.log" 2>&1; rc=$?
-if [[ $rc -eq 0 ]] || ! grep -q "in use by another sweep (pid $$" "$work/locked.log"; then
-  echo "FAIL: a live lock was not refused (exit $rc)"; cat "$work/locked.log"; fail=1
+if [[ $rc -ne 73 ]] || ! grep -q "in use by pid $holder on host $(hostname) since" "$work/locked.log"; then
+  echo "FAIL: a live lock was not refused with exit 73 naming its holder (exit $rc)"; cat "$work/locked.log"; fail=1
 fi
 [[ -d "$work/out-locked/afew" ]] && { echo "FAIL: a run started despite the live lock"; fail=1; }
-sleep 0 & dead=$!; wait $dead
-echo "$dead $(hostname)" > "$work/out-locked/sweep.lock"
+kill -9 $holder; wait $holder 2> /dev/null
+grep -q "pid=$holder " "$lockf" || { echo "FAIL: the dead holder's record is gone"; fail=1; }
 "$hesp" sweep --config "$work/good.pbtxt" --out "$work/out-locked" > "$work/stale.log" 2>&1; rc=$?
 [[ $rc -eq 0 ]] || { echo "FAIL: a stale lock was not taken over (exit $rc)"; tail -20 "$work/stale.log"; fail=1; }
 [[ -f "$work/out-locked/afew/clip_zeroshot/5-2/split0/result.json" ]] || { echo "FAIL: no result after the takeover"; fail=1; }
