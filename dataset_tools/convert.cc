@@ -456,6 +456,7 @@ std::string shard_file_name(int rank, int size, int k) {
 
 int run_convert(const ConvertOptions& opts) {
   auto comm = comm::world();
+  util::catch_stop_signals();  // Again after MPI's start-up (idempotent).
   const int rank = comm->rank(), size = comm->size();
   const int threads = threads::threads_per_rank(opts.threads, comm->local_size());
   cv::setNumThreads(1);  // Parallelism comes from our pool; OpenCV's own would oversubscribe.
