@@ -109,7 +109,7 @@ trial() {
   grep -q "failpoint $phase: released" "$log" || grep -rq "failpoint $phase: released" "$out" ||
     bad "$name: the stop signal did not release the failpoint"
   local newest
-  newest=$(find "$out" -name 'ckpt-*.hespckpt' 2> /dev/null | xargs -r -n1 basename | sort | tail -1)
+  newest=$(find "$out" -name 'ckpt-*.hespckpt' -printf '%f\n' 2> /dev/null | sort | tail -1)
   case "$phase" in
     sweep.planned)
       [[ $first_results -eq 0 && -z "$newest" ]] || bad "$name: a run started after the signal"
