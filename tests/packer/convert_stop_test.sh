@@ -37,12 +37,13 @@ trial() {
   fi
   HESP_FAILPOINTS="pack.shard_written=pause($work/never)" "${cmd[@]}" "${args[@]}" --output "$out" > "$log" 2>&1 &
   launcher=$!
+  # Every rank holds after its first shard (so every rank has its handler installed).
   for _ in $(seq 1 3000); do
-    grep -q "failpoint pack.shard_written: paused" "$log" && break
+    [[ $(grep -c "failpoint pack.shard_written: paused" "$log") -ge $np ]] && break
     kill -0 "$launcher" 2> /dev/null || break
     sleep 0.1
   done
-  if ! grep -q "failpoint pack.shard_written: paused" "$log"; then
+  if [[ $(grep -c "failpoint pack.shard_written: paused" "$log") -lt $np ]]; then
     echo "FAIL: $np rank(s): the conversion never held after a shard"; cat "$log"; fail=1
     kill -9 "$launcher" 2> /dev/null; wait "$launcher"; launcher=""; return
   fi

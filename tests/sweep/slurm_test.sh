@@ -74,10 +74,11 @@ release="$work/pre.release"
 job=$(HESP_FAILPOINTS="train.checkpoint_saved=pause($release)" sbatch --parsable --ntasks=2 \
   --output="$work/train.out" "$src/cluster/slurm/train.sbatch" \
   "$src/configs/demo/hesp.pbtxt" "$work/pre" "${sets[@]}")
-# wait_held OUT FAILPOINT JOB: until OUT says the job holds at FAILPOINT (or the job left).
+# wait_held OUT FAILPOINT JOB: until OUT says both ranks of the job hold at FAILPOINT (or
+# the job left).
 wait_held() {
   for _ in $(seq 1 2400); do
-    grep -q "failpoint $2: paused" "$1" 2> /dev/null && return 0
+    [[ $(grep -c "failpoint $2: paused" "$1" 2> /dev/null) -ge 2 ]] && return 0
     [[ -z "$(squeue -h -j "$3" 2> /dev/null)" ]] && break
     sleep 0.25
   done

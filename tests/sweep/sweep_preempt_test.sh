@@ -90,9 +90,12 @@ trial() {
   "${cmd[@]}" > "$log" 2>&1 &
   launcher=$!
   unset HESP_FAILPOINTS
-  local held=0
+  # Every rank that holds there has said so (then every rank has its handler installed;
+  # train.checkpoint_writing holds rank 0 only, the others wait for it in a collective).
+  local want=$np held=0
+  [[ $phase == train.checkpoint_writing ]] && want=1
   for _ in $(seq 1 3000); do
-    grep -q "failpoint $phase: paused" "$log" && { held=1; break; }
+    [[ $(grep -c "failpoint $phase: paused" "$log") -ge $want ]] && { held=1; break; }
     kill -0 "$launcher" 2> /dev/null || break
     sleep 0.1
   done
