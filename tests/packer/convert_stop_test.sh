@@ -25,7 +25,8 @@ args=(convert --format reference-list --root "$work/src" --list "train=$work/src
       --threads 1)
 "$pack" "${args[@]}" --output "$work/clean" > "$work/clean.log" 2>&1 ||
   { echo "FAIL: the uninterrupted conversion"; cat "$work/clean.log"; exit 1; }
-clips() { grep -o 'num_clips: [0-9]*' "$1/manifest.pbtxt" 2> /dev/null; }
+# The dataset's totals (the shard layout of a resumed conversion may differ).
+clips() { grep -E '^num_(clips|input_clips|rejected):' "$1/manifest.pbtxt" 2> /dev/null | tr '\n' ' '; }
 fail=0
 
 # trial NP SIGNAL
