@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include <opencv2/core.hpp>
 
 #include "comm/communicator.h"
+#include "comm/root_decision.h"
 #include "data/format/manifest_io.h"
 #include "data/format/shard_format.h"
 #include "data/format/shard_writer.h"
@@ -29,8 +31,10 @@
 #include "progress.h"
 #include "text_lines.h"
 #include "util/errors.h"
+#include "util/failpoint.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/stop_signal.h"
 #include "util/threads.h"
 
 namespace hesp::pack {
@@ -51,6 +55,7 @@ struct RankResult {
   std::vector<Rejection> rejections;
   std::string strict_error;
   int reused_shards = 0;
+  bool stopped = false;  // A stop signal ended the packing after a complete shard.
 };
 
 json rejection_json(const Rejection& r) {
@@ -245,9 +250,6 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
   }
   if (start >= end) return;
   const uint64_t limit = static_cast<uint64_t>(std::max(1, opts.params.shard_size_mb())) << 20;
-  // Testing aid (the crash/resume test): slow the writer down so a kill lands mid-run.
-  const char* throttle = std::getenv("HESP_PACK_THROTTLE_MS");
-  const int throttle_ms = throttle ? std::atoi(throttle) : 0;
   OrderedPool pool(clips, opts.params, start, end, threads);
   Progress progress("rank " + std::to_string(rank) + " packing", static_cast<int64_t>(end - start));
 
@@ -279,9 +281,18 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
     writer.reset();
     shard_first = shard_end;
     ++k;
+    // Tests of a stop signal mid-conversion hold the rank here (util/failpoint.h).
+    util::failpoint("pack.shard_written", util::stop_requested);
   };
 
+  // A stop signal (util/stop_signal.h) ends the loop after the clip in hand; the clips
+  // packed so far become a complete shard that a rerun reuses (resume above).
+  size_t packed_end = start;
   for (size_t i = start; i < end; ++i) {
+    if (util::stop_requested()) {
+      result->stopped = true;
+      break;
+    }
     PackedClip p = pool.take(i);
     const ClipSource& c = clips[i];
     if (!p.reject_reason.empty()) {
@@ -308,10 +319,16 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
       shard_hashes.push_back(p.content_hash);
     }
     progress.update(static_cast<int64_t>(i - start + 1));
-    if (throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(throttle_ms));
+    packed_end = i + 1;
   }
   pool.stop();
   if (!result->strict_error.empty()) return;  // The partial shard is removed by ~ShardWriter.
+  if (result->stopped) {
+    close_shard(packed_end);
+    LOG(WARNING) << "rank " << rank << ": stop signal: " << (packed_end - start) << " of "
+                 << (end - start) << " clip(s) packed, in complete shards";
+    return;
+  }
   close_shard(end);
   // Rejections after the last shard (or with no shard at all) still count.
   result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
@@ -439,6 +456,7 @@ std::string shard_file_name(int rank, int size, int k) {
 
 int run_convert(const ConvertOptions& opts) {
   auto comm = comm::world();
+  util::catch_stop_signals();  // Again after MPI's start-up (idempotent).
   const int rank = comm->rank(), size = comm->size();
   const int threads = threads::threads_per_rank(opts.threads, comm->local_size());
   cv::setNumThreads(1);  // Parallelism comes from our pool; OpenCV's own would oversubscribe.
@@ -466,6 +484,16 @@ int run_convert(const ConvertOptions& opts) {
   const size_t begin = n * rank / size, end = n * (rank + 1) / size;
   RankResult mine;
   pack_rank(opts, imported.clips, begin, end, rank, size, threads, &mine);
+  // Every rank agrees on a stop: no manifest for a dataset that is not all packed; a rerun
+  // of the same command reuses the complete shards.
+  if (comm::any_rank(*comm, mine.stopped || util::stop_requested())) {
+    if (rank == 0) {
+      std::cerr << "hesp-pack convert: stopped by a signal before every clip was packed; "
+                   "rerun the same command to continue (complete shards are reused); exit "
+                << kExitPreempted << std::endl;
+    }
+    return kExitPreempted;
+  }
 
   // Gather: every rank broadcasts its part in turn (rank order = global clip order).
   std::vector<RankResult> parts(static_cast<size_t>(size));

@@ -17,6 +17,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/logging.h"
+#include "util/stop_signal.h"
 #include "util/strings.h"
 #include "verify_inspect.h"
 
@@ -173,6 +174,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("convert")) {
+      // First thing: SIGUSR1/SIGTERM (a job's end under SLURM) stop the packing after the
+      // clip in hand, keep the complete shards and exit 75, instead of killing it (138).
+      hesp::util::catch_stop_signals();
       conv.params.set_frames_per_clip(flags.frames);
       conv.params.set_size(flags.size);
       conv.params.set_jpeg_quality(flags.quality);

@@ -9,7 +9,9 @@
 #include "sweep/sweep_plan.h"
 #include "sweep/sweep_runner.h"
 #include "util/errors.h"
+#include "util/failpoint.h"
 #include "util/logging.h"
+#include "util/stop_signal.h"
 
 namespace hesp::cli {
 
@@ -38,6 +40,9 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
                   "with --dry-run/--list: do not open the datasets");
   set_action(sweep, [o, &global] {
     const bool listing = o->dry_run || o->list;
+    // First thing: a stop signal while the sweep plans (and opens every dataset) is a
+    // requeue (75), not a death by signal (138).
+    if (!listing) util::catch_stop_signals();
     if (o->skip_data_check && !listing) {
       throw ConfigError("--skip-data-check only goes with --dry-run or --list");
     }
@@ -80,6 +85,8 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
       }
       return report_failing();
     }
+    // Tests of a stop signal after the planning hold the sweep here (util/failpoint.h).
+    util::failpoint("sweep.planned", util::stop_requested);
     auto world = comm::world();
     logging::configure_for_rank(world->rank(), global.log_all_ranks);
     sweep::SweepOptions s;

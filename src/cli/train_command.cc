@@ -2,9 +2,9 @@
 #include "cli/app.h"
 #include "comm/communicator.h"
 #include "config/config_loader.h"
-#include "train/preemption.h"
 #include "train/trainer.h"
 #include "util/logging.h"
+#include "util/stop_signal.h"
 
 namespace hesp::cli {
 
@@ -29,7 +29,10 @@ void add_train_commands(CLI::App& app, const GlobalOptions& global) {
   train->add_option("--max-epochs-this-run", o->max_epochs,
                     "checkpoint and exit 75 after this many epochs (for testing resumes)");
   set_action(train, [o, &global] {
-    train::catch_preemption_signals_for_process();
+    // First thing: a stop signal while CLIP loads or the CAM boxes are computed is acted on
+    // after the set-up (exit 75) instead of killing the rank; one that arrives after the
+    // run has finished, while MPI shuts down, is ignored.
+    util::catch_stop_signals();
     auto world = comm::world();
     logging::configure_for_rank(world->rank(), global.log_all_ranks);
     const auto exp = config::load_experiment(o->config, o->overrides);

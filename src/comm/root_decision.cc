@@ -4,6 +4,7 @@
 
 #include "comm/job_end.h"
 #include "util/errors.h"
+#include "util/stop_signal.h"
 
 namespace hesp::comm {
 namespace {
@@ -71,6 +72,14 @@ std::string decide_on_root(Communicator& comm, const std::function<std::string()
   std::string message = outcome.substr(space + 1);
   if (code == kExitConfigError) throw SharedConfigError(message, comm.size());
   throw SharedUserError(message, code, comm.size());
+}
+
+bool any_rank(Communicator& comm, bool local) {
+  return comm.all_reduce_int(local ? 1 : 0, ReduceOp::kMax) != 0;
+}
+
+bool stop_requested_on_any_rank(Communicator& comm) {
+  return any_rank(comm, util::stop_requested());
 }
 
 }  // namespace hesp::comm

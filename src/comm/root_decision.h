@@ -1,7 +1,9 @@
 #pragma once
-// Rank 0 decides, every rank gets the answer or the same error: for what only one rank may
-// do (look at a shared disk, write a file) when every rank must then act alike. Replaces
-// ad-hoc "ok:"/"error:" string protocols.
+// Decisions every rank must take alike. Rank 0 decides, every rank gets the answer or the
+// same error: for what only one rank may do (look at a shared disk, write a file) when
+// every rank must then act alike. Replaces ad-hoc "ok:"/"error:" string protocols. And
+// the agreement on a stop: every rank stops at the same point when any rank got a stop
+// signal (util/stop_signal.h), the one rule of the trainer and the sweep.
 #include <functional>
 #include <string>
 
@@ -27,5 +29,11 @@ bool raised_on_every_rank(const UserError& e);
 // Whether `e` came out of decide_on_root (on whatever communicator): every rank of that
 // communicator raised it (a sweep's group of ranks records such a run as failed).
 bool decided_on_root(const UserError& e);
+// Collective (exactly one all_reduce): true on every rank when `local` is true on any rank.
+bool any_rank(Communicator& comm, bool local);
+
+// Collective (exactly one all_reduce): true on every rank when any rank of `comm` got a
+// stop signal (util::stop_requested).
+bool stop_requested_on_any_rank(Communicator& comm);
 
 }  // namespace hesp::comm

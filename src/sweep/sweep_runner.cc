@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -17,7 +15,9 @@
 #include "train/trainer.h"
 #include "util/dir_lock.h"
 #include "util/errors.h"
+#include "util/failpoint.h"
 #include "util/fs.h"
+#include "util/stop_signal.h"
 #include "util/threads.h"
 
 namespace hesp::sweep {
@@ -28,32 +28,6 @@ using nlohmann::json;
 using util::FileLock;
 using util::live_lock_holder;
 using util::this_host;
-
-// Set by SIGUSR1 / SIGTERM between runs (inside a run the trainer's own handler is active
-// and the trainer returns kExitPreempted).
-volatile std::sig_atomic_t g_stop_signal = 0;
-
-extern "C" void hesp_sweep_on_stop_signal(int sig) { g_stop_signal = sig; }
-
-// Installs the between-runs handlers for the lifetime of the sweep.
-class StopSignals {
- public:
-  StopSignals() {
-    struct sigaction sa {};
-    sa.sa_handler = hesp_sweep_on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, &old_usr1_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGUSR1, &old_usr1_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-
- private:
-  struct sigaction old_usr1_ {};
-  struct sigaction old_term_ {};
-};
 
 json read_json(const stdfs::path& p) {
   try {
@@ -163,24 +137,6 @@ void wait_for_groups(const stdfs::path& dir, int groups) {
   }
 }
 
-// Rank 0 runs `fn`; a UserError there is rethrown on every rank with the same message.
-template <typename Fn>
-void on_root_or_throw(comm::Communicator& world, Fn fn) {
-  std::string error;
-  int code = 0;
-  if (world.rank() == 0) {
-    try {
-      fn();
-    } catch (const UserError& e) {
-      error = e.what();
-      code = e.exit_code();
-    }
-  }
-  error = world.broadcast_string(error, 0);
-  code = static_cast<int>(world.all_reduce_int(code, comm::ReduceOp::kMax));
-  if (!error.empty()) throw UserError(error, code);
-}
-
 int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world) {
   if (options.run_index >= static_cast<int>(plan.runs.size())) {
     throw ConfigError("--run-index " + std::to_string(options.run_index) +
@@ -189,13 +145,14 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
   }
   const auto& run = plan.runs[static_cast<size_t>(options.run_index)];
   // The run's folder itself is locked by run_training (util/dir_lock.h): one writer.
-  on_root_or_throw(world, [&] {
+  comm::decide_on_root(world, [&] {
     const std::string holder = live_lock_holder(options.out / "sweep.lock");
     if (!holder.empty()) {
       throw UserError("output directory " + options.out.string() + " is in use by another sweep (" +
                           holder + ")",
                       util::kExitLocked);
     }
+    return std::string();
   });
   int rc = 0;
   if (run_finished(run, options.out)) {
@@ -292,8 +249,7 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
 }
 
 int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world) {
-  StopSignals signals;
-  g_stop_signal = 0;
+  util::catch_stop_signals();  // The CLI did already; for callers in code (tests).
   if (world.rank() == 0) stdfs::create_directories(options.out);
   world.barrier();
   if (options.run_index >= 0) return run_single(plan, options, world);
@@ -305,17 +261,16 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
   }
   const int groups = world.size() / g;
   std::unique_ptr<FileLock> lock;
-  std::string session;
-  on_root_or_throw(world, [&] {
+  const std::string session = comm::decide_on_root(world, [&] {
     lock =
         FileLock::acquire(options.out / "sweep.lock", "output directory " + options.out.string());
     // Claims of a sweep that died are void: this sweep holds the lock now.
     std::error_code ec;
     stdfs::remove_all(options.out / ".claims", ec);
-    session = new_session_id();
-    stdfs::create_directories(options.out / ".claims" / session);
+    std::string id = new_session_id();
+    stdfs::create_directories(options.out / ".claims" / id);
+    return id;
   });
-  session = world.broadcast_string(session, 0);
   const stdfs::path claims = options.out / ".claims" / session;
 
   auto group = world.split(world.rank() / g, world.rank());
@@ -337,8 +292,10 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
   size_t next = 0;
   bool preempted = false;
   int failed = 0;
+  // Before every claim the group agrees on the process's stop flag (util/stop_signal.h): a
+  // signal during the planning, a run or between two runs stops the group here.
   for (;;) {
-    const bool stop = group->all_reduce_int(g_stop_signal, comm::ReduceOp::kMax) != 0;
+    const bool stop = comm::stop_requested_on_any_rank(*group);
     int64_t index = -1;
     if (!stop && group->rank() == 0) {
       while (next < order.size()) {
@@ -362,6 +319,8 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
       break;
     }
     if (rc != 0) ++failed;
+    // Tests of a stop signal between two runs hold the group here (util/failpoint.h).
+    util::failpoint("sweep.between_runs", util::stop_requested);
   }
   if (group->rank() == 0) fs::atomic_write_file(claims / ("done." + std::to_string(group_id)), "");
   wait_for_groups(claims, groups);
@@ -371,6 +330,17 @@ int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communic
       static_cast<int>(world.all_reduce_int(group->rank() == 0 ? failed : 0, comm::ReduceOp::kSum));
   for (const int i : failing)
     failed += !run_finished(plan.runs[static_cast<size_t>(i)], options.out);
+  // A stop after the last run left nothing to resume: the sweep is finished, not preempted.
+  if (preempted && comm::decide_on_root(world, [&] {
+                     for (const int i : order) {
+                       if (!run_finished(plan.runs[static_cast<size_t>(i)], options.out)) {
+                         return std::string("unfinished");
+                       }
+                     }
+                     return std::string("all finished");
+                   }) == "all finished") {
+    preempted = false;
+  }
   if (world.rank() == 0) {
     write_summary(plan, options.out);
     std::error_code ec;

@@ -13,9 +13,14 @@
 // from its checkpoints (run_training does that). A run that throws is recorded with its
 // error in <run_dir>/sweep_status.json and in <out>/sweep_summary.json, and the sweep goes
 // on. A run that fails its preconditions (PlannedRun::precondition_error) is recorded as
-// failed with that reason before anything trains, and never started. SIGUSR1 / SIGTERM stop the
-// sweep: the running runs checkpoint, nothing new starts, and every rank returns kExitPreempted
-// (75).
+// failed with that reason before anything trains, and never started.
+//
+// Preemption: SIGUSR1 / SIGTERM set the process's one stop flag (util/stop_signal.h;
+// `hesp sweep` installs the handler before it plans). Whenever it arrives (while the sweep
+// plans or opens data, during a run's set-up, steps, evaluation or checkpoint, or between
+// two runs) the running runs checkpoint, nothing new starts, and every rank returns
+// kExitPreempted (75); a rerun skips the finished runs and resumes the others. A stop after
+// the last run, with every run finished, returns 0.
 #include <filesystem>
 
 #include "comm/communicator.h"
@@ -31,8 +36,8 @@ struct SweepOptions {
   bool log_all_ranks = false;
 };
 
-// Exit code: 0 when every run finished, 75 when preempted, 1 when some run failed (with
-// run_index: 2 when that run fails its preconditions).
+// Exit code: 0 when every run finished, 75 when preempted with runs left, 1 when some run failed
+// (with run_index: 2 when that run fails its preconditions).
 int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world);
 
 // True when <out>/<rel_dir>/result.json exists and holds the run's config hash.

@@ -9,7 +9,9 @@
 
 #include "comm/root_decision.h"
 #include "util/errors.h"
+#include "util/failpoint.h"
 #include "util/fs.h"
+#include "util/stop_signal.h"
 
 namespace hesp::train {
 namespace stdfs = std::filesystem;
@@ -77,7 +79,11 @@ std::vector<stdfs::path> CheckpointStore::list() const {
 stdfs::path CheckpointStore::save(const CheckpointState& state) const {
   fs::ensure_writable_directory(dir_);
   const stdfs::path path = path_for(state.epoch, state.step);
-  fs::atomic_write_file(path, serialize_checkpoint(state));
+  const auto bytes = serialize_checkpoint(state);
+  // Tests of a stop signal while a checkpoint is written hold rank 0 here, the other ranks
+  // waiting for it in save_on_root (util/failpoint.h).
+  util::failpoint("train.checkpoint_writing", util::stop_requested);
+  fs::atomic_write_file(path, bytes);
   LOG(INFO) << "checkpoint written: " << path.string();
 
   // Only after the new file is durable: drop the oldest beyond keep_last, and temp files

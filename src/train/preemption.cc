@@ -2,37 +2,13 @@
 
 #include <glog/logging.h>
 
-#include <atomic>
 #include <cstring>
 #include <utility>
 
+#include "comm/root_decision.h"
+#include "util/stop_signal.h"
+
 namespace hesp::train {
-namespace {
-
-// Written from the signal handler: lock-free atomics are async-signal-safe, anything
-// else (logging, allocation, MPI) is not and waits for the next poll.
-std::atomic<int> g_stop_signal{0};
-std::atomic<int> g_checkpoint_requested{0};
-std::atomic<bool> g_guard_active{false};
-static_assert(std::atomic<int>::is_always_lock_free, "signal flags must be lock-free");
-
-extern "C" void on_stop_signal(int sig) { g_stop_signal.store(sig, std::memory_order_relaxed); }
-extern "C" void on_checkpoint_signal(int) {
-  g_checkpoint_requested.store(1, std::memory_order_relaxed);
-}
-
-void install(int sig, void (*handler)(int), struct sigaction* old) {
-  struct sigaction sa;
-  std::memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = handler;
-  sigemptyset(&sa.sa_mask);
-  // SA_RESTART: a signal during a blocking read or MPI progress call must not turn into
-  // a spurious EINTR failure; the flag is enough.
-  sa.sa_flags = SA_RESTART;
-  PCHECK(sigaction(sig, &sa, old) == 0) << "sigaction(" << sig << ")";
-}
-
-}  // namespace
 
 const char* step_action_name(StepAction a) {
   switch (a) {
@@ -46,37 +22,17 @@ const char* step_action_name(StepAction a) {
   return "?";
 }
 
-void catch_preemption_signals_for_process() {
-  install(SIGUSR1, on_stop_signal, nullptr);
-  install(SIGTERM, on_stop_signal, nullptr);
-  install(SIGHUP, on_checkpoint_signal, nullptr);
-}
-
-bool stop_signal_received() { return g_stop_signal.load(std::memory_order_relaxed) != 0; }
-
 PreemptionGuard::PreemptionGuard(std::filesystem::path run_dir) {
-  CHECK(!g_guard_active.exchange(true)) << "only one PreemptionGuard may be active";
+  util::catch_stop_signals();
   if (!run_dir.empty()) trigger_file_ = std::move(run_dir) / "CHECKPOINT_NOW";
-  install(SIGUSR1, on_stop_signal, &old_usr1_);
-  install(SIGTERM, on_stop_signal, &old_term_);
-  install(SIGHUP, on_checkpoint_signal, &old_hup_);
 }
 
-PreemptionGuard::~PreemptionGuard() {
-  sigaction(SIGUSR1, &old_usr1_, nullptr);
-  sigaction(SIGTERM, &old_term_, nullptr);
-  sigaction(SIGHUP, &old_hup_, nullptr);
-  g_guard_active.store(false);
-}
+bool PreemptionGuard::stop_requested_locally() const { return util::stop_requested(); }
 
-bool PreemptionGuard::stop_requested_locally() const {
-  return g_stop_signal.load(std::memory_order_relaxed) != 0;
-}
-
-int PreemptionGuard::stop_signal() const { return g_stop_signal.load(std::memory_order_relaxed); }
+int PreemptionGuard::stop_signal() const { return util::stop_signal(); }
 
 bool PreemptionGuard::should_stop(comm::Communicator& comm) const {
-  return comm.all_reduce_int(stop_requested_locally() ? 1 : 0, comm::ReduceOp::kMax) != 0;
+  return comm::stop_requested_on_any_rank(comm);
 }
 
 StepAction PreemptionGuard::poll(comm::Communicator& comm) {
@@ -87,7 +43,7 @@ StepAction PreemptionGuard::poll(comm::Communicator& comm) {
   }
   // Consume the local checkpoint request now: a SIGHUP arriving after this load is kept
   // for the next poll instead of being lost.
-  const bool signal_request = g_checkpoint_requested.exchange(0) != 0;
+  const bool signal_request = util::take_checkpoint_request();
   auto flags = torch::tensor({static_cast<int64_t>(stop_requested_locally()),
                               static_cast<int64_t>(signal_request || file_request)},
                              torch::kInt64);
@@ -115,9 +71,6 @@ StepAction PreemptionGuard::poll(comm::Communicator& comm) {
   return StepAction::kNone;
 }
 
-void PreemptionGuard::clear_flags() {
-  g_stop_signal.store(0);
-  g_checkpoint_requested.store(0);
-}
+void PreemptionGuard::clear_flags() { util::clear_stop_flags(); }
 
 }  // namespace hesp::train

@@ -1,13 +1,12 @@
 #pragma once
-// Cooperative preemption. Schedulers announce the end of a job with a signal (SLURM:
-// SIGTERM at the time limit, or SIGUSR1 with `--signal=USR1@<secs>`); the handler only sets
-// an atomic flag, and the training loop polls it once per step. The poll is a collective,
-// so every rank sees the same decision at the same step even when only one rank got the
-// signal, writes the same checkpoint and exits with kExitPreempted (75).
+// Cooperative preemption in the trainer. The stop source is the process's one
+// (util/stop_signal.h: SIGUSR1/SIGTERM stop, SIGHUP checkpoints); the training loop polls
+// it once per step and once after every epoch. The poll is a collective, so every rank sees
+// the same decision at the same point even when only one rank got the signal, writes the
+// same checkpoint and exits with kExitPreempted (75).
 //
 // A checkpoint without stopping is requested by SIGHUP or by creating the file
 // <run_dir>/CHECKPOINT_NOW (rank 0 looks for it and deletes it once acted on).
-#include <csignal>
 #include <filesystem>
 
 #include "comm/communicator.h"
@@ -35,23 +34,14 @@ class StepActionSource {
   virtual StepAction poll(comm::Communicator& comm, const data::SamplerPosition& next) = 0;
 };
 
-// Installs the flag-setting handlers for the rest of the process's life. `hesp train`
-// calls it first thing: a preemption signal that arrives while CLIP loads or the CAM
-// boxes are computed is then acted on at the first step (instead of killing the rank
-// without a checkpoint), and one that arrives after the run has finished, while MPI shuts
-// down, is ignored (instead of turning a finished run into a failed job step).
-void catch_preemption_signals_for_process();
-
-// True once this process got a stop signal (SIGUSR1/SIGTERM); no communication.
-bool stop_signal_received();
-
-// Installs the handlers for SIGUSR1, SIGTERM (stop) and SIGHUP (checkpoint) and restores
-// the previous ones on destruction. One guard at a time per process.
+// The default action source: the process's stop source (util/stop_signal.h) and
+// <run_dir>/CHECKPOINT_NOW. Construction installs the process's handlers (idempotent; they
+// stay after the guard is gone, so that a signal between two runs of a sweep is kept, not
+// fatal). Any number of guards may exist; they share the process's flags.
 class PreemptionGuard final : public StepActionSource {
  public:
   // run_dir: where CHECKPOINT_NOW is looked for; empty = no file trigger.
   explicit PreemptionGuard(std::filesystem::path run_dir = {});
-  ~PreemptionGuard() override;
   PreemptionGuard(const PreemptionGuard&) = delete;
   PreemptionGuard& operator=(const PreemptionGuard&) = delete;
 
@@ -71,14 +61,12 @@ class PreemptionGuard final : public StepActionSource {
     return poll(comm);
   }
 
-  // For tests: clears the flags as if no signal had arrived.
+  // For tests: clears the process's flags as if no signal had arrived
+  // (util::clear_stop_flags).
   static void clear_flags();
 
  private:
   std::filesystem::path trigger_file_;
-  struct sigaction old_usr1_ {};
-  struct sigaction old_term_ {};
-  struct sigaction old_hup_ {};
 };
 
 }  // namespace hesp::train

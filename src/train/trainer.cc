@@ -36,6 +36,7 @@
 #include "util/fs.h"
 #include "util/logging.h"
 #include "util/resources.h"
+#include "util/stop_signal.h"
 #include "util/threads.h"
 #include "util/torch_compat.h"
 
@@ -296,7 +297,16 @@ void TrainingRun::build_loader() {
                     now_s());
 }
 
+// The epochs from the resumed position, then the result. A stop signal (every rank agrees,
+// comm::stop_requested_on_any_rank) is acted on at the next safe point: after the set-up
+// (nothing trained yet: stop at once), after a step (train_epoch: checkpoint and stop), and
+// after an epoch's evaluation and checkpoint (checkpoint if the cadence did not, and stop).
 int TrainingRun::run() {
+  if (comm::stop_requested_on_any_rank(comm_)) {
+    LOG(WARNING) << "stop signal during the set-up: stopping before the first step; exit code "
+                 << kExitPreempted;
+    return kExitPreempted;
+  }
   int epochs_this_run = 0;
   while (state_->position.epoch < total_epochs_) {
     const int64_t epoch = state_->position.epoch;
@@ -315,6 +325,14 @@ int TrainingRun::run() {
     if (decision.stop) {
       LOG(WARNING) << "stopping after " << epochs_this_run << " epoch(s) (" << decision.stop_reason
                    << "); exit code " << kExitPreempted;
+      return kExitPreempted;
+    }
+    // A signal during the epoch's evaluation or its checkpoint: the epoch is recorded.
+    if (comm::stop_requested_on_any_rank(comm_)) {
+      if (!decision.checkpoint) save_checkpoint();
+      LOG(WARNING) << "stopping after epoch " << epoch + 1
+                   << " (a stop signal during its evaluation or checkpoint); exit code "
+                   << kExitPreempted;
       return kExitPreempted;
     }
   }
@@ -407,11 +425,14 @@ nlohmann::json TrainingRun::report_epoch(const EpochStatistics& s) {
 // selector uses to choose the reported epoch (spec §9), on its own cadence (every
 // eval.every_epochs and the last epoch).
 void TrainingRun::evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record) {
+  const bool validation = selector_->evaluates(epoch + 1, total_epochs_);
+  // Tests of a stop signal during the evaluation hold the run here (util/failpoint.h).
+  if (test || validation) util::failpoint("train.evaluating", util::stop_requested);
   if (test) {
     const auto predictions = predict(exp_, *model_, *data_.test, cache_, comm_);
     (*record)["test"] = to_json(evaluate(exp_, predictions, std::nullopt));
   }
-  if (selector_->evaluates(epoch + 1, total_epochs_)) {
+  if (validation) {
     (*record)["validation"] = selector_->evaluate_epoch(epoch + 1, *model_, cache_, comm_);
   }
 }
@@ -456,7 +477,7 @@ void TrainingRun::save_checkpoint() {
   selector_->save(&ckpt);
   store_.save_on_root(comm_, ckpt);
   // Tests of preemption and node loss hold the run here (util/failpoint.h).
-  util::failpoint("train.checkpoint_saved", stop_signal_received);
+  util::failpoint("train.checkpoint_saved", util::stop_requested);
 }
 
 // Model selection, the final evaluation (threshold from the training clips) and result.json.

@@ -20,9 +20,22 @@
 
 namespace hesp::util {
 
-// Every failpoint of hesp, for the check of HESP_FAILPOINTS.
-//   train.checkpoint_saved   every rank, after a checkpoint was written (TrainingRun)
-inline constexpr std::string_view kFailpointNames[] = {"train.checkpoint_saved"};
+// Every failpoint of hesp, for the check of HESP_FAILPOINTS (docs/training.md,
+// "Failpoints"). The pause of each is released by a stop signal (util/stop_signal.h).
+//   sweep.planned             every rank of `hesp sweep`, once the plan is made (the
+//                             datasets opened), before the sweep starts (sweep_command)
+//   sweep.between_runs        every rank of a sweep group, after a run returned, before
+//                             the group claims the next one (sweep_runner)
+//   train.evaluating          every rank, before an epoch's evaluation (test metrics or
+//                             the validation hold-out; TrainingRun::evaluate_epoch)
+//   train.checkpoint_writing  rank 0, a checkpoint serialised but not yet on disk, the
+//                             other ranks waiting for it (CheckpointStore::save)
+//   train.checkpoint_saved    every rank, after a checkpoint was written (TrainingRun)
+//   pack.shard_written        every rank of `hesp-pack convert`, after a shard and its
+//                             sidecar were written (convert.cc)
+inline constexpr std::string_view kFailpointNames[] = {
+    "sweep.planned",          "sweep.between_runs", "train.evaluating", "train.checkpoint_writing",
+    "train.checkpoint_saved", "pack.shard_written"};
 
 // Acts on the failpoint `name` when HESP_FAILPOINTS names it; otherwise returns at once.
 // `released`: for pause, returns true when the process is asked to stop (polled every

@@ -2,8 +2,11 @@
 // binary runs as a plain process (SingleCommunicator) and under `mpirun -np 2` (MPI), so
 // both backends pass the same tests.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "comm/communicator.h"
@@ -133,17 +136,28 @@ TEST(Collectives, AllReduceAsyncSeveralInFlight) {
 }
 
 // all_reduce_async returns before the collective can complete: rank 0 starts it while
-// the other ranks are still asleep, and test() says it is not done; wait() then finishes it.
+// the other ranks wait (for a file that rank 0 makes only after its test(), so no clock
+// decides), and test() says it is not done; wait() then finishes it.
 TEST(Collectives, AllReduceAsyncDoesNotWaitForThePeers) {
   auto& c = world_comm();
   if (c.size() < 2) GTEST_SKIP() << "one rank: nothing to wait for";
+  std::string go = c.rank() == 0 ? (std::filesystem::temp_directory_path() /
+                                    ("hesp_async_go_" + std::to_string(::getpid())))
+                                       .string()
+                                 : std::string();
+  c.broadcast_bytes(go, 0);
   auto t = torch::full({64}, static_cast<float>(c.rank() + 1));
-  if (c.rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  if (c.rank() != 0) {
+    while (!std::filesystem::exists(go)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   auto op = c.all_reduce_async(t, ReduceOp::kSum);
   if (c.rank() == 0) {
     EXPECT_FALSE(op->test()) << "completed without the other ranks";
+    std::ofstream(go) << "";
   }
   op->wait();
+  c.barrier();
+  if (c.rank() == 0) std::filesystem::remove(go);
   EXPECT_TRUE(torch::equal(t, torch::full({64}, c.size() * (c.size() + 1) / 2.0f)));
 }
 

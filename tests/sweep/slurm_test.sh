@@ -5,7 +5,10 @@
 #  1. sweep.sbatch runs a demo sweep to the end;
 #  2. sweep-array.sbatch runs the same sweep as a job array, one run per task;
 #  3. train.sbatch gets USR1 mid-run: the ranks checkpoint, the job requeues itself, the
-#     requeued job resumes and ends with the metrics of an uninterrupted run.
+#     requeued job resumes and ends with the metrics of an uninterrupted run;
+#  4. sweep.sbatch gets USR1 while the sweep plans: exit 75, requeue, every run finished.
+# Failpoints (HESP_FAILPOINTS, passed to the ranks by lib.sh) hold the jobs where the
+# signal must find them: no clock decides.
 # Skips (77) only when the SLURM or munge binaries are absent. Stops every daemon it starts.
 set -uo pipefail
 hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
@@ -84,12 +87,24 @@ sets=(--set "data.manifests=[\"$work/data/afew\"]"
 OMP_NUM_THREADS=1 "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 \
   -x OMP_NUM_THREADS "$hesp" train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$work/plain" \
   "${sets[@]}" > "$work/plain.log" 2>&1 || { echo "FAIL: the plain run"; tail -20 "$work/plain.log"; fail=1; }
-job=$(sbatch --parsable --ntasks=2 --output="$work/train.out" "$src/cluster/slurm/train.sbatch" \
+# The run holds after its first checkpoint (failpoint train.checkpoint_saved) until the
+# signal or pre.release, so USR1 always finds it running; the release file is made once
+# the first incarnation has requeued, so the requeued job runs through.
+release="$work/pre.release"
+job=$(HESP_FAILPOINTS="train.checkpoint_saved=pause($release)" sbatch --parsable --ntasks=2 \
+  --output="$work/train.out" "$src/cluster/slurm/train.sbatch" \
   "$src/configs/demo/hesp.pbtxt" "$work/pre" "${sets[@]}")
-for _ in $(seq 1 1200); do
-  ls "$work/pre/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
-  sleep 0.25
-done
+# wait_held OUT FAILPOINT JOB: until OUT says both ranks of the job hold at FAILPOINT (or
+# the job left).
+wait_held() {
+  for _ in $(seq 1 2400); do
+    [[ $(grep -c "failpoint $2: paused" "$1" 2> /dev/null) -ge 2 ]] && return 0
+    [[ -z "$(squeue -h -j "$3" 2> /dev/null)" ]] && break
+    sleep 0.25
+  done
+  echo "FAIL: job $3 did not hold at $2"; cat "$1"; fail=1; return 1
+}
+wait_held "$work/train.out" train.checkpoint_saved "$job"
 scancel --signal=USR1 --batch "$job"
 released=""
 for _ in $(seq 1 1200); do
@@ -99,6 +114,7 @@ for _ in $(seq 1 1200); do
   # A requeued job waits ~2 min before it is eligible again; make it eligible now, but only
   # once the node has cleaned up the first incarnation (otherwise slurmd refuses to launch
   # the same job id again: "Job credential revoked").
+  grep -q "scontrol requeue" "$work/train.out" && touch "$release"
   if [[ -z "$released" && "$state" == PENDING ]] && grep -q "scontrol requeue" "$work/train.out" &&
      [[ "$(sinfo -h -N -o %t | head -1)" == idle ]]; then
     sleep 3
@@ -116,4 +132,36 @@ else
   echo "FAIL: the requeued run did not finish"; fail=1
 fi
 [[ $fail -eq 0 ]] || cat "$work/train.out"
+
+# 4. Preempt sweep.sbatch while the sweep plans (before its first run; hesp sweep died of
+# the signal there, 138, and the job failed): it must exit 75, requeue, and the requeued
+# job must finish every run. The sweep holds after planning (failpoint sweep.planned)
+# until the signal, and the requeued job passes once sweep.release exists.
+release="$work/sweep.release"
+job=$(HESP_FAILPOINTS="sweep.planned=pause($release)" sbatch --parsable --ntasks=2 \
+  --output="$work/presweep.out" "$src/cluster/slurm/sweep.sbatch" "$work/sweep.pbtxt" "$work/ps" 1)
+if wait_held "$work/presweep.out" sweep.planned "$job"; then
+  scancel --signal=USR1 --batch "$job"
+  released=""
+  for _ in $(seq 1 1200); do
+    state=$(squeue -h -j "$job" -o %T 2> /dev/null)
+    [[ -z "$state" ]] && grep -q "restart 1" "$work/presweep.out" && break
+    [[ "$state" == FAILED || "$state" == CANCELLED ]] && { echo "job $job ended $state"; break; }
+    grep -q "scontrol requeue" "$work/presweep.out" && touch "$release"
+    if [[ -z "$released" && "$state" == PENDING ]] && grep -q "scontrol requeue" "$work/presweep.out" &&
+       [[ "$(sinfo -h -N -o %t | head -1)" == idle ]]; then
+      sleep 3
+      scontrol update JobId="$job" StartTime=now > /dev/null 2>&1 && released=1
+    fi
+    sleep 0.5
+  done
+  grep -q "step exited with 75" "$work/presweep.out" || { echo "FAIL: the sweep step did not exit 75 when preempted while planning"; fail=1; }
+  grep -q "scontrol requeue" "$work/presweep.out" || { echo "FAIL: the sweep job did not requeue itself"; fail=1; }
+  n=$(find "$work/ps" -name result.json 2> /dev/null | wc -l)
+  echo "sweep.sbatch preempted while planning: $n runs finished after the requeue"
+  [[ $n -eq 4 ]] || { echo "FAIL: the requeued sweep finished $n of 4 runs"; fail=1; }
+  [[ $fail -eq 0 ]] || cat "$work/presweep.out"
+else
+  scancel "$job"
+fi
 exit $fail

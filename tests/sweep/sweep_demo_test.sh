@@ -7,6 +7,7 @@
 #     metrics equal those of the uninterrupted sweep;
 #  4. kill -9 of one rank mid-sweep ends mpirun non-zero; the rerun takes over the stale
 #     locks, completes the sweep, and again every run's metrics equal the uninterrupted ones.
+# Failpoints (HESP_FAILPOINTS) hold the sweep mid-way for 3 and 4: no clock decides.
 set -uo pipefail
 hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
 if [[ -z "$mpirun" ]] || ! command -v "$mpirun" > /dev/null; then
@@ -20,15 +21,18 @@ sweep=("$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2 -x HES
        --config "$src/configs/sweeps/demo.pbtxt" --group-size 1)
 fail=0
 count_finished() { jq '.counts.finished // 0' "$1/sweep_summary.json" 2> /dev/null || echo 0; }
-# Waits until DIR holds 2 finished runs or the sweep PID has ended.
-wait_for_two_runs() {
+# hold FAILPOINT LOG PID: waits until both groups (ranks) of the sweep PID hold at
+# FAILPOINT (util/failpoint.h: the run cannot go on until a stop signal or the release
+# file), so that the signal or the kill below finds the sweep mid-way however fast the
+# machine. Fails when the sweep ended first.
+hold() {
   for _ in $(seq 1 6000); do
-    [[ $(find "$1" -name result.json 2> /dev/null | wc -l) -ge 2 ]] && return
-    kill -0 "$2" 2> /dev/null || return
+    [[ $(grep -c "failpoint $1: paused" "$2") -ge 2 ]] && return 0
+    kill -0 "$3" 2> /dev/null || break
     sleep 0.05
   done
+  echo "FAIL: the sweep did not hold at $1"; tail -20 "$2"; fail=1; return 1
 }
-
 t0=$(date +%s)
 "${sweep[@]}" --out "$work/a" > "$work/a.log" 2>&1; rc=$?
 echo "uninterrupted sweep: exit $rc in $(( $(date +%s) - t0 )) s"
@@ -78,16 +82,18 @@ ls "$work/report/figures/" | grep -q '^paper_' && { echo "FAIL: a paper figure f
 grep -q ',yes,' "$work/report/paper_comparison.csv" &&
   { echo "FAIL: paper_comparison.csv compares the demo"; fail=1; }
 
-# 3. Stop mid-way with SIGUSR1 (as SLURM does), then rerun.
-"${sweep[@]}" --out "$work/b" > "$work/b1.log" 2>&1 &
+# 3. Stop mid-way with SIGUSR1 (as SLURM does), then rerun. Each group holds after its
+# first run (failpoint sweep.between_runs) until the signal releases it.
+HESP_FAILPOINTS="sweep.between_runs=pause($work/b.release)" "${sweep[@]:0:7}" -x HESP_FAILPOINTS \
+  "${sweep[@]:7}" --out "$work/b" > "$work/b1.log" 2>&1 &
 launcher=$!
-wait_for_two_runs "$work/b" $launcher
+hold sweep.between_runs "$work/b1.log" $launcher
 kill -USR1 $launcher
 wait $launcher; rc=$?
 done_first=$(find "$work/b" -name result.json | wc -l)
 echo "interrupted sweep: exit $rc with $done_first finished runs"
 [[ $rc -eq 75 ]] || { echo "FAIL: the interrupted sweep exited $rc, 75 expected"; tail -20 "$work/b1.log"; fail=1; }
-[[ $done_first -lt 8 ]] || { echo "FAIL: the sweep finished before the signal (test too slow to interrupt)"; fail=1; }
+[[ $done_first -eq 2 ]] || { echo "FAIL: $done_first runs finished before the rerun, 2 expected"; fail=1; }
 "${sweep[@]}" --out "$work/b" > "$work/b2.log" 2>&1; rc=$?
 [[ $rc -eq 0 ]] || { echo "FAIL: the resumed sweep exited $rc"; tail -20 "$work/b2.log"; fail=1; }
 same_as_uninterrupted() {  # DIR: every run's metrics equal those of the sweep in $work/a
@@ -100,20 +106,24 @@ same_as_uninterrupted() {  # DIR: every run's metrics equal those of the sweep i
 }
 same_as_uninterrupted "$work/b"
 
-# 4. kill -9 of rank 1 mid-sweep (a node lost), then rerun.
-"${sweep[@]}" --out "$work/c" > "$work/c1.log" 2>&1 &
+# 4. kill -9 of rank 1 mid-sweep (a node lost), then rerun. Each group holds after the
+# checkpoint of its first run (failpoint train.checkpoint_saved); rank 1 is killed there,
+# then rank 0 is released.
+HESP_FAILPOINTS="train.checkpoint_saved=pause($work/c.release)" "${sweep[@]:0:7}" -x HESP_FAILPOINTS \
+  "${sweep[@]:7}" --out "$work/c" > "$work/c1.log" 2>&1 &
 launcher=$!
-wait_for_two_runs "$work/c" $launcher
+hold train.checkpoint_saved "$work/c1.log" $launcher
 victim=""
-for pid in $(pgrep -f "hesp sweep --config"); do
+for pid in $(pgrep -f "hesp sweep --config.*--out $work/c"); do
   if tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then
     victim=$pid
   fi
 done
 if [[ -z "$victim" ]]; then
-  echo "FAIL: rank 1 of the sweep not found (finished before the kill?)"; fail=1; wait $launcher
+  echo "FAIL: rank 1 of the sweep not found"; fail=1; touch "$work/c.release"; wait $launcher
 else
   kill -9 "$victim"
+  touch "$work/c.release"
   wait $launcher; rc=$?
   echo "killed sweep: mpirun exit $rc with $(find "$work/c" -name result.json | wc -l) finished runs"
   [[ $rc -ne 0 ]] || { echo "FAIL: mpirun exited 0 after a rank was killed"; fail=1; }

@@ -6,8 +6,10 @@
 #include <fstream>
 #include <optional>
 
+#include "comm/root_decision.h"
 #include "test_support.h"
 #include "train/preemption.h"
+#include "util/stop_signal.h"
 
 namespace hesp::train {
 namespace {
@@ -92,25 +94,40 @@ TEST_F(Preemption, StopWinsOverCheckpoint) {
   EXPECT_EQ(guard.poll(world()), StepAction::kCheckpointAndStop);
 }
 
-int g_previous_handler_calls = 0;
-extern "C" void previous_handler(int) { ++g_previous_handler_calls; }
-
-TEST_F(Preemption, GuardRestoresPreviousHandlers) {
-  struct sigaction mine {
-  }, old{};
-  mine.sa_handler = previous_handler;
-  sigemptyset(&mine.sa_mask);
-  ASSERT_EQ(sigaction(SIGUSR1, &mine, &old), 0);
-  {
-    PreemptionGuard guard;
-    std::raise(SIGUSR1);
-    EXPECT_EQ(g_previous_handler_calls, 0);  // Ours, not the previous one.
-    EXPECT_TRUE(guard.stop_requested_locally());
+// The handler is the process's (util/stop_signal.h) and stays after a guard is gone: a
+// signal between two runs of a sweep, or while a sweep plans, sets the flag instead of
+// killing the process with 128 + SIGUSR1 = 138.
+TEST_F(Preemption, HandlersStayAfterTheGuard) {
+  { PreemptionGuard guard; }
+  if (is_signalled_rank()) {
+    EXPECT_EQ(std::raise(SIGUSR1), 0);  // Without a handler this would end the process.
+    EXPECT_TRUE(util::stop_requested());
+    EXPECT_EQ(util::stop_signal(), SIGUSR1);
+  } else {
+    EXPECT_FALSE(util::stop_requested());
   }
-  std::raise(SIGUSR1);
-  EXPECT_EQ(g_previous_handler_calls, 1);  // Restored.
-  ASSERT_EQ(sigaction(SIGUSR1, &old, nullptr), 0);
+  EXPECT_TRUE(comm::stop_requested_on_any_rank(world()));
+  // A guard made after the signal sees it: the trainer of the next run stops at once.
+  PreemptionGuard next;
+  EXPECT_EQ(next.poll(world()), StepAction::kCheckpointAndStop);
   EXPECT_STREQ(step_action_name(StepAction::kCheckpointAndStop), "checkpoint_and_stop");
+}
+
+// catch_stop_signals is what `hesp sweep` and `hesp-pack convert` call first thing, with no
+// guard at all: SIGTERM (the time limit) and SIGHUP set flags, and every rank agrees.
+TEST_F(Preemption, ProcessHandlersWithoutAGuard) {
+  util::catch_stop_signals();
+  util::catch_stop_signals();  // Idempotent.
+  if (is_signalled_rank()) {
+    EXPECT_EQ(std::raise(SIGTERM), 0);
+    EXPECT_EQ(std::raise(SIGHUP), 0);
+    EXPECT_EQ(util::stop_signal(), SIGTERM);
+  }
+  EXPECT_TRUE(comm::stop_requested_on_any_rank(world()));
+  EXPECT_EQ(comm::any_rank(world(), false), false);
+  EXPECT_EQ(comm::any_rank(world(), world().rank() == 0), true);
+  EXPECT_EQ(util::take_checkpoint_request(), is_signalled_rank());
+  EXPECT_FALSE(util::take_checkpoint_request());  // Consumed.
 }
 
 }  // namespace

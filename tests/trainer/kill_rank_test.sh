@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# kill -9 of one rank mid-epoch ends mpirun non-zero within 60 s; the last checkpoint
-# loads, and a resume finishes the run.
+# kill -9 of one rank mid-run ends mpirun non-zero within 60 s; the last checkpoint loads,
+# and a resume finishes the run. No clock decides when the rank dies: a failpoint holds
+# the run after its first checkpoint.
 set -uo pipefail
 hesp="$1"; pack="$2"; mpirun="${3:-}"; src="$4"
 if [[ -z "$mpirun" ]] || ! command -v "$mpirun" > /dev/null; then
@@ -15,26 +16,29 @@ sets=(--set "data.manifests=[\"$work/packed\"]"
       --set "data.frames_per_clip=2" --set "eval.every_epochs=100")
 run=(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np 2
      "$hesp" train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$work/run" "${sets[@]}")
-"${run[@]}" > "$work/first.log" 2>&1 &
+# Both ranks hold after the first checkpoint (failpoint train.checkpoint_saved) until
+# $release exists: rank 1 is killed while the run is certainly alive, however fast the
+# machine; then rank 0 is released into the next epoch, where it meets the dead rank.
+release="$work/release"
+HESP_FAILPOINTS="train.checkpoint_saved=pause($release)" "${run[@]:0:4}" -x HESP_FAILPOINTS \
+  "${run[@]:4}" > "$work/first.log" 2>&1 &
 launcher=$!
-# Wait for the first checkpoint, then for the run to be inside the next epoch. 30 epochs
-# keep the run alive well past the first checkpoint, however fast the machine.
-for _ in $(seq 1 600); do
-  ls "$work/run/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1 && break
-  sleep 0.5
+for _ in $(seq 1 3000); do
+  [[ $(grep -c "failpoint train.checkpoint_saved: paused" "$work/first.log") -ge 2 ]] && break
+  kill -0 $launcher 2> /dev/null || break
+  sleep 0.1
 done
-if ! ls "$work/run/checkpoints/"ckpt-*.hespckpt > /dev/null 2>&1; then
-  echo "FAIL: no checkpoint appeared"; cat "$work/first.log"; kill -9 $launcher; exit 1
+if [[ $(grep -c "failpoint train.checkpoint_saved: paused" "$work/first.log") -lt 2 ]]; then
+  echo "FAIL: the ranks did not hold after the first checkpoint"; cat "$work/first.log"; kill -9 $launcher; exit 1
 fi
-sleep 0.3
-kill -0 $launcher 2> /dev/null || { echo "FAIL: the run ended before a rank could be killed"; exit 1; }
 victim=""
-for pid in $(pgrep -f "hesp train --config"); do
+for pid in $(pgrep -f "hesp train --config.*--run-dir $work/run"); do
   if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$pid; fi
 done
 [[ -n "$victim" ]] || { echo "FAIL: rank 1 not found"; kill -9 $launcher; exit 1; }
 t0=$(date +%s)
 kill -9 "$victim"
+touch "$release"
 wait $launcher; rc=$?
 elapsed=$(( $(date +%s) - t0 ))
 echo "mpirun exited with $rc after ${elapsed}s"
