@@ -1,0 +1,63 @@
+#include "source_signature.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "frame_source.h"
+#include "util/hash.h"
+
+namespace hesp::pack {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// Appends one file's name, size and content hash to `text` and its size and time to `sig`.
+void add_file(const std::string& path, std::string* text, SourceSignature* sig) {
+  text->append("\nfile\t").append(stdfs::path(path).filename().string());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    text->append("\tcannot stat: ").append(std::strerror(errno));
+    return;
+  }
+  std::string sum;
+  try {
+    sum = hash::sha256_file_hex(path);
+  } catch (const std::exception& e) {
+    sum = std::string("unreadable: ") + e.what();
+  }
+  text->append("\t").append(std::to_string(st.st_size)).append("\t").append(sum);
+  ++sig->files;
+  sig->bytes += static_cast<int64_t>(st.st_size);
+  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  sig->newest_mtime_ns = std::max(sig->newest_mtime_ns, mtime);
+}
+
+}  // namespace
+
+SourceSignature source_signature(const ClipSource& clip) {
+  SourceSignature sig;
+  std::string text = "clip\t" + clip.path + "\t" + (clip.is_video ? "video" : "frames") + "\t" +
+                     std::to_string(clip.expected_frames) + "\t" + clip.reject_reason + "\t" +
+                     clip.reject_detail;
+  // An importer rejection does not read the source: neither does its signature.
+  if (clip.reject_reason.empty()) {
+    if (clip.is_video) {
+      add_file(clip.path, &text, &sig);
+    } else {
+      try {
+        const FrameListing listing = list_frame_folder(clip.path);
+        text += "\nlisting\t" + listing.reject_reason + "\t" + listing.reject_detail;
+        for (const auto& f : listing.files) add_file(f, &text, &sig);
+      } catch (const std::exception& e) {
+        text += std::string("\nlisting failed\t") + e.what();
+      }
+    }
+  }
+  sig.hash = hash::sha256_hex(text);
+  return sig;
+}
+
+}  // namespace hesp::pack

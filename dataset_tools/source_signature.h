@@ -1,0 +1,29 @@
+#pragma once
+// A clip's source identity for `hesp-pack convert`'s re-pack rule (docs/datasets.md,
+// "Packing again after the sources change"): what its packed frames depend on besides the
+// pack parameters. Two packs of a clip with equal signatures store the same frames, so a
+// re-pack copies such a clip from the earlier shards instead of decoding it again.
+#include <cstdint>
+#include <string>
+
+#include "clip_source.h"
+
+namespace hesp::pack {
+
+struct SourceSignature {
+  // sha256 (hex) over: the clip's path and kind (folder / video), its annotated frame
+  // count and importer verdict, and for every source file (the frame files of the folder
+  // in time order, or the video file) its name, size in bytes and sha256 of its content;
+  // a folder listing problem (gap, empty) or an unreadable file enters as its message.
+  // Modification times do not enter: a file re-extracted with the same bytes is the same.
+  std::string hash;
+  int64_t files = 0;            // Source files hashed.
+  int64_t bytes = 0;            // Their total size.
+  int64_t newest_mtime_ns = 0;  // Newest modification time (ns since the epoch), for reports.
+};
+
+// Reads (and hashes) every source file of `clip` once; never throws for problems of the
+// clip's data (they enter the signature). Thread-safe.
+SourceSignature source_signature(const ClipSource& clip);
+
+}  // namespace hesp::pack
