@@ -215,12 +215,15 @@ RankPlan plan_rank(const ConvertOptions& opts, const std::vector<ClipSource>& cl
   rp.params_fp = params_fingerprint(opts.params);
   const stdfs::path out(opts.output);
   rp.earlier = read_earlier_pack(out);
-  // Phase 1: source signatures, in parallel.
+  // Phase 1: source signatures of the clips the earlier pack had, in parallel (a new
+  // clip's comes from the packer's own read of its files: pack_rank).
   rp.sigs.resize(end - begin);
   {
     std::atomic<size_t> next{begin};
     auto work = [&] {
-      for (size_t i; (i = next++) < end;) rp.sigs[i - begin] = source_signature(clips[i]);
+      for (size_t i; (i = next++) < end;) {
+        if (rp.earlier.count(keys[i])) rp.sigs[i - begin] = source_signature(clips[i]);
+      }
     };
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -280,12 +283,9 @@ std::string utc_now() {
 // order. A window bounds the results held in memory.
 class OrderedPool {
  public:
-  // Clips i with skip(i) are not packed: take(i) gives an empty PackedClip.
-  OrderedPool(const std::vector<ClipSource>& clips, const data::PackParams& params, size_t begin,
-              size_t end, int threads, std::function<bool(size_t)> skip)
-      : clips_(clips),
-        skip_(std::move(skip)),
-        params_(params),
+  // job(i) packs clip i (on a worker thread; take(i) returns its result).
+  OrderedPool(std::function<PackedClip(size_t)> job, size_t begin, size_t end, int threads)
+      : job_(std::move(job)),
         next_(begin),
         consumed_(begin),
         end_(end),
@@ -326,7 +326,7 @@ class OrderedPool {
         if (stopping_ || next_ >= end_) return;
         i = next_++;
       }
-      PackedClip p = skip_(i) ? PackedClip() : pack_clip(clips_[i], params_);
+      PackedClip p = job_(i);
       {
         std::lock_guard<std::mutex> lock(mu_);
         results_.emplace(i, std::move(p));
@@ -335,9 +335,7 @@ class OrderedPool {
     }
   }
 
-  const std::vector<ClipSource>& clips_;
-  std::function<bool(size_t)> skip_;
-  const data::PackParams& params_;
+  std::function<PackedClip(size_t)> job_;
   size_t next_, consumed_, end_, window_;
   bool stopping_ = false;
   std::mutex mu_;
@@ -425,8 +423,7 @@ size_t resume(const stdfs::path& out, int rank, int size, const std::vector<Clip
 // reuses are copied from the earlier shards (stored frames as they are, records from this
 // import) or keep their earlier rejection; the rest are decoded and packed.
 void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips, size_t begin,
-               size_t end, int rank, int size, int threads, const RankPlan& rp,
-               RankResult* result) {
+               size_t end, int rank, int size, int threads, RankPlan& rp, RankResult* result) {
   const stdfs::path out(opts.output);
   int k = 0;
   const size_t start = resume(out, rank, size, clips, begin, end, rp, result, &k);
@@ -439,7 +436,21 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
   const char* throttle = std::getenv("HESP_PACK_THROTTLE_MS");
   const int throttle_ms = throttle ? std::atoi(throttle) : 0;
   auto reuse = [&](size_t i) { return rp.plan[i - begin] == Plan::kReuse; };
-  OrderedPool pool(clips, opts.params, start, end, threads, reuse);
+  // Workers pack what is not reused; a new clip's signature is completed from the content
+  // hash the packer computed while reading its files (no second read). Each worker writes
+  // only its own rp.sigs[i]; take(i) orders that before the writer reads it.
+  OrderedPool pool(
+      [&](size_t i) {
+        if (reuse(i)) return PackedClip();
+        PackedClip p = pack_clip(clips[i], opts.params);
+        SourceSignature& sig = rp.sigs[i - begin];
+        if (rp.plan[i - begin] == Plan::kNew) {
+          sig = p.content_hash.empty() ? source_signature(clips[i])
+                                       : source_signature(clips[i], p.content_hash);
+        }
+        return p;
+      },
+      start, end, threads);
   Progress progress("rank " + std::to_string(rank) + " packing", static_cast<int64_t>(end - start));
 
   std::optional<data::ShardWriter> writer;

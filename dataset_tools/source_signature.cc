@@ -14,50 +14,66 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// Appends one file's name, size and content hash to `text` and its size and time to `sig`.
-void add_file(const std::string& path, std::string* text, SourceSignature* sig) {
+// Appends one file's name and size to `text` and its size and time to `sig`; with
+// `hashes`, appends the sha256 of its content there (a read failure as its message).
+void add_file(const std::string& path, std::string* text, SourceSignature* sig,
+              std::string* hashes) {
   text->append("\nfile\t").append(stdfs::path(path).filename().string());
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     text->append("\tcannot stat: ").append(std::strerror(errno));
     return;
   }
-  std::string sum;
-  try {
-    sum = hash::sha256_file_hex(path);
-  } catch (const std::exception& e) {
-    sum = std::string("unreadable: ") + e.what();
-  }
-  text->append("\t").append(std::to_string(st.st_size)).append("\t").append(sum);
+  text->append("\t").append(std::to_string(st.st_size));
   ++sig->files;
   sig->bytes += static_cast<int64_t>(st.st_size);
   const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   sig->newest_mtime_ns = std::max(sig->newest_mtime_ns, mtime);
+  if (!hashes) return;
+  try {
+    hashes->append(hash::sha256_file_hex(path));
+  } catch (const std::exception& e) {
+    text->append("\tunreadable: ").append(e.what());
+  }
 }
 
-}  // namespace
-
-SourceSignature source_signature(const ClipSource& clip) {
+// Both forms: `known` empty = hash the files here.
+SourceSignature signature(const ClipSource& clip, const std::string& known) {
   SourceSignature sig;
   std::string text = "clip\t" + clip.path + "\t" + (clip.is_video ? "video" : "frames") + "\t" +
                      std::to_string(clip.expected_frames) + "\t" + clip.reject_reason + "\t" +
                      clip.reject_detail;
+  std::string hashes;
+  std::string* want = known.empty() ? &hashes : nullptr;
   // An importer rejection does not read the source: neither does its signature.
   if (clip.reject_reason.empty()) {
     if (clip.is_video) {
-      add_file(clip.path, &text, &sig);
+      add_file(clip.path, &text, &sig, want);
     } else {
       try {
         const FrameListing listing = list_frame_folder(clip.path);
         text += "\nlisting\t" + listing.reject_reason + "\t" + listing.reject_detail;
-        for (const auto& f : listing.files) add_file(f, &text, &sig);
+        for (const auto& f : listing.files) add_file(f, &text, &sig, want);
       } catch (const std::exception& e) {
         text += std::string("\nlisting failed\t") + e.what();
       }
     }
+    // As PackedClip::content_hash: the video's sha256, or the sha256 of the frames' ones.
+    const std::string content = !known.empty()  ? known
+                                : clip.is_video ? hashes
+                                                : hash::sha256_hex(hashes);
+    text += "\ncontent\t" + content;
   }
   sig.hash = hash::sha256_hex(text);
   return sig;
+}
+
+}  // namespace
+
+SourceSignature source_signature(const ClipSource& clip) { return signature(clip, ""); }
+
+SourceSignature source_signature(const ClipSource& clip, const std::string& content_hash) {
+  return signature(clip, content_hash);
 }
 
 }  // namespace hesp::pack

@@ -12,10 +12,12 @@ namespace hesp::pack {
 
 struct SourceSignature {
   // sha256 (hex) over: the clip's path and kind (folder / video), its annotated frame
-  // count and importer verdict, and for every source file (the frame files of the folder
-  // in time order, or the video file) its name, size in bytes and sha256 of its content;
-  // a folder listing problem (gap, empty) or an unreadable file enters as its message.
-  // Modification times do not enter: a file re-extracted with the same bytes is the same.
+  // count and importer verdict, every source file's name and size in bytes (the frame
+  // files of the folder in time order, or the video file), and the clip's content hash:
+  // PackedClip::content_hash (frame_source.h), i.e. the sha256 over the sha256 of each
+  // frame file (folder) or the sha256 of the video file. A folder listing problem (gap,
+  // empty) or an unreadable file enters as its message. Modification times do not enter:
+  // a file re-extracted with the same bytes is the same.
   std::string hash;
   int64_t files = 0;            // Source files hashed.
   int64_t bytes = 0;            // Their total size.
@@ -25,5 +27,9 @@ struct SourceSignature {
 // Reads (and hashes) every source file of `clip` once; never throws for problems of the
 // clip's data (they enter the signature). Thread-safe.
 SourceSignature source_signature(const ClipSource& clip);
+// The same signature for a clip just packed, from the content hash the packer computed
+// while reading the files (PackedClip::content_hash, non-empty): lists and stats the
+// files, reads none. Thread-safe.
+SourceSignature source_signature(const ClipSource& clip, const std::string& content_hash);
 
 }  // namespace hesp::pack

@@ -96,7 +96,9 @@ TEST_F(Locking, AShardHeldByAWriterIsReportedAsLockedNotCorrupt) {
   EXPECT_NE(r.code, 0) << r.output;
   expect_locked_message(r.output, shard_);
   try {
-    data::Dataset ds(data::DatasetOptions{{packed()}});
+    data::DatasetOptions options;
+    options.manifests = {packed()};
+    data::Dataset ds(options);
     FAIL() << "a locked shard was opened";
   } catch (const UserError& e) {
     expect_locked_message(e.what(), shard_);

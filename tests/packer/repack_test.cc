@@ -49,13 +49,15 @@ void expect_same_dataset(const stdfs::path& a, const stdfs::path& b) {
   }
   EXPECT_EQ(fs::read_file(a / "rejected.tsv"), fs::read_file(b / "rejected.tsv"));
   // Clip order (the loader's clip index) is the import order in both.
-  std::vector<std::string> oa, ob;
-  for (const auto& s : ma.shards()) {
-    for (const auto& r : data::ShardReader(a / s.file()).records()) oa.push_back(r.clip_id);
-  }
-  for (const auto& s : mb.shards()) {
-    for (const auto& r : data::ShardReader(b / s.file()).records()) ob.push_back(r.clip_id);
-  }
+  auto order = [](const stdfs::path& dir, const data::Manifest& m) {
+    std::vector<std::string> ids;
+    for (const auto& s : m.shards()) {
+      const data::ShardReader reader(dir / s.file());
+      for (const auto& r : reader.records()) ids.push_back(r.clip_id);
+    }
+    return ids;
+  };
+  const auto oa = order(a, ma), ob = order(b, mb);
   EXPECT_EQ(oa, ob);
 }
 
