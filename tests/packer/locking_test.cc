@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "data/loader/dataset.h"
 #include "packer_test_util.h"
 #include "util/errors.h"
@@ -115,6 +117,32 @@ TEST_F(Locking, AFileSystemWithoutFlockIsReadWithoutLocking) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("file locking is not available"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("corrupt"), std::string::npos) << r.output;
+}
+
+// Inside one process on such a file system: a shard open twice at once (the loader's
+// handle and another reader), and the loader's Dataset reading clips. The test runs itself
+// again under the shim (the shim must be preloaded at start).
+TEST_F(Locking, OneProcessOpensAShardTwiceWithoutFlock) {
+  if (!std::getenv("HESP_NOFLOCK_CHILD")) {
+    const auto r =
+        run("HESP_NOFLOCK_CHILD=" + q(packed()) + " LD_PRELOAD=" + std::string(HESP_NOFLOCK_SHIM) +
+            " " + q(stdfs::read_symlink("/proc/self/exe")) +
+            " --gtest_filter=Locking.OneProcessOpensAShardTwiceWithoutFlock");
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("[  PASSED  ] 1 test"), std::string::npos) << r.output;
+    return;
+  }
+  const data::ShardReader first(shard_);
+  const data::ShardReader second(shard_);
+  EXPECT_EQ(first.read_rgb_frames(0), second.read_rgb_frames(0));
+  data::DatasetOptions options;
+  options.manifests = {packed()};
+  const data::Dataset ds(options);
+  ASSERT_GT(ds.size(), 1);
+  const auto a = ds.read(0);
+  const data::ShardReader third(shard_);
+  EXPECT_FALSE(ds.read(1).bytes.empty());
+  EXPECT_FALSE(a.bytes.empty());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -209,27 +210,50 @@ Handle no_locking_fapl() {
   return Handle();
 }
 
+// Set once this process found file locking unsupported: every later open goes without it
+// (HDF5 also refuses to open a file again with other locking flags than the open handle).
+std::atomic<bool> g_without_locking{false};
+
+bool flags_mismatch_on_stack() {
+  bool found = false;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        if (e->desc && std::strstr(e->desc, "file locking flag")) *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &found);
+  return found;
+}
+
 // Opens or creates `path`; on a locking failure because the file system has no flock(),
-// tries once more without locking (logged once per process); any other locking failure
-// (another process holds the file) throws lock_message.
+// tries once more without locking and keeps doing so in this process (logged once); any
+// other locking failure (another process holds the file) throws lock_message.
 template <typename OpenFn>
 Handle open_handling_locks(const std::filesystem::path& path, const char* action, OpenFn open) {
-  Handle f(open(H5P_DEFAULT));
+  Handle nolock = g_without_locking.load() ? no_locking_fapl() : Handle();
+  Handle f(open(nolock.valid() ? nolock.get() : H5P_DEFAULT));
   if (f.valid()) return f;
   const LockFailure lf = lock_failure_on_stack();
-  if (!lf.failed) return f;
+  if (!lf.failed) {
+    // The file is open in this process already, with the other locking flags.
+    if (flags_mismatch_on_stack()) {
+      Handle other = nolock.valid() ? Handle() : no_locking_fapl();
+      return Handle(open(other.valid() ? other.get() : H5P_DEFAULT));
+    }
+    return f;
+  }
   if (locking_unsupported(lf.err)) {
     Handle fapl = no_locking_fapl();
     if (fapl.valid()) {
       Handle g(open(fapl.get()));
       if (g.valid()) {
-        static std::once_flag warned;
-        std::call_once(warned, [&] {
+        if (!g_without_locking.exchange(true)) {
           LOG(WARNING) << "HDF5 file locking is not available where " << path.string()
                        << " lives (errno " << lf.err << ", " << std::strerror(lf.err)
                        << "): reading and writing without it. Set HDF5_USE_FILE_LOCKING=FALSE "
                           "to silence this.";
-        });
+        }
         return g;
       }
     }
