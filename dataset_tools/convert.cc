@@ -119,6 +119,7 @@ std::vector<std::string> clip_keys(const std::vector<ClipSource>& clips) {
 // One input clip of the earlier pack in the output folder, from its shard's sidecar.
 struct EarlierClip {
   std::string sig;     // SourceSignature::hash; "" from sidecars written before signatures.
+  std::string stat;    // SourceSignature::stat_hash.
   std::string params;  // params_fingerprint of that pack.
   std::string tool;    // tool_version that packed or rejected it.
   std::string shard;   // Its shard's file name ("" when rejected).
@@ -170,6 +171,7 @@ std::map<std::string, EarlierClip> read_earlier_pack(const stdfs::path& out) {
         for (const auto& c : j["clips"]) {
           EarlierClip x = base;
           x.sig = c.at("s").get<std::string>();
+          x.stat = c.value("t", "");
           const int64_t row = c.at("r").get<int64_t>();
           clips[c.at("k").get<std::string>()] =
               row >= 0 ? packed(x, row) : rejected(x, c.at("j").get<int64_t>());
@@ -222,7 +224,16 @@ RankPlan plan_rank(const ConvertOptions& opts, const std::vector<ClipSource>& cl
     std::atomic<size_t> next{begin};
     auto work = [&] {
       for (size_t i; (i = next++) < end;) {
-        if (rp.earlier.count(keys[i])) rp.sigs[i - begin] = source_signature(clips[i]);
+        const auto e = rp.earlier.find(keys[i]);
+        if (e == rp.earlier.end()) continue;
+        // Files not written since the earlier run keep their recorded content signature.
+        SourceSignature sig = source_stat(clips[i]);
+        if (!e->second.sig.empty() && sig.stat_hash == e->second.stat) {
+          sig.hash = e->second.sig;
+        } else {
+          sig = source_signature(clips[i]);
+        }
+        rp.sigs[i - begin] = std::move(sig);
       }
     };
     std::vector<std::thread> pool;
@@ -505,11 +516,15 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
       writer->add_raw_clip(rec, raw.data(), stored);
     }
     shard_hashes.push_back(content_hash);
-    shard_clips.push_back({{"k", (*rp.keys)[i]}, {"s", rp.sigs[i - begin].hash}, {"r", row}});
+    shard_clips.push_back({{"k", (*rp.keys)[i]},
+                           {"s", rp.sigs[i - begin].hash},
+                           {"t", rp.sigs[i - begin].stat_hash},
+                           {"r", row}});
   };
   auto reject = [&](size_t i, const Rejection& r) {
     shard_clips.push_back({{"k", (*rp.keys)[i]},
                            {"s", rp.sigs[i - begin].hash},
+                           {"t", rp.sigs[i - begin].stat_hash},
                            {"r", -1},
                            {"j", shard_rejections.size()}});
     shard_rejections.push_back(r);

@@ -22,6 +22,10 @@ struct SourceSignature {
   int64_t files = 0;            // Source files hashed.
   int64_t bytes = 0;            // Their total size.
   int64_t newest_mtime_ns = 0;  // Newest modification time (ns since the epoch), for reports.
+  // sha256 over the same clip fields and each file's name, size, mtime, ctime and inode:
+  // while it is unchanged no file was written since (ctime cannot be set back, not even by
+  // `cp -p` or `rsync -t`), so `hash` from the earlier run stands without reading the files.
+  std::string stat_hash;
 };
 
 // Reads (and hashes) every source file of `clip` once; never throws for problems of the
@@ -31,5 +35,7 @@ SourceSignature source_signature(const ClipSource& clip);
 // while reading the files (PackedClip::content_hash, non-empty): lists and stats the
 // files, reads none. Thread-safe.
 SourceSignature source_signature(const ClipSource& clip, const std::string& content_hash);
+// Lists and stats only: every field but `hash` (left empty). Thread-safe.
+SourceSignature source_stat(const ClipSource& clip);
 
 }  // namespace hesp::pack
