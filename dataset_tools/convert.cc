@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -25,10 +26,12 @@
 #include "comm/root_decision.h"
 #include "data/format/manifest_io.h"
 #include "data/format/shard_format.h"
+#include "data/format/shard_reader.h"
 #include "data/format/shard_writer.h"
 #include "frame_source.h"
 #include "importers.h"
 #include "progress.h"
+#include "source_signature.h"
 #include "text_lines.h"
 #include "util/errors.h"
 #include "util/failpoint.h"
@@ -56,6 +59,9 @@ struct RankResult {
   std::string strict_error;
   int reused_shards = 0;
   bool stopped = false;  // A stop signal ended the packing after a complete shard.
+  // The re-pack rule's counts over this rank's input clips (docs/datasets.md).
+  int64_t reused_clips = 0, repacked_clips = 0, new_clips = 0;
+  std::vector<std::string> repacked_ids;  // The first few, for the report.
 };
 
 json rejection_json(const Rejection& r) {
@@ -93,21 +99,191 @@ data::ShardInfo shard_from(const json& j) {
 
 std::string sidecar_path(const stdfs::path& shard) { return shard.string() + ".clips.json"; }
 
-// Everything that decides the bytes of this rank's shards: a sidecar is reused only when
-// the rerun would write exactly the same shard.
-std::string fingerprint(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
-                        size_t begin, size_t end, int rank, int size) {
+// Everything besides a clip's sources that decides its packed bytes.
+std::string params_fingerprint(const data::PackParams& params) {
   std::string s;
-  google::protobuf::TextFormat::PrintToString(opts.params, &s);
-  s += "|shard-format-" + std::to_string(data::shard::kFormatVersion) + "|" + opts.format + "|" +
-       std::to_string(rank) + "/" + std::to_string(size);
-  for (size_t i = begin; i < end; ++i) {
-    const auto& c = clips[i];
-    s += "\n" + c.clip_id + "\t" + c.path + "\t" + std::to_string(c.label) + "\t" +
-         c.compound_label + "\t" + c.split + "\t" + std::to_string(c.expected_frames) + "\t" +
-         c.reject_reason;
+  google::protobuf::TextFormat::PrintToString(params, &s);
+  return hash::sha256_hex(s + "|shard-format-" + std::to_string(data::shard::kFormatVersion));
+}
+
+std::string tool_version() { return std::string("hesp-pack ") + HESP_VERSION; }
+
+// A clip's identity across packs: its id and, for the rare repeated id (rejected as a
+// duplicate), which occurrence it is.
+std::vector<std::string> clip_keys(const std::vector<ClipSource>& clips) {
+  std::map<std::string, int> seen;
+  std::vector<std::string> keys;
+  keys.reserve(clips.size());
+  for (const auto& c : clips) {
+    const int n = seen[c.clip_id]++;
+    keys.push_back(n == 0 ? c.clip_id : c.clip_id + "#" + std::to_string(n));
   }
-  return hash::sha256_hex(s);
+  return keys;
+}
+
+// One input clip of the earlier pack in the output folder, from its shard's sidecar.
+struct EarlierClip {
+  std::string sig;     // SourceSignature::hash; "" from sidecars written before signatures.
+  std::string stat;    // SourceSignature::stat_hash.
+  std::string params;  // params_fingerprint of that pack.
+  std::string tool;    // tool_version that packed or rejected it.
+  std::string shard;   // Its shard's file name ("" when rejected).
+  std::string shard_sha256;
+  int64_t row = -1;  // Row in that shard; -1: rejected.
+  data::shard::ClipRecord record;
+  std::string content_hash;
+  Rejection rejection;
+};
+
+// Every clip the sidecars in `out` describe, by clip key. Unreadable sidecars are skipped.
+std::map<std::string, EarlierClip> read_earlier_pack(const stdfs::path& out) {
+  std::map<std::string, EarlierClip> clips;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(out, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("shard-", 0) != 0 || name.size() < 11 ||
+        name.compare(name.size() - 11, 11, ".clips.json") != 0) {
+      continue;
+    }
+    try {
+      const json j = json::parse(fs::read_file(e.path()));
+      EarlierClip base;
+      base.params = j.value("params", "");
+      base.tool = j.value("tool", "");
+      if (j.contains("shard") && j["shard"].is_object()) {
+        base.shard = j["shard"].at("file").get<std::string>();
+        base.shard_sha256 = j["shard"].at("sha256").get<std::string>();
+      }
+      std::vector<data::shard::ClipRecord> records;
+      for (const auto& r : j.at("records")) records.push_back(record_from(r));
+      const json hashes = j.value("hashes", json::array());
+      std::vector<Rejection> rejections;
+      for (const auto& r : j.at("rejections")) rejections.push_back(rejection_from(r));
+      auto packed = [&](EarlierClip c, int64_t row) {
+        c.row = row;
+        c.record = records.at(static_cast<size_t>(row));
+        if (static_cast<size_t>(row) < hashes.size()) {
+          c.content_hash = hashes[static_cast<size_t>(row)].get<std::string>();
+        }
+        return c;
+      };
+      auto rejected = [&](EarlierClip c, int64_t k) {
+        c.shard.clear();
+        c.rejection = rejections.at(static_cast<size_t>(k));
+        return c;
+      };
+      if (j.contains("clips")) {
+        for (const auto& c : j["clips"]) {
+          EarlierClip x = base;
+          x.sig = c.at("s").get<std::string>();
+          x.stat = c.value("t", "");
+          const int64_t row = c.at("r").get<int64_t>();
+          clips[c.at("k").get<std::string>()] =
+              row >= 0 ? packed(x, row) : rejected(x, c.at("j").get<int64_t>());
+        }
+      } else {  // A sidecar from before signatures: its clips are known, never reused.
+        for (size_t r = 0; r < records.size(); ++r) {
+          clips[records[r].clip_id] = packed(base, static_cast<int64_t>(r));
+        }
+        for (size_t k = 0; k < rejections.size(); ++k) {
+          clips.emplace(rejections[k].clip_id, rejected(base, static_cast<int64_t>(k)));
+        }
+      }
+    } catch (const std::exception& x) {
+      LOG(WARNING) << "ignoring unreadable " << e.path().string() << ": " << x.what();
+    }
+  }
+  return clips;
+}
+
+// What a rank does with each of its clips.
+enum class Plan { kNew, kChanged, kReuse };
+
+// This rank's view of the earlier pack: per clip of [begin, end) its signature, key and
+// plan, and the earlier shards its reused clips are copied from, opened now: a file
+// replaced later in the run (by this or another rank) stays readable through its handle.
+struct RankPlan {
+  const std::vector<std::string>* keys = nullptr;
+  std::vector<SourceSignature> sigs;  // Indexed i - begin.
+  std::vector<Plan> plan;             // Indexed i - begin.
+  std::map<std::string, EarlierClip> earlier;
+  std::map<std::string, bool> shard_ok;  // Earlier shard file -> matches its sha256.
+  std::map<std::string, std::unique_ptr<data::ShardReader>> readers;
+  std::string params_fp;
+  bool params_changed = false;
+};
+
+// Hashes the sources of clips [begin, end) on `threads` workers and decides each clip's
+// plan against the earlier pack.
+RankPlan plan_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
+                   const std::vector<std::string>& keys, size_t begin, size_t end, int threads) {
+  RankPlan rp;
+  rp.keys = &keys;
+  rp.params_fp = params_fingerprint(opts.params);
+  const stdfs::path out(opts.output);
+  rp.earlier = read_earlier_pack(out);
+  // Phase 1: source signatures of the clips the earlier pack had, in parallel (a new
+  // clip's comes from the packer's own read of its files: pack_rank).
+  rp.sigs.resize(end - begin);
+  {
+    std::atomic<size_t> next{begin};
+    auto work = [&] {
+      for (size_t i; (i = next++) < end;) {
+        const auto e = rp.earlier.find(keys[i]);
+        if (e == rp.earlier.end()) continue;
+        // Files not written since the earlier run keep their recorded content signature.
+        SourceSignature sig = source_stat(clips[i]);
+        if (!e->second.sig.empty() && sig.stat_hash == e->second.stat) {
+          sig.hash = e->second.sig;
+        } else {
+          sig = source_signature(clips[i]);
+        }
+        rp.sigs[i - begin] = std::move(sig);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+  }
+  // Phase 2: per clip, reuse when its sources and the parameters are unchanged and the
+  // earlier result is still there (a rejection only from this hesp-pack version: a newer
+  // one may read what an older one could not).
+  rp.plan.assign(end - begin, Plan::kNew);
+  for (size_t i = begin; i < end; ++i) {
+    const auto it = rp.earlier.find(keys[i]);
+    if (it == rp.earlier.end()) continue;
+    const EarlierClip& e = it->second;
+    Plan p = Plan::kChanged;
+    if (e.params != rp.params_fp) {
+      rp.params_changed = rp.params_changed || !e.params.empty();
+    } else if (!e.sig.empty() && e.sig == rp.sigs[i - begin].hash) {
+      if (e.row < 0) {
+        p = e.tool == tool_version() ? Plan::kReuse : Plan::kChanged;
+      } else {
+        auto ok = rp.shard_ok.find(e.shard);
+        if (ok == rp.shard_ok.end()) {
+          bool good = false;
+          try {
+            good = hash::sha256_file_hex(out / e.shard) == e.shard_sha256;
+            if (good) {
+              rp.readers[e.shard] = std::make_unique<data::ShardReader>(out / e.shard);
+            }
+          } catch (const std::exception& x) {
+            LOG(WARNING) << "earlier shard " << (out / e.shard).string() << ": " << x.what();
+          }
+          if (!good) {
+            LOG(WARNING) << (out / e.shard).string()
+                         << " does not match its recorded sha256: its clips are packed again";
+          }
+          ok = rp.shard_ok.emplace(e.shard, good).first;
+        }
+        if (ok->second) p = Plan::kReuse;
+      }
+    }
+    rp.plan[i - begin] = p;
+  }
+  return rp;
 }
 
 std::string utc_now() {
@@ -123,10 +299,9 @@ std::string utc_now() {
 // order. A window bounds the results held in memory.
 class OrderedPool {
  public:
-  OrderedPool(const std::vector<ClipSource>& clips, const data::PackParams& params, size_t begin,
-              size_t end, int threads)
-      : clips_(clips),
-        params_(params),
+  // job(i) packs clip i (on a worker thread; take(i) returns its result).
+  OrderedPool(std::function<PackedClip(size_t)> job, size_t begin, size_t end, int threads)
+      : job_(std::move(job)),
         next_(begin),
         consumed_(begin),
         end_(end),
@@ -167,7 +342,7 @@ class OrderedPool {
         if (stopping_ || next_ >= end_) return;
         i = next_++;
       }
-      PackedClip p = pack_clip(clips_[i], params_);
+      PackedClip p = job_(i);
       {
         std::lock_guard<std::mutex> lock(mu_);
         results_.emplace(i, std::move(p));
@@ -176,8 +351,7 @@ class OrderedPool {
     }
   }
 
-  const std::vector<ClipSource>& clips_;
-  const data::PackParams& params_;
+  std::function<PackedClip(size_t)> job_;
   size_t next_, consumed_, end_, window_;
   bool stopping_ = false;
   std::mutex mu_;
@@ -186,10 +360,17 @@ class OrderedPool {
   std::vector<std::thread> workers_;
 };
 
-// Reuses this rank's complete shards from an earlier run; returns the first clip index
-// still to pack and removes every later (or partial) shard file of this rank.
-size_t resume(const stdfs::path& out, int rank, int size, const std::string& fp, size_t begin,
-              RankResult* result, int* next_k) {
+std::string tail_sidecar_name(int rank, int size) {
+  return size == 1 ? "shard-tail.clips.json"
+                   : "shard-r" + std::to_string(rank) + "-tail.clips.json";
+}
+
+// Reuses this rank's leading shards from an earlier run as they are (no rewrite) while
+// each holds exactly the next clips, all unchanged (plan kReuse, same records), and
+// still hashes to its recorded sha256; returns the first clip index still to write and
+// removes every later (or partial) shard file of this rank.
+size_t resume(const stdfs::path& out, int rank, int size, const std::vector<ClipSource>& clips,
+              size_t begin, size_t end, const RankPlan& rp, RankResult* result, int* next_k) {
   size_t cursor = begin;
   int k = 0;
   for (;; ++k) {
@@ -203,21 +384,38 @@ size_t resume(const stdfs::path& out, int rank, int size, const std::string& fp,
       LOG(WARNING) << "ignoring unreadable " << side << ": " << e.what();
       break;
     }
-    if (j.value("fingerprint", "") != fp ||
-        j.value("first", -1LL) != static_cast<long long>(cursor)) {
-      break;
+    if (j.value("params", "") != rp.params_fp || !j.contains("clips")) break;
+    const json& entries = j["clips"];
+    if (cursor + entries.size() > end) break;
+    std::vector<data::shard::ClipRecord> records;
+    for (const auto& r : j.at("records")) records.push_back(record_from(r));
+    bool same = true;
+    for (size_t x = 0; same && x < entries.size(); ++x) {
+      const size_t i = cursor + x;
+      const auto& c = clips[i];
+      const auto& e = entries[x];
+      same = e.at("k") == (*rp.keys)[i] && rp.plan[i - begin] == Plan::kReuse &&
+             e.at("s") == rp.sigs[i - begin].hash;
+      const int64_t row = e.at("r").get<int64_t>();
+      if (same && row >= 0) {
+        const auto& r = records.at(static_cast<size_t>(row));
+        same = r.label == c.label && r.compound_label == c.compound_label && r.split == c.split;
+      }
     }
+    if (!same) break;
     const data::ShardInfo info = shard_from(j.at("shard"));
-    if (hash::sha256_file_hex(shard) != info.sha256()) {
+    const auto ok = rp.shard_ok.find(info.file());
+    if (ok == rp.shard_ok.end() ? hash::sha256_file_hex(shard) != info.sha256() : !ok->second) {
       LOG(WARNING) << shard.string() << " does not match its recorded sha256: packing it again";
       break;
     }
     result->shards.push_back(info);
-    for (const auto& r : j.at("records")) result->records.push_back(record_from(r));
+    result->records.insert(result->records.end(), records.begin(), records.end());
     for (const auto& h : j.value("hashes", json::array())) result->hashes.push_back(h);
     result->hashes.resize(result->records.size());
     for (const auto& r : j.at("rejections")) result->rejections.push_back(rejection_from(r));
-    cursor = j.at("end").get<size_t>();
+    result->reused_clips += static_cast<int64_t>(entries.size());
+    cursor += entries.size();
     ++result->reused_shards;
   }
   *next_k = k;
@@ -237,37 +435,59 @@ size_t resume(const stdfs::path& out, int rank, int size, const std::string& fp,
   return cursor;
 }
 
-// Packs clips [begin, end) of this rank into shards; fills `result`.
+// Packs clips [begin, end) of this rank into shards; fills `result`. Clips the plan
+// reuses are copied from the earlier shards (stored frames as they are, records from this
+// import) or keep their earlier rejection; the rest are decoded and packed.
 void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips, size_t begin,
-               size_t end, int rank, int size, int threads, RankResult* result) {
+               size_t end, int rank, int size, int threads, RankPlan& rp, RankResult* result) {
   const stdfs::path out(opts.output);
-  const std::string fp = fingerprint(opts, clips, begin, end, rank, size);
   int k = 0;
-  const size_t start = resume(out, rank, size, fp, begin, result, &k);
+  const size_t start = resume(out, rank, size, clips, begin, end, rp, result, &k);
   if (result->reused_shards > 0) {
     LOG(INFO) << "rank " << rank << ": reusing " << result->reused_shards
               << " complete shard(s) from an earlier run; " << (end - start) << " clip(s) left";
   }
-  if (start >= end) return;
   const uint64_t limit = static_cast<uint64_t>(std::max(1, opts.params.shard_size_mb())) << 20;
-  OrderedPool pool(clips, opts.params, start, end, threads);
+  auto reuse = [&](size_t i) { return rp.plan[i - begin] == Plan::kReuse; };
+  // Workers pack what is not reused; a new clip's signature is completed from the content
+  // hash the packer computed while reading its files (no second read). Each worker writes
+  // only its own rp.sigs[i]; take(i) orders that before the writer reads it.
+  OrderedPool pool(
+      [&](size_t i) {
+        if (reuse(i)) return PackedClip();
+        PackedClip p = pack_clip(clips[i], opts.params);
+        SourceSignature& sig = rp.sigs[i - begin];
+        if (rp.plan[i - begin] == Plan::kNew) {
+          sig = p.content_hash.empty() ? source_signature(clips[i])
+                                       : source_signature(clips[i], p.content_hash);
+        }
+        return p;
+      },
+      start, end, threads);
   Progress progress("rank " + std::to_string(rank) + " packing", static_cast<int64_t>(end - start));
 
   std::optional<data::ShardWriter> writer;
   size_t shard_first = start;
   std::vector<Rejection> shard_rejections;
   std::vector<std::string> shard_hashes;
+  json shard_clips = json::array();  // Every input clip of the shard's range, in order.
+  auto sidecar = [&](size_t shard_end) {
+    json j = {{"params", rp.params_fp},
+              {"tool", tool_version()},
+              {"first", shard_first},
+              {"end", shard_end},
+              {"clips", shard_clips}};
+    j["rejections"] = json::array();
+    for (const auto& r : shard_rejections) j["rejections"].push_back(rejection_json(r));
+    return j;
+  };
   auto close_shard = [&](size_t shard_end) {
     if (!writer) return;
     data::ShardInfo info = writer->finish();
-    json j = {{"fingerprint", fp},
-              {"first", shard_first},
-              {"end", shard_end},
-              {"shard", shard_json(info)}};
+    json j = sidecar(shard_end);
+    j["shard"] = shard_json(info);
     j["records"] = json::array();
     for (const auto& r : writer->records()) j["records"].push_back(record_json(r));
-    j["rejections"] = json::array();
-    for (const auto& r : shard_rejections) j["rejections"].push_back(rejection_json(r));
     j["hashes"] = shard_hashes;
     fs::atomic_write_file(sidecar_path(writer->final_path()), dump(j));
     result->shards.push_back(info);
@@ -278,15 +498,44 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
     result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
                               shard_rejections.end());
     shard_rejections.clear();
+    shard_clips = json::array();
     writer.reset();
     shard_first = shard_end;
     ++k;
     // Tests of a stop signal mid-conversion hold the rank here (util/failpoint.h).
     util::failpoint("pack.shard_written", util::stop_requested);
   };
+  // Adds one packed clip (frames either freshly encoded or copied) to the open shard.
+  auto add = [&](size_t i, const data::shard::ClipRecord& rec, uint64_t payload,
+                 const std::vector<std::string>& jpeg, const std::vector<uint8_t>& raw, int stored,
+                 const std::string& content_hash) {
+    if (writer && writer->num_clips() > 0 && writer->payload_bytes() + payload > limit) {
+      close_shard(i);
+    }
+    if (!writer) writer.emplace(out / shard_file_name(rank, size, k), opts.params);
+    const int64_t row = writer->num_clips();
+    if (opts.params.encoding() == data::PackParams::jpeg) {
+      writer->add_jpeg_clip(rec, jpeg);
+    } else {
+      writer->add_raw_clip(rec, raw.data(), stored);
+    }
+    shard_hashes.push_back(content_hash);
+    shard_clips.push_back({{"k", (*rp.keys)[i]},
+                           {"s", rp.sigs[i - begin].hash},
+                           {"t", rp.sigs[i - begin].stat_hash},
+                           {"r", row}});
+  };
+  auto reject = [&](size_t i, const Rejection& r) {
+    shard_clips.push_back({{"k", (*rp.keys)[i]},
+                           {"s", rp.sigs[i - begin].hash},
+                           {"t", rp.sigs[i - begin].stat_hash},
+                           {"r", -1},
+                           {"j", shard_rejections.size()}});
+    shard_rejections.push_back(r);
+  };
 
   // A stop signal (util/stop_signal.h) ends the loop after the clip in hand; the clips
-  // packed so far become a complete shard that a rerun reuses (resume above).
+  // packed so far become a complete shard that a rerun reuses.
   size_t packed_end = start;
   for (size_t i = start; i < end; ++i) {
     if (util::stop_requested()) {
@@ -295,28 +544,49 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
     }
     PackedClip p = pool.take(i);
     const ClipSource& c = clips[i];
-    if (!p.reject_reason.empty()) {
-      shard_rejections.push_back(
-          {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
-      if (opts.strict) {
-        result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
-                               ") rejected: " + p.reject_reason + ": " + printable(p.reject_detail);
-        break;
-      }
-    } else {
-      if (writer && writer->num_clips() > 0 &&
-          writer->payload_bytes() + p.payload_bytes() > limit) {
-        close_shard(i);
-      }
-      if (!writer) writer.emplace(out / shard_file_name(rank, size, k), opts.params);
-      const data::shard::ClipRecord rec{
-          c.clip_id, c.label, c.compound_label, c.split, p.source_num_frames, p.stored_frames};
-      if (opts.params.encoding() == data::PackParams::jpeg) {
-        writer->add_jpeg_clip(rec, p.jpeg_frames);
+    if (reuse(i)) {
+      // Unchanged sources: the earlier result, without decoding.
+      const EarlierClip& e = rp.earlier.at((*rp.keys)[i]);
+      if (e.row < 0) {
+        reject(i, e.rejection);
       } else {
-        writer->add_raw_clip(rec, p.raw_frames.data(), p.stored_frames);
+        const data::ShardReader& reader = *rp.readers.at(e.shard);
+        const data::shard::ClipRecord rec{
+            c.clip_id, c.label, c.compound_label, c.split, e.record.source_num_frames, 0};
+        std::vector<std::string> jpeg;
+        std::vector<uint8_t> raw;
+        uint64_t payload = 0;
+        if (opts.params.encoding() == data::PackParams::jpeg) {
+          jpeg = reader.read_jpeg_frames(e.row);
+          for (const auto& f : jpeg) payload += f.size();
+        } else {
+          raw = reader.read_rgb_frames(e.row);
+          payload = raw.size();
+        }
+        add(i, rec, payload, jpeg, raw, reader.stored_frames(e.row), e.content_hash);
       }
-      shard_hashes.push_back(p.content_hash);
+      ++result->reused_clips;
+    } else {
+      if (rp.plan[i - begin] == Plan::kChanged) {
+        ++result->repacked_clips;
+        if (result->repacked_ids.size() < 10) result->repacked_ids.push_back(c.clip_id);
+      } else {
+        ++result->new_clips;
+      }
+      if (!p.reject_reason.empty()) {
+        reject(i, {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
+        if (opts.strict) {
+          result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
+                                 ") rejected: " + p.reject_reason + ": " +
+                                 printable(p.reject_detail);
+          break;
+        }
+      } else {
+        const data::shard::ClipRecord rec{
+            c.clip_id, c.label, c.compound_label, c.split, p.source_num_frames, p.stored_frames};
+        add(i, rec, p.payload_bytes(), p.jpeg_frames, p.raw_frames, p.stored_frames,
+            p.content_hash);
+      }
     }
     progress.update(static_cast<int64_t>(i - start + 1));
     packed_end = i + 1;
@@ -330,10 +600,17 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
     return;
   }
   close_shard(end);
-  // Rejections after the last shard (or with no shard at all) still count.
+  // Rejections after the last shard (or with no shard at all) still count, and are
+  // recorded for the next run in this rank's tail sidecar.
+  if (!shard_rejections.empty()) {
+    json j = sidecar(end);
+    j["shard"] = nullptr;
+    j["records"] = json::array();
+    fs::atomic_write_file(out / tail_sidecar_name(rank, size), dump(j));
+  }
   result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
                             shard_rejections.end());
-  progress.finish();
+  if (start < end) progress.finish();
 }
 
 std::string serialize(const RankResult& r) {
@@ -347,6 +624,8 @@ std::string serialize(const RankResult& r) {
   for (const auto& x : r.rejections) j["rejections"].push_back(rejection_json(x));
   j["strict_error"] = r.strict_error;
   j["reused"] = r.reused_shards;
+  j["sources"] = {r.reused_clips, r.repacked_clips, r.new_clips};
+  j["repacked_ids"] = r.repacked_ids;
   return dump(j);
 }
 
@@ -359,6 +638,10 @@ RankResult deserialize(const std::string& s) {
   for (const auto& x : j["rejections"]) r.rejections.push_back(rejection_from(x));
   r.strict_error = j["strict_error"];
   r.reused_shards = j["reused"];
+  r.reused_clips = j["sources"][0];
+  r.repacked_clips = j["sources"][1];
+  r.new_clips = j["sources"][2];
+  for (const auto& x : j["repacked_ids"]) r.repacked_ids.push_back(x);
   return r;
 }
 
@@ -482,10 +765,20 @@ int run_convert(const ConvertOptions& opts) {
               << threads << " thread(s)";
   }
   const size_t begin = n * rank / size, end = n * (rank + 1) / size;
+  // Hash the sources and open the earlier shards to copy from on every rank before any
+  // rank removes or replaces a file of the earlier pack.
+  const std::vector<std::string> keys = clip_keys(imported.clips);
+  RankPlan plan = plan_rank(opts, imported.clips, keys, begin, end, threads);
+  if (plan.params_changed && rank == 0) {
+    LOG(WARNING) << "the earlier pack in " << out.string()
+                 << " used other pack parameters: every clip is packed again";
+  }
+  comm->barrier();
   RankResult mine;
-  pack_rank(opts, imported.clips, begin, end, rank, size, threads, &mine);
+  pack_rank(opts, imported.clips, begin, end, rank, size, threads, plan, &mine);
+  plan.readers.clear();
   // Every rank agrees on a stop: no manifest for a dataset that is not all packed; a rerun
-  // of the same command reuses the complete shards.
+  // of the same command reuses what is complete.
   if (comm::any_rank(*comm, mine.stopped || util::stop_requested())) {
     if (rank == 0) {
       std::cerr << "hesp-pack convert: stopped by a signal before every clip was packed; "
@@ -493,6 +786,14 @@ int run_convert(const ConvertOptions& opts) {
                 << kExitPreempted << std::endl;
     }
     return kExitPreempted;
+  }
+  // Clips of the earlier pack that are not in this input (same on every rank).
+  std::vector<std::string> removed;
+  {
+    const std::set<std::string> now(keys.begin(), keys.end());
+    for (const auto& [key, e] : plan.earlier) {
+      if (!now.count(key)) removed.push_back(key);
+    }
   }
 
   // Gather: every rank broadcasts its part in turn (rank order = global clip order).
@@ -532,6 +833,32 @@ int run_convert(const ConvertOptions& opts) {
                 "\n";
     }
     fs::atomic_write_file(out / data::shard::kIntegrityFile, report);
+    // The re-pack rule's account (docs/datasets.md, "Packing again after the sources change").
+    int64_t reused_clips = 0, repacked = 0, fresh = 0;
+    std::vector<std::string> repacked_ids;
+    for (const auto& p : parts) {
+      reused_clips += p.reused_clips;
+      repacked += p.repacked_clips;
+      fresh += p.new_clips;
+      for (const auto& id : p.repacked_ids) {
+        if (repacked_ids.size() < 10) repacked_ids.push_back(id);
+      }
+    }
+    std::printf("sources: reused %lld, re-packed %lld (sources changed), new %lld, removed %zu\n",
+                static_cast<long long>(reused_clips), static_cast<long long>(repacked),
+                static_cast<long long>(fresh), removed.size());
+    auto some = [](const std::vector<std::string>& ids, int64_t total) {
+      std::string s;
+      for (const auto& id : ids) s += (s.empty() ? "" : ", ") + printable(id);
+      if (total > static_cast<int64_t>(ids.size())) s += ", ...";
+      return s;
+    };
+    if (repacked > 0) std::printf("  re-packed: %s\n", some(repacked_ids, repacked).c_str());
+    if (!removed.empty()) {
+      const std::vector<std::string> first(removed.begin(),
+                                           removed.begin() + std::min<size_t>(removed.size(), 10));
+      std::printf("  removed: %s\n", some(first, static_cast<int64_t>(removed.size())).c_str());
+    }
     if (m.num_clips() == 0) {
       std::printf("input %lld = packed 0 + rejected %lld\n",
                   static_cast<long long>(m.num_input_clips()),
@@ -544,6 +871,7 @@ int run_convert(const ConvertOptions& opts) {
         live.insert(s.file());
         live.insert(s.file() + ".clips.json");
       }
+      for (int r = 0; r < size; ++r) live.insert(tail_sidecar_name(r, size));
       for (const auto& e : stdfs::directory_iterator(out)) {
         const std::string name = e.path().filename().string();
         if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());

@@ -1,5 +1,11 @@
 #include "data/format/h5.h"
 
+#include <glog/logging.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 
@@ -151,16 +157,127 @@ std::string diagnose_unopenable(const std::filesystem::path& path) {
   return path.string() + " cannot be opened by HDF5 (corrupt or not written by hesp-pack)";
 }
 
+LockFailure lock_failure_on_stack() {
+  LockFailure out;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        auto* lf = static_cast<LockFailure*>(data);
+        const char* desc = e->desc ? e->desc : "";
+        if (e->min_num != H5E_CANTLOCKFILE && !std::strstr(desc, "unable to lock")) return 0;
+        lf->failed = true;
+        // The file driver's entry carries the flock() errno: "..., errno = 11, ...".
+        if (const char* p = std::strstr(desc, "errno = "); p && lf->err == 0) {
+          lf->err = std::atoi(p + 8);
+        }
+        return 0;
+      },
+      &out);
+  return out;
+}
+
+namespace {
+
+bool locking_unsupported(int err) {
+  return err == ENOLCK || err == ENOSYS || err == EOPNOTSUPP || err == EINVAL;
+}
+
+// What a lock failure means for the user, and what to do about it.
+std::string lock_message(const std::filesystem::path& path, const LockFailure& lf,
+                         const char* action) {
+  const std::string err =
+      lf.err ? " (errno " + std::to_string(lf.err) + ", " + std::strerror(lf.err) + ")" : "";
+  if (lf.err == EWOULDBLOCK || lf.err == EAGAIN || lf.err == EACCES) {
+    return "cannot " + std::string(action) + " " + path.string() +
+           ": the file is locked by another process" + err +
+           " that has it open for writing (h5py mode 'r+'/'a', HDFView, another hesp-pack "
+           "convert?). The file itself is fine: close that program and run again, or, when "
+           "nothing writes it, set HDF5_USE_FILE_LOCKING=FALSE (docs/datasets.md, \"File "
+           "locking\")";
+  }
+  return "cannot " + std::string(action) + " " + path.string() + ": HDF5's file locking failed" +
+         err +
+         "; the file system may not support flock() (NFS, Lustre): set "
+         "HDF5_USE_FILE_LOCKING=FALSE (docs/datasets.md, \"File locking\")";
+}
+
+// A file access property list without file locking (HDF5 >= 1.10.7), or none.
+Handle no_locking_fapl() {
+#if H5_VERSION_GE(1, 10, 7)
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (fapl.valid() && H5Pset_file_locking(fapl.get(), false, true) >= 0) return fapl;
+#endif
+  return Handle();
+}
+
+// Set once this process found file locking unsupported: every later open goes without it
+// (HDF5 also refuses to open a file again with other locking flags than the open handle).
+std::atomic<bool> g_without_locking{false};
+
+bool flags_mismatch_on_stack() {
+  bool found = false;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        if (e->desc && std::strstr(e->desc, "file locking flag")) *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &found);
+  return found;
+}
+
+// Opens or creates `path`; on a locking failure because the file system has no flock(),
+// tries once more without locking and keeps doing so in this process (logged once); any
+// other locking failure (another process holds the file) throws lock_message.
+template <typename OpenFn>
+Handle open_handling_locks(const std::filesystem::path& path, const char* action, OpenFn open) {
+  Handle nolock = g_without_locking.load() ? no_locking_fapl() : Handle();
+  Handle f(open(nolock.valid() ? nolock.get() : H5P_DEFAULT));
+  if (f.valid()) return f;
+  const LockFailure lf = lock_failure_on_stack();
+  if (!lf.failed) {
+    // The file is open in this process already, with the other locking flags.
+    if (flags_mismatch_on_stack()) {
+      Handle other = nolock.valid() ? Handle() : no_locking_fapl();
+      return Handle(open(other.valid() ? other.get() : H5P_DEFAULT));
+    }
+    return f;
+  }
+  if (locking_unsupported(lf.err)) {
+    Handle fapl = no_locking_fapl();
+    if (fapl.valid()) {
+      Handle g(open(fapl.get()));
+      if (g.valid()) {
+        if (!g_without_locking.exchange(true)) {
+          LOG(WARNING) << "HDF5 file locking is not available where " << path.string()
+                       << " lives (errno " << lf.err << ", " << std::strerror(lf.err)
+                       << "): reading and writing without it. Set HDF5_USE_FILE_LOCKING=FALSE "
+                          "to silence this.";
+        }
+        return g;
+      }
+    }
+  }
+  fail(lock_message(path, lf, action));
+}
+
+}  // namespace
+
 Handle open_file_read(const std::filesystem::path& path) {
   silence_library_errors();
-  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  // Read-only opens take a shared lock (several readers at once); only a writer's
+  // exclusive lock stops them.
+  Handle f = open_handling_locks(
+      path, "open", [&](hid_t fapl) { return H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl); });
   if (!f.valid()) fail(diagnose_unopenable(path));
   return f;
 }
 
 Handle create_file(const std::filesystem::path& path) {
   silence_library_errors();
-  Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  Handle f = open_handling_locks(path, "create", [&](hid_t fapl) {
+    return H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  });
   if (!f.valid()) fail("cannot create " + path.string());
   return f;
 }

@@ -36,13 +36,26 @@ class Handle {
 void silence_library_errors();
 
 // Opens an existing file read-only. Honours HDF5_USE_FILE_LOCKING through the library.
-// A file HDF5 cannot open throws with diagnose_unopenable's message.
+// The open takes HDF5's shared lock, so any number of readers (training ranks of several
+// jobs, predict, verify) read one file at once. When another process holds the file's
+// exclusive (writer's) lock, throws a message that says so and names the file (never
+// "corrupt"); when the file system has no flock() (ENOLCK/ENOSYS, e.g. NFS), opens without
+// locking (HDF5 >= 1.10.7, H5Pset_file_locking) and logs that once. A file HDF5 cannot
+// open for another reason throws with diagnose_unopenable's message.
 Handle open_file_read(const std::filesystem::path& path);
 // Why a file does not open: missing, not HDF5, or truncated (bytes on disk against the
 // end-of-file address its superblock records), else "corrupt".
 std::string diagnose_unopenable(const std::filesystem::path& path);
-// Creates (truncates) a file for writing.
+// Creates (truncates) a file for writing; locking failures as in open_file_read.
 Handle create_file(const std::filesystem::path& path);
+
+// Whether the last failed HDF5 call of this thread failed to take a file lock, and the
+// flock() errno HDF5 reported (0 when not given). Read right after the failing call.
+struct LockFailure {
+  bool failed = false;
+  int err = 0;
+};
+LockFailure lock_failure_on_stack();
 
 // Attributes on the root group (or any object).
 void write_attr_int(hid_t obj, const std::string& name, int64_t value);

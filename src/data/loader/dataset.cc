@@ -66,15 +66,11 @@ void verify_checksums(const std::vector<std::pair<stdfs::path, const ShardInfo*>
   }
 }
 
-struct ShardContents {
-  ShardMeta meta;
-  std::vector<shard::ClipRecord> records;
-};
-
-ShardContents read_shard_index(const stdfs::path& path, const Manifest& m, const ShardInfo& info) {
+// Reads a shard's index through the shard format's reader and checks it against its
+// manifest entry and the manifest's parameters and classes.
+ShardMeta read_shard_meta(const stdfs::path& path, const Manifest& m, const ShardInfo& info) {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
-  ShardContents out;
-  ShardMeta& s = out.meta;
+  ShardMeta s;
   s.path = path;
   const std::string name = "shard " + path.string();
   // A short file is a truncated copy (also without checksum verification), not an HDF5
@@ -86,84 +82,30 @@ ShardContents read_shard_index(const stdfs::path& path, const Manifest& m, const
                     " bytes on disk, the manifest says " + std::to_string(info.size_bytes()) +
                     " (an interrupted copy? copy it again)");
   }
-  h5::Handle f = h5::open_file_read(path);
-  const hid_t id = f.get();
-  const auto version = h5::read_attr_int(id, shard::kAttrFormatVersion);
-  if (version < shard::kOldestReadableFormatVersion || version > shard::kFormatVersion) {
-    throw UserError(name + ": format_version " + std::to_string(version) + ", this hesp reads " +
-                    std::to_string(shard::kOldestReadableFormatVersion) + ".." +
-                    std::to_string(shard::kFormatVersion));
+  {
+    h5::Handle f = h5::open_file_read(path);
+    s.index = read_shard_index(f.get(), name);
   }
-  const bool v1 = version == 1;
-  const std::string enc = h5::read_attr_string(id, shard::kAttrEncoding);
-  if (enc != "jpeg" && enc != "raw") throw UserError(name + ": unknown encoding '" + enc + "'");
-  s.jpeg = enc == "jpeg";
-  s.raw_per_clip_rows = v1;
-  s.frames_per_clip = static_cast<int>(h5::read_attr_int(id, shard::kAttrFramesPerClip));
-  s.size = static_cast<int>(h5::read_attr_int(id, shard::kAttrSize));
-  s.num_clips = h5::read_attr_int(id, shard::kAttrNumClips);
-  if (s.frames_per_clip < (v1 ? 1 : 0) || s.size < 1 || s.num_clips < 0) {
-    throw UserError(name + ": bad frames_per_clip/size/num_clips attributes");
-  }
-  if (s.num_clips != info.num_clips()) {
-    throw UserError(name + " holds " + std::to_string(s.num_clips) + " clips, the manifest says " +
+  const ShardHeader& h = s.index.header;
+  if (h.num_clips != info.num_clips()) {
+    throw UserError(name + " holds " + std::to_string(h.num_clips) + " clips, the manifest says " +
                     std::to_string(info.num_clips()));
   }
   if (m.has_params() &&
-      (s.frames_per_clip != m.params().frames_per_clip() || s.size != m.params().size() ||
-       enc != encoding_name(m.params().encoding()))) {
-    throw UserError(name + ": attributes (" + enc + ", T=" + std::to_string(s.frames_per_clip) +
-                    ", S=" + std::to_string(s.size) + ") differ from the manifest's params");
+      (h.frames_per_clip != m.params().frames_per_clip() || h.size != m.params().size() ||
+       h.encoding != encoding_name(m.params().encoding()))) {
+    throw UserError(name + ": attributes (" + h.encoding +
+                    ", T=" + std::to_string(h.frames_per_clip) + ", S=" + std::to_string(h.size) +
+                    ") differ from the manifest's params");
   }
-  const auto ids = h5::read_strings(id, shard::kClipId);
-  const auto labels = h5::read_int32s(id, shard::kLabel);
-  const auto compounds = h5::read_strings(id, shard::kCompoundLabel);
-  const auto splits = h5::read_strings(id, shard::kSplit);
-  const auto nframes = h5::read_int32s(id, shard::kSourceNumFrames);
-  const size_t n = static_cast<size_t>(s.num_clips);
-  // Format 1: every clip stores frames_per_clip frames; format 2: stored_num_frames says.
-  const auto stored = v1 ? std::vector<int32_t>(n, s.frames_per_clip)
-                         : h5::read_int32s(id, shard::kStoredNumFrames);
-  if (ids.size() != n || labels.size() != n || compounds.size() != n || splits.size() != n ||
-      nframes.size() != n || stored.size() != n) {
-    throw UserError(name + ": per-clip datasets do not all have num_clips rows");
-  }
-  s.first_frame.assign(n + 1, 0);
-  for (size_t i = 0; i < n; ++i) {
-    if (stored[i] < 1 || (s.frames_per_clip > 0 && stored[i] > s.frames_per_clip)) {
-      throw UserError(name + ": clip " + ids[i] + " stores " + std::to_string(stored[i]) +
-                      " frames");
-    }
-    s.first_frame[i + 1] = s.first_frame[i] + static_cast<uint64_t>(stored[i]);
-  }
-  const uint64_t frames_total = s.first_frame.back();
-  if (s.jpeg) {
-    s.frame_offsets = h5::read_uint64s(id, shard::kFrameOffsets);
-    const auto total = h5::dataset_shape(id, shard::kJpegBytes);
-    if (s.frame_offsets.size() != frames_total + 1 || total.size() != 1 ||
-        s.frame_offsets[0] != 0 ||
-        !std::is_sorted(s.frame_offsets.begin(), s.frame_offsets.end()) ||
-        s.frame_offsets.back() != total[0]) {
-      throw UserError(name + ": frame_offsets do not index jpeg_bytes");
-    }
-  } else {
-    const auto shape = h5::dataset_shape(id, shard::kRawFrames);
-    const hsize_t side = static_cast<hsize_t>(s.size);
-    const std::vector<hsize_t> want =
-        v1 ? std::vector<hsize_t>{n, static_cast<hsize_t>(s.frames_per_clip), side, side, 3}
-           : std::vector<hsize_t>{frames_total, side, side, 3};
-    if (shape != want) throw UserError(name + ": frames is not [N, T, S, S, 3] / [F, S, S, 3]");
-  }
-  out.records.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (labels[i] < -1 || labels[i] >= m.class_names_size()) {
-      throw UserError(name + ": clip " + ids[i] + " has label " + std::to_string(labels[i]) +
+  for (const auto& r : s.index.records) {
+    if (r.label < -1 || r.label >= m.class_names_size()) {
+      throw UserError(name + ": clip " + r.clip_id + " has label " + std::to_string(r.label) +
                       " outside the manifest's " + std::to_string(m.class_names_size()) +
                       " classes");
     }
-    out.records[i] = {ids[i], labels[i], compounds[i], splits[i], nframes[i], stored[i]};
   }
-  return out;
+  return s;
 }
 
 template <typename T>
@@ -231,10 +173,10 @@ Dataset::Dataset(const DatasetOptions& options) : options_(options) {
   for (size_t k = 0; k < manifests_.size(); ++k) {
     const Manifest& m = manifests_[k];
     for (const auto& s : m.shards()) {
-      ShardContents sc = read_shard_index(files[f++].first, m, s);
+      ShardMeta sm = read_shard_meta(files[f++].first, m, s);
       const int shard_index = static_cast<int>(shards_.size());
-      for (size_t row = 0; row < sc.records.size(); ++row) {
-        const auto& r = sc.records[row];
+      for (size_t row = 0; row < sm.index.records.size(); ++row) {
+        const auto& r = sm.index.records[row];
         if (!options_.splits.empty() && !contains(options_.splits, r.split)) continue;
         ClipInfo c;
         c.clip_id = r.clip_id;
@@ -253,12 +195,14 @@ Dataset::Dataset(const DatasetOptions& options) : options_(options) {
         c.index = static_cast<int64_t>(clips_.size());
         if (!by_id_.emplace(c.clip_id, c.index).second) {
           throw UserError("clip id '" + c.clip_id + "' appears twice (again in " +
-                          sc.meta.path.string() +
-                          "): clip ids must be unique across fused datasets");
+                          sm.path.string() + "): clip ids must be unique across fused datasets");
         }
         clips_.push_back(std::move(c));
       }
-      shards_.push_back(std::move(sc.meta));
+      // The records live on in clips_; the frame index is all reads need.
+      sm.index.records.clear();
+      sm.index.records.shrink_to_fit();
+      shards_.push_back(std::move(sm));
     }
   }
   open_.resize(shards_.size());
@@ -318,29 +262,22 @@ EncodedClip Dataset::read(int64_t index) const {
 void Dataset::read(int64_t index, EncodedClip* out) const {
   const ClipInfo& c = clip(index);
   const ShardMeta& s = shards_[static_cast<size_t>(c.shard)];
-  out->jpeg = s.jpeg;
+  const ShardIndex& ix = s.index;
   const size_t row = static_cast<size_t>(c.row);
-  const size_t first = s.first_frame[row], t = s.first_frame[row + 1] - first;
+  const size_t first = ix.first_frame[row], t = ix.first_frame[row + 1] - first;
+  out->jpeg = ix.jpeg();
   out->frames = static_cast<int>(t);
-  out->size = s.size;
-  if (s.jpeg) {
-    const uint64_t begin = s.frame_offsets[first], end = s.frame_offsets[first + t];
+  out->size = ix.header.size;
+  if (ix.jpeg()) {
+    const uint64_t begin = ix.frame_offsets[first];
     out->frame_offsets.resize(t + 1);
-    for (size_t j = 0; j <= t; ++j) out->frame_offsets[j] = s.frame_offsets[first + j] - begin;
-    out->bytes.resize(end - begin);
-    std::lock_guard<std::mutex> lock(hdf5_mutex());
-    h5::read_uint8_range(shard_handle(c.shard), shard::kJpegBytes, begin, end - begin,
-                         out->bytes.data());
+    for (size_t j = 0; j <= t; ++j) out->frame_offsets[j] = ix.frame_offsets[first + j] - begin;
   } else {
     out->frame_offsets.clear();
-    out->bytes.resize(t * s.size * s.size * 3);
-    std::lock_guard<std::mutex> lock(hdf5_mutex());
-    if (s.raw_per_clip_rows) {  // Format 1: one [T, S, S, 3] row per clip.
-      h5::read_uint8_row(shard_handle(c.shard), shard::kRawFrames, row, out->bytes.data());
-    } else {
-      h5::read_uint8_rows(shard_handle(c.shard), shard::kRawFrames, first, t, out->bytes.data());
-    }
   }
+  out->bytes.resize(ix.clip_bytes(row));
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  read_clip_bytes(shard_handle(c.shard), ix, c.row, out->bytes.data(), s.path.string());
 }
 
 }  // namespace hesp::data

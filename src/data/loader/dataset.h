@@ -20,6 +20,7 @@
 
 #include "data/format/h5.h"
 #include "data/format/manifest.pb.h"
+#include "data/format/shard_reader.h"
 
 namespace hesp::data {
 
@@ -65,13 +66,9 @@ struct ClipInfo {
 
 struct ShardMeta {
   std::filesystem::path path;
-  bool jpeg = true;         // false = raw.
-  int frames_per_clip = 0;  // Format 1: T of every clip; format 2: the pack's cap (0 = none).
-  int size = 0;
-  int64_t num_clips = 0;
-  std::vector<uint64_t> frame_offsets;  // jpeg only: one entry per stored frame + 1.
-  std::vector<uint64_t> first_frame;    // [N + 1]: clip i stores frames [first[i], first[i+1]).
-  bool raw_per_clip_rows = false;       // raw format 1: frames is [N, T, S, S, 3].
+  // Header and frame index as read by the shard format's one reader (shard_reader.h);
+  // the per-clip records are moved into the Dataset's ClipInfo and not kept here.
+  ShardIndex index;
 };
 
 // A clip's stored frames as read from its shard, not yet decoded.
