@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <glog/logging.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -85,6 +87,24 @@ bool renewed_while_watched(int fd, const LockRecord& first, const LockTiming& ti
 
 bool no_flock_support(int err) { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS; }
 
+// Whether process `pid` of this host runs (a zombie does not).
+bool process_alive(long pid) {
+  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0) return pid > 0 && errno == EPERM;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos || line.compare(paren, 3, ") Z") != 0;
+}
+
+// Without flock: whether the record (of the lock file in `fd`) names a live holder. This
+// host: its pid runs. Another host: renewed within the lease and again while watched.
+bool holder_alive_without_flock(int fd, const LockRecord& r, const LockTiming& timing) {
+  if (r.host == this_host()) return process_alive(r.pid);
+  if ((now_seconds() - r.renewed) * 1000 >= timing.lease.count()) return false;
+  return renewed_while_watched(fd, r, timing);
+}
+
 std::string holder_text(const std::optional<LockRecord>& r) {
   return r ? r->describe() : std::string("a process whose record is not readable yet");
 }
@@ -129,6 +149,62 @@ std::optional<LockRecord> parse_lock_record(const std::string& text) {
   return r;
 }
 
+// A file system without flock (NFS without a lock manager): the lock file is created
+// exclusively with link(2) of a private file (atomic on NFS, as O_EXCL is not on every
+// version), and one left by a holder that is gone (see holder_alive_without_flock) is
+// removed and created again.
+std::unique_ptr<FileLock> FileLock::acquire_without_flock(const std::filesystem::path& file,
+                                                          const std::string& what,
+                                                          const LockTiming& timing) {
+  LOG_FIRST_N(WARNING, 1) << "the file system of " << file.string() << " has no flock: " << what
+                          << " is locked by an exclusively created file and a renewed record";
+  LockRecord record;
+  record.pid = getpid();
+  record.host = this_host();
+  record.start = utc_now();
+  const std::string tmp = file.string() + "." + record.host + "." + std::to_string(record.pid);
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    record.renewed = now_seconds();
+    const int tfd = open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (tfd < 0) {
+      throw UserError("cannot create the lock file " + tmp + " of " + what + ": " +
+                      std::strerror(errno));
+    }
+    write_record(tfd, record);
+    fsync(tfd);
+    const bool linked = link(tmp.c_str(), file.c_str()) == 0;
+    const int link_err = errno;
+    unlink(tmp.c_str());
+    if (linked) return std::unique_ptr<FileLock>(new FileLock(file, tfd, record, timing));
+    close(tfd);
+    if (link_err != EEXIST) {
+      throw UserError("cannot create the lock file " + file.string() + " of " + what + ": " +
+                      std::strerror(link_err));
+    }
+    // Taken: by a live holder, or left by one that is gone.
+    const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // Released in between.
+    const auto previous = parse_lock_record(read_fd(fd));
+    const bool alive = previous ? holder_alive_without_flock(fd, *previous, timing) : attempt < 10;
+    close(fd);
+    if (alive) {
+      if (!previous) {  // A record being written: look again.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      throw UserError(what + " is in use by " + previous->describe() + " (lock file " +
+                          file.string() +
+                          "); one process writes there at a time: wait for it to end or stop it",
+                      kExitLocked);
+    }
+    LOG(WARNING) << "taking over the lock " << file.string() << " of " << what << " left by "
+                 << holder_text(previous) << " (that process or its host is gone)";
+    unlink(file.c_str());
+  }
+  throw UserError(what + ": the lock " + file.string() +
+                  " changed hands too often while taking it; try again");
+}
+
 std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,
                                             const std::string& what, const LockTiming& timing) {
   std::error_code ec;
@@ -143,14 +219,7 @@ std::unique_ptr<FileLock> FileLock::acquire(const std::filesystem::path& file,
       const int err = errno;
       const std::string text = read_fd(fd);
       close(fd);
-      if (no_flock_support(err)) {
-        throw UserError("cannot lock " + file.string() + " (" + std::strerror(err) +
-                        "): its file system has no working flock (NFS without a lock manager?), "
-                        "so hesp cannot make sure that one process alone writes " +
-                        what +
-                        "; use a file system with locks (local disk, NFSv4, Lustre mounted "
-                        "with -o flock)");
-      }
+      if (no_flock_support(err)) return acquire_without_flock(file, what, timing);
       if (err == EWOULDBLOCK || err == EINTR) {
         if (attempt < 5) {  // A look by live_lock_holder, or a release in progress.
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -240,8 +309,15 @@ std::string live_lock_holder(const std::filesystem::path& file, const LockTiming
   const auto record = parse_lock_record(read_fd(fd));
   std::string holder;
   if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) holder = holder_text(record);
-    // No flock on this file system: acquire refuses to run there, so nobody holds it.
+    if (errno == EWOULDBLOCK) {
+      holder = holder_text(record);
+    } else if (no_flock_support(errno) && record) {
+      // No flock on this file system: the record alone tells (unwatched).
+      const bool alive = record->host == this_host()
+                             ? process_alive(record->pid)
+                             : (now_seconds() - record->renewed) * 1000 < timing.lease.count();
+      if (alive) holder = record->describe();
+    }
   } else if (record && other_host_within_lease(*record, timing)) {
     holder = record->describe();
   }

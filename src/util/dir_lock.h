@@ -22,8 +22,13 @@
 //    A record of this host is taken over at once (this host's flock is exact: the process
 //    that wrote it is gone).
 //  - A file system without flock at all (flock fails with ENOLCK / EOPNOTSUPP: NFS without
-//    a lock manager) is refused with a message naming the file; put run directories on a
-//    file system with locks (local disk, NFSv4, Lustre mounted with -o flock).
+//    a lock manager) is handled without it: the lock file is created exclusively (link(2)
+//    of a private file, atomic on NFS) with the record, which the holder renews as above.
+//    A lock file that exists names a live holder when its record is of this host and that
+//    pid runs, or of another host and renewed within the lease and again while watched;
+//    otherwise it is removed (with a warning) and created anew. Two processes taking over
+//    the same stale file in the same instant is the one race left; a file system with locks
+//    (local disk, NFSv4, Lustre mounted with -o flock) has none.
 //  - Releasing unlinks the file while still holding the flock, then closes it; a process
 //    that locked the old file in between sees that its file is no longer the one at the
 //    path and tries again.
@@ -70,7 +75,7 @@ class FileLock {
   // Takes the lock on `file` (created, with its folder, if absent) for this process.
   // Throws UserError with exit code kExitLocked, "<what> is in use by pid P on host H since
   // T (lock file F) ...", when another process holds it; UserError (kExitFailure) when the
-  // file cannot be created or its file system has no flock.
+  // file cannot be created.
   static std::unique_ptr<FileLock> acquire(const std::filesystem::path& file,
                                            const std::string& what, const LockTiming& timing = {});
   ~FileLock();  // Stops renewing, removes the file, releases the lock.
@@ -81,6 +86,9 @@ class FileLock {
 
  private:
   FileLock(std::filesystem::path file, int fd, LockRecord record, const LockTiming& timing);
+  static std::unique_ptr<FileLock> acquire_without_flock(const std::filesystem::path& file,
+                                                         const std::string& what,
+                                                         const LockTiming& timing);
   void renew_loop();
 
   std::filesystem::path file_;

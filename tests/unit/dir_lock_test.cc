@@ -231,5 +231,63 @@ TEST(DirLock, ThisHostsRecordWithoutFlockIsStale) {
   stdfs::remove_all(file.parent_path());
 }
 
+// Without flock: ctest unit.dir_lock_noflock runs these under an LD_PRELOAD shim whose
+// flock() fails with ENOLCK, as on NFS without a lock manager. The lock is then an
+// exclusively created file with the renewed record.
+bool flock_fails_with_enolck() {
+  const int fd = open("/", O_RDONLY);
+  const int r = flock(fd, LOCK_EX | LOCK_NB);
+  const int err = errno;
+  close(fd);
+  return r != 0 && err == ENOLCK;
+}
+
+TEST(DirLockNoFlock, OneHolderAtATimeAndADeadOneIsTakenOver) {
+  ASSERT_TRUE(flock_fails_with_enolck()) << "not under the noflock shim";
+  const auto file = lock_file("noflock");
+  {
+    auto held = FileLock::acquire(file, "run directory X");
+    ASSERT_NE(held, nullptr);
+    EXPECT_NE(live_lock_holder(file), "");
+    // Another process is refused, naming this one.
+    const pid_t other = fork();
+    ASSERT_GE(other, 0);
+    if (other == 0) {
+      try {
+        FileLock::acquire(file, "run directory X");
+      } catch (const UserError& e) {
+        const std::string want = "pid " + std::to_string(getppid());
+        _exit(std::string(e.what()).find(want) != std::string::npos ? e.exit_code() : 1);
+      }
+      _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(other, &status, 0), other);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), kExitLocked);
+  }
+  EXPECT_FALSE(stdfs::exists(file)) << "released: the lock file is removed";
+  // A holder killed with -9 leaves its file; the next process takes it over.
+  const pid_t holder = fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    auto lock = FileLock::acquire(file, "run directory X");
+    for (;;) pause();
+  }
+  wait_for_holder(file, holder);
+  kill(holder, SIGKILL);
+  ASSERT_EQ(waitpid(holder, nullptr, 0), holder);
+  EXPECT_EQ(live_lock_holder(file), "") << "a dead holder holds nothing";
+  auto mine = FileLock::acquire(file, "run directory X");
+  ASSERT_NE(mine, nullptr);
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto r = parse_lock_record(text);
+  ASSERT_TRUE(r) << text;
+  EXPECT_EQ(r->pid, ::getpid());
+  mine.reset();
+  stdfs::remove_all(file.parent_path());
+}
+
 }  // namespace
 }  // namespace hesp::util
