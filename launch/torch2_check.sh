@@ -7,7 +7,7 @@
 # This machine's own package sources are never changed: the root gets its own
 # sources.list, on the same mirror as this machine's.
 #
-#   sudo launch/torch2_check.sh [--root DIR] [--jobs N] [--mirror URL] [--nice N]
+#   sudo launch/torch2_check.sh [--root DIR] [--jobs N] [--mirror URL] [--nice N] [--opt FLAGS]
 #
 #   --root DIR   the Debian 13 root (default /var/tmp/hesp-trixie; never under /tmp, where
 #                it would not survive, nor inside a git tree)
@@ -15,6 +15,9 @@
 #   --mirror URL Debian mirror (default: the first http(s) URI of this machine's apt
 #                sources that serves .../debian, else http://deb.debian.org/debian)
 #   --nice N     niceness of the build and the tests (default 15: a shared machine)
+#   --opt FLAGS  the compiler's optimisation flags (default "-O0 -DNDEBUG": this checks that
+#                the code compiles and behaves with LibTorch 2.x, not its speed, and
+#                unoptimised code compiles fastest; "-O3 -DNDEBUG" is the Release build's)
 #
 # Needs root (debootstrap, chroot, mount namespaces), debootstrap and network access to the
 # mirror. The source tree is bind-mounted read-only at its own path inside the root (and
@@ -27,6 +30,7 @@ src="$(cd "$here/.." && pwd)"
 root=/var/tmp/hesp-trixie
 jobs=2
 nice_level=15
+opt="-O0 -DNDEBUG"
 mirror=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,7 +38,8 @@ while [[ $# -gt 0 ]]; do
     --jobs) jobs="$2"; shift ;;
     --mirror) mirror="$2"; shift ;;
     --nice) nice_level="$2"; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --opt) opt="$2"; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "torch2_check.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -120,13 +125,14 @@ in_root 'echo "  Debian $(cat /etc/debian_version)"; echo "  $(g++ --version | h
   echo "  $(cmake --version | head -1)";
   dpkg-query -W -f="  \${Package} \${Version}\n" libtorch-dev libtorch2.6 libprotobuf-dev \
     libopenmpi-dev libhdf5-dev libgoogle-glog-dev libopencv-dev 2>/dev/null || true;
-  grep -h "define TORCH_VERSION" /usr/include/torch/version.h 2>/dev/null |
+  grep -h "define TORCH_VERSION_M" /usr/include/torch/csrc/api/include/torch/version.h 2>/dev/null |
     sed "s/^/  /" || true'
 
 # ---------------------------------------------------------------- 3. configure, build
 build=/build/hesp
-in_root "mkdir -p $build && cd $build && [ -f build.ninja ] ||
-  cmake -S '$src' -G Ninja -B . -DCMAKE_BUILD_TYPE=Release -DHESP_BUILD_BENCHMARKS=OFF"
+in_root "mkdir -p $build && cd $build && cmake -S '$src' -G Ninja -B . -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS_RELEASE='$opt' -DHESP_BUILD_BENCHMARKS=OFF >cmake.log 2>&1 || { cat cmake.log; exit 1; };
+  grep '^-- hesp:' cmake.log"
 say "building ${targets[*]}"
 in_root "cd $build && nice -n $nice_level cmake --build . -j$jobs --target ${targets[*]}"
 
