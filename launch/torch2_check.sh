@@ -134,7 +134,7 @@ in_root "mkdir -p $build && cd $build && cmake -S '$src' -G Ninja -B . -DCMAKE_B
   -DCMAKE_CXX_FLAGS_RELEASE='$opt' -DHESP_BUILD_BENCHMARKS=OFF >cmake.log 2>&1 || { cat cmake.log; exit 1; };
   grep '^-- hesp:' cmake.log"
 say "building ${targets[*]}"
-in_root "cd $build && nice -n $nice_level cmake --build . -j$jobs --target ${targets[*]}"
+in_root "cd $build && nice -n $nice_level cmake --build . -j$jobs --target ${targets[*]} -- -k 0"
 
 # ---------------------------------------------------------------- 4. the tests
 say "ctest -R '$tests'"
