@@ -23,7 +23,8 @@
 # mirror. The source tree is bind-mounted read-only at its own path inside the root (and
 # ../shared beside it, the shared fixtures); the build tree is <root>/build/hesp. Exit 0
 # only when every selected test passes (ctest's own exit status). The result of a run is
-# recorded in docs/building.md.
+# recorded in docs/building.md. HESP_VOCAB names the tree's BPE vocabulary: hesp looks for it
+# beside the binary's parent (a build folder inside the source tree), which /build/hesp is not.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/.." && pwd)"
@@ -102,6 +103,7 @@ in_root() {
   unshare --mount --propagation private --fork bash -c \
     "$script && exec chroot '$root' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
        HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive CCACHE_DIR=/var/cache/ccache \
+       HESP_VOCAB='$src/src/clip/data/bpe_simple_vocab_16e6.txt.gz' \
        bash -c \"\$1\"" _ "$1"
 }
 
