@@ -1,6 +1,7 @@
 #include "text_lines.h"
 
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every benchmark; results land in bench-results/*.json (one per bench).
 #   launch/bench.sh [name ...]     e.g. launch/bench.sh machine clip
+#   launch/bench.sh loader         the loader: clips/s against the JPEG decode ceiling, frames
+#                                  per CPU-second from jpeg and raw shards at 224 px, and the
+#                                  cores per GPU an H200 needs (docs/performance.md)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"

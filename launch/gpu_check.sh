@@ -315,14 +315,18 @@ def load(run):
             vals.update({f"metrics.{tag}.{k}": v for k, v in numbers(r).items()})
     return vals
 a, b = load(full), load(resumed)
-timing = ("_s", "time", "wall", "per_s", "seconds", "rss", "throughput", "elapsed")
+# Timing figures differ between runs; data_wait_fraction and allreduce_fraction are too.
+timing = ("_s", "time", "wall", "per_s", "seconds", "rss", "throughput", "elapsed", "fraction")
+# The GPU's wait for data per epoch of the uninterrupted run (DevicePrefetcher, issue 23).
+data_wait = [v for k, v in sorted(a.items()) if k.endswith(".data_wait_fraction")]
 keys = sorted(k for k in set(a) & set(b) if not any(t in k for t in timing))
 diffs = {k: abs(a[k] - b[k]) / max(abs(a[k]), 1e-12) for k in keys}
 bad = {k: v for k, v in diffs.items() if v > 0}
 print(json.dumps({"rc": rc, "compared": len(keys), "only_full": len(set(a) - set(b)),
                   "only_resumed": len(set(b) - set(a)), "bitwise_equal": not bad,
                   "max_rel_diff": max(diffs.values()) if diffs else None,
-                  "differing": dict(sorted(bad.items(), key=lambda x: -x[1])[:10])}))
+                  "differing": dict(sorted(bad.items(), key=lambda x: -x[1])[:10]),
+                  "data_wait_fraction": data_wait}))
 EOF
 )
     echo "$details"

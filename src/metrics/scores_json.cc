@@ -10,7 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-const json& require(const json& j, const std::string& key, const std::string& where) {
+// `key` is a C string: a std::string temporary would make GCC 14 flag the returned reference
+// (-Wdangling-reference).
+const json& require(const json& j, const char* key, const std::string& where) {
   if (!j.is_object()) throw UserError(where + ": expected a JSON object");
   auto it = j.find(key);
   if (it == j.end()) throw UserError(where + ": missing key '" + key + "'");

@@ -42,10 +42,15 @@ CamResult grad_cam(const clip::ClipModel& clip, const torch::Tensor& images,
 torch::Tensor cam_centers(const torch::Tensor& maps) {
   CHECK_EQ(maps.dim(), 3) << "CAMs must be [N, S, S]";
   const int64_t N = maps.size(0), S = maps.size(1), W = maps.size(2);
-  // torch's argmax returns the first maximal index on CPU (row-major: first row, then col).
+  // The first maximal position (row-major: first row, then col). A map's maximum is often a
+  // plateau (bilinear upsampling clamps at the border), whose values LibTorch 2.x's
+  // vectorised kernels may round a few ulp apart: positions within 1e-5 of the peak count
+  // as maximal, so the choice does not depend on that rounding. argmax of the 0/1 mask
+  // returns its first 1.
   const auto rows = maps.reshape({N, S * W});
-  const auto flat = rows.argmax(1);
   const auto peak = rows.amax(1);
+  const auto flat =
+      rows.ge(peak.unsqueeze(1) - 1e-5 * peak.abs().unsqueeze(1)).to(torch::kUInt8).argmax(1);
   auto centers =
       torch::stack({torch::floor_divide(flat, W), flat.remainder(W)}, 1).to(torch::kLong);
   // A CAM that is zero everywhere (ReLU cut every position) points nowhere: the centre.

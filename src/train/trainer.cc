@@ -12,6 +12,7 @@
 #include "comm/root_decision.h"
 #include "config/config_loader.h"
 #include "config/validate.h"
+#include "data/loader/device_prefetch.h"
 #include "data/loader/loader.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
@@ -65,7 +66,7 @@ std::shared_ptr<clip::ClipModel> load_clip(const config::Experiment& exp) {
   return clip;
 }
 
-data::LoaderOptions train_loader_options(const config::Experiment& exp) {
+data::LoaderOptions train_loader_options(const config::Experiment& exp, torch::Device device) {
   data::LoaderOptions lo;
   lo.transform.frames = exp.data().frames_per_clip();
   lo.transform.size = exp.data().image_size();
@@ -76,6 +77,7 @@ data::LoaderOptions train_loader_options(const config::Experiment& exp) {
   lo.transform.seed = exp.train().seed();
   lo.threads = exp.data().loader_threads();
   lo.prefetch_batches = exp.data().prefetch_batches();
+  lo.pin_memory = device.is_cuda();  // Asynchronous copies (DevicePrefetcher).
   return lo;
 }
 
@@ -130,6 +132,7 @@ class TrainingRun {
   model::CamCache cache_;
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<data::DevicePrefetcher> prefetcher_;  // The loader's batches on the device.
   std::optional<TrainingCadence> cadence_;
   std::unique_ptr<MetricsLog> metrics_log_;
   std::unique_ptr<TfEventsWriter> tb_;
@@ -281,7 +284,9 @@ void TrainingRun::build_loader() {
     guard_ = std::make_unique<PreemptionGuard>(options_.run_dir);
     actions_ = guard_.get();
   }
-  loader_ = std::make_unique<data::Loader>(*data_.train, *sampler_, train_loader_options(exp_));
+  loader_ = std::make_unique<data::Loader>(*data_.train, *sampler_,
+                                           train_loader_options(exp_, placement_.device));
+  prefetcher_ = std::make_unique<data::DevicePrefetcher>(*loader_, placement_.device);
   // Gradient averaging overlapped with backward: a hook per learnable tensor fills its
   // bucket, and a full bucket's all-reduce starts (non-blocking) while backward goes on.
   // Listed last-registered first, roughly the order backward produces the gradients.
@@ -349,6 +354,7 @@ EpochRun TrainingRun::train_epoch() {
   const int64_t epoch = state_->position.epoch;
   sgd_->set_lr(state_->lr());
   loader_->start(state_->position);
+  prefetcher_->reset();
   while (state_->position.step < steps_per_epoch) {
     const double loss = train_step();
     const data::SamplerPosition& next = state_->position;
@@ -373,15 +379,17 @@ EpochRun TrainingRun::train_epoch() {
 // One forward, backward, gradient average and optimiser step; advances the position and
 // the epoch's running sums.
 double TrainingRun::train_step() {
+  // Data: the batch on the device. The time blocked here (the loader had not finished it,
+  // or its copy to the device was still running) is the epoch's data_wait_fraction.
   const double t0 = now_s();
-  auto batch = loader_->next();
+  auto batch = prefetcher_->next();
   CHECK(batch) << "sampler ended before steps_per_epoch";
   const double t1 = now_s();
   const auto centers = model_->uses_visual_prompt()
-                           ? training_batch_centers(exp_, cache_, *batch)
+                           ? training_batch_centers(exp_, cache_, batch->host)
                            : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
-  const auto frames = batch->frames.to(placement_.device, /*non_blocking=*/true);
-  const auto labels = batch->labels.to(placement_.device, /*non_blocking=*/true);
+  const auto& frames = batch->frames;
+  const auto& labels = batch->labels;
   model::LossBreakdown loss;
   {
     compat::CudaBf16Autocast autocast(placement_.bf16_autocast);
@@ -390,6 +398,9 @@ double TrainingRun::train_step() {
   }
   sgd_->zero_grad();
   loss.total.backward();
+  // The next step's batch, if the loader has it: on CUDA its copy (side stream, pinned
+  // memory) overlaps this step's remaining device work.
+  if (state_->position.step + 1 < cadence_->settings().steps_per_epoch) prefetcher_->stage();
   const double t2 = now_s();
   // The all-reduce time that backward did not hide: buckets still in flight, and those
   // of tensors that got no gradient (zeros, so that every rank runs the same collectives).

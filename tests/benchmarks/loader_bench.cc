@@ -3,6 +3,13 @@
 // the two are timed in alternating rounds), the training view (crop + resize + flip, float
 // output), and jpeg vs raw shards (read rate, bytes per clip). Shards are written with
 // hesp-pack's ShardWriter.
+//
+// Feeding a GPU (issue 23): frames per CPU-second (user + system time of the process, so
+// per busy core, whatever the machine's load), for the training view (what the trainer asks for:
+// float, crop + resize + flip) from jpeg and raw shards, beside the decode ceiling per core; and
+// the cores per GPU a node needs at the estimated H200 step rate: kStepTflop per bf16 HESP step of
+// 64 clips x 8 frames (ViT-B/32) at kUtilization of the card's dense bf16 peak kPeakTflops.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,6 +33,9 @@ constexpr int kClips = 96, kStored = 16, kFrames = 8, kSize = 224, kThreads = 2,
 // that thread start-up and the drain at the end of a pass weigh as little as in a real
 // epoch of thousands of clips; 5 repetitions, the median is reported.
 constexpr int kPasses = 4, kReps = 5, kRounds = 11;
+// The GPU side of the estimate (docs/performance.md, "Feeding the GPU").
+constexpr double kStepTflop = 7.0, kPeakTflops = 990.0, kUtilization = 0.4;
+constexpr int kStepClips = 64;
 
 // Face-sized smooth structure plus sensor-like noise: JPEG sizes close to real face crops.
 std::vector<uint8_t> frame(int clip, int t) {
@@ -109,6 +119,42 @@ double loader_rate(const Dataset& ds, bool training, bool as_float, int reps = k
   return static_cast<double>(kPasses * sampler.clips_per_epoch()) / s;
 }
 
+// User + system CPU seconds of this process so far.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Frames (T per clip) per CPU-second of the loader over kPasses epochs (after one warm-up):
+// the workers' decode and render, the HDF5 reads, and the consumer's hand-over.
+double loader_frames_per_cpu_s(const Dataset& ds, bool training, bool as_float) {
+  SamplerOptions so;
+  so.num_clips = ds.size();
+  so.batch_size = kBatch;
+  so.training = training;
+  DistributedSampler sampler(so);
+  LoaderOptions o;
+  o.transform.training = training;
+  o.transform.frames = kFrames;
+  o.transform.size = kSize;
+  o.threads = kThreads;
+  o.prefetch_batches = 4;
+  o.float_output = as_float;
+  Loader loader(ds, sampler, o);
+  int64_t epoch = 0;
+  auto pass = [&] {
+    loader.start({epoch++, 0});
+    while (auto b = loader.next()) {
+    }
+  };
+  pass();
+  const double c0 = cpu_seconds();
+  for (int p = 0; p < kPasses; ++p) pass();
+  return static_cast<double>(kPasses * sampler.clips_per_epoch() * kFrames) / (cpu_seconds() - c0);
+}
+
 int run() {
   const stdfs::path root =
       stdfs::temp_directory_path() / ("hesp_loader_bench_" + std::to_string(getpid()));
@@ -184,11 +230,11 @@ int run() {
   const double eval_f32 = loader_rate(jpeg_ds, false, true);
   const double train_f32 = loader_rate(jpeg_ds, true, true);
   const double raw_u8 = loader_rate(raw_ds, false, false);
+  const double raw_train_f32 = loader_rate(raw_ds, true, true);
   const double jpeg_bytes =
       static_cast<double>(stdfs::file_size(jpeg_dir / "shard-00000.h5")) / kClips;
   const double raw_bytes =
       static_cast<double>(stdfs::file_size(raw_dir / "shard-00000.h5")) / kClips;
-  stdfs::remove_all(root);
 
   const double gflops = bench::sgemm_ceiling(kThreads);
   std::printf("sgemm ceiling (%d threads): %.1f GFLOP/s\n", kThreads, gflops);
@@ -207,8 +253,30 @@ int run() {
   std::printf("loader train float (jpeg): %8.1f clips/s = %.0f%% (crop+resize+flip)\n", train_f32,
               100 * train_f32 / decode_rate);
   std::printf("loader eval uint8 (raw)  : %8.1f clips/s\n", raw_u8);
+  std::printf("loader train float (raw) : %8.1f clips/s\n", raw_train_f32);
   std::printf("bytes/clip (%d stored frames): jpeg q95 %.0f, raw %.0f (%.1fx)\n", kStored,
               jpeg_bytes, raw_bytes, raw_bytes / jpeg_bytes);
+
+  // Per core: frames per CPU-second (the decode ceiling: the same decode as above, timed
+  // by CPU time), and what an H200 needs.
+  const double c0 = cpu_seconds();
+  decode_go();
+  const double decode_core = kPasses * kClips * kFrames / (cpu_seconds() - c0);
+  const double jpeg_core = loader_frames_per_cpu_s(jpeg_ds, true, true);
+  const double raw_core = loader_frames_per_cpu_s(raw_ds, true, true);
+  const double jpeg_eval_core = loader_frames_per_cpu_s(jpeg_ds, false, false);
+  const double step_s = kStepTflop / (kPeakTflops * kUtilization);
+  const double need_frames = kStepClips * kFrames / step_s;
+  std::printf(
+      "per core (frames per CPU-second, %d^2): decode ceiling %.0f; loader train float: jpeg "
+      "%.0f, raw %.0f; loader eval uint8 jpeg %.0f\n",
+      kSize, decode_core, jpeg_core, raw_core, jpeg_eval_core);
+  std::printf(
+      "H200 (%.0f TFLOP/step at %.0f%% of %.0f TFLOP/s): %.1f ms/step, %.0f frames/s -> "
+      "%.1f loader cores/GPU from jpeg, %.1f from raw (decode alone: %.1f)\n",
+      kStepTflop, 100 * kUtilization, kPeakTflops, 1e3 * step_s, need_frames,
+      need_frames / jpeg_core, need_frames / raw_core, need_frames / decode_core);
+  stdfs::remove_all(root);
   nlohmann::json j = {{"clips", kClips},
                       {"stored_frames", kStored},
                       {"frames", kFrames},
@@ -222,6 +290,21 @@ int run() {
                       {"loader_eval_float_clips_per_s", eval_f32},
                       {"loader_train_float_clips_per_s", train_f32},
                       {"loader_raw_eval_uint8_clips_per_s", raw_u8},
+                      {"loader_raw_train_float_clips_per_s", raw_train_f32},
+                      {"frames_per_cpu_s",
+                       {{"decode_ceiling", decode_core},
+                        {"loader_train_float_jpeg", jpeg_core},
+                        {"loader_train_float_raw", raw_core},
+                        {"loader_eval_uint8_jpeg", jpeg_eval_core}}},
+                      {"h200_feed",
+                       {{"step_tflop", kStepTflop},
+                        {"peak_tflops", kPeakTflops},
+                        {"utilization", kUtilization},
+                        {"step_ms", 1e3 * step_s},
+                        {"frames_per_s_needed", need_frames},
+                        {"cores_per_gpu_jpeg", need_frames / jpeg_core},
+                        {"cores_per_gpu_raw", need_frames / raw_core},
+                        {"cores_per_gpu_decode_ceiling", need_frames / decode_core}}},
                       {"fraction_of_ceiling", fraction},
                       {"fraction_of_ceiling_per_round", fractions},
                       {"target_fraction", 0.8},

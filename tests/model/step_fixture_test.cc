@@ -48,14 +48,18 @@ std::vector<std::string> datasets_under(const std::string& file, const std::stri
   EXPECT_GE(f, 0) << file;
   const hid_t g = H5Gopen2(f, group.c_str(), H5P_DEFAULT);
   std::vector<std::string> names;
-  H5Ovisit(
-      g, H5_INDEX_NAME, H5_ITER_INC,
-      [](hid_t, const char* name, const H5O_info_t* info, void* out) -> herr_t {
-        if (info->type == H5O_TYPE_DATASET)
-          static_cast<std::vector<std::string>*>(out)->push_back(name);
-        return 0;
-      },
-      &names);
+  // The object-info type is H5O_info_t before HDF5 1.12 (Debian 12: 1.10) and H5O_info2_t
+  // from it on (Debian 13: 1.14, where H5Ovisit means H5Ovisit3 and takes the fields).
+  const auto visit = [](hid_t, const char* name, const auto* info, void* out) -> herr_t {
+    if (info->type == H5O_TYPE_DATASET)
+      static_cast<std::vector<std::string>*>(out)->push_back(name);
+    return 0;
+  };
+#if H5_VERSION_GE(1, 12, 0)
+  H5Ovisit3(g, H5_INDEX_NAME, H5_ITER_INC, visit, &names, H5O_INFO_BASIC);
+#else
+  H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, visit, &names);
+#endif
   H5Gclose(g);
   H5Fclose(f);
   return names;

@@ -56,7 +56,8 @@ ClipConfig infer_config(const std::map<std::string, torch::Tensor>& sd) {
     throw UserError("ResNet CLIP image towers are not supported; use a ViT checkpoint");
   }
   ClipConfig c;
-  const auto& conv1 = need(sd, "visual.conv1.weight", 4);
+  // Tensor handles by value: GCC 14 (-Wdangling-reference) flags references to need()s.
+  const torch::Tensor conv1 = need(sd, "visual.conv1.weight", 4);
   c.vision_width = conv1.size(0);
   c.vision_patch_size = conv1.size(-1);
   // Layers: one per distinct block holding an attention in_proj, as build_model counts.
@@ -68,7 +69,7 @@ ClipConfig infer_config(const std::map<std::string, torch::Tensor>& sd) {
   }
   c.vision_layers = static_cast<int64_t>(vision_blocks.size());
   c.transformer_layers = static_cast<int64_t>(text_blocks.size());
-  const auto& vpos = need(sd, "visual.positional_embedding", 2);
+  const torch::Tensor vpos = need(sd, "visual.positional_embedding", 2);
   const int64_t grid = std::llround(std::sqrt(static_cast<double>(vpos.size(0) - 1)));
   if (grid * grid + 1 != vpos.size(0)) {
     throw UserError("tensor 'visual.positional_embedding' has " + std::to_string(vpos.size(0)) +

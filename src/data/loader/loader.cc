@@ -4,6 +4,7 @@
 
 #include "data/format/jpeg_codec.h"
 #include "util/errors.h"
+#include "util/torch_compat.h"
 
 namespace hesp::data {
 
@@ -16,6 +17,8 @@ Loader::Loader(const Dataset& dataset, const DistributedSampler& sampler,
   if (options_.transform.frames < 1 || options_.transform.size < 1) {
     throw ConfigError("data.frames_per_clip and data.image_size must be >= 1");
   }
+  CHECK(!options_.pin_memory || compat::torch_has_cuda())
+      << "pinned batches need a CUDA LibTorch and device";
 }
 
 Loader::~Loader() { stop(); }
@@ -74,7 +77,8 @@ void Loader::work() {
         Pending p;
         const int64_t n = static_cast<int64_t>(ids.size());
         p.batch.frames = frames_buffer({n, frames, 3, size, size}, dtype);
-        p.batch.labels = torch::empty({n}, torch::kInt64);
+        p.batch.labels = torch::empty(
+            {n}, torch::TensorOptions().dtype(torch::kInt64).pinned_memory(options_.pin_memory));
         p.batch.clip_indices = torch::empty({n}, torch::kInt64);
         p.batch.views.resize(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; ++i) {
@@ -116,8 +120,10 @@ torch::Tensor Loader::frames_buffer(const std::vector<int64_t>& sizes, torch::Sc
       return t;
     }
   }
-  auto t = torch::empty(sizes, dtype);
-  // Enough for the prefetch window, the batch in use and one the caller still holds.
+  auto t =
+      torch::empty(sizes, torch::TensorOptions().dtype(dtype).pinned_memory(options_.pin_memory));
+  // Enough for the prefetch window, the batch in use and one the caller still holds (or
+  // has staged: DevicePrefetcher).
   if (pool_.size() < static_cast<size_t>(options_.prefetch_batches) + 2) pool_.push_back(t);
   return t;
 }
@@ -139,6 +145,13 @@ std::optional<Batch> Loader::next() {
   lock.unlock();
   work_cv_.notify_all();
   return out;
+}
+
+bool Loader::next_ready() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (error_ || consumed_ >= static_cast<int64_t>(batches_.size())) return true;
+  const auto it = pending_.find(consumed_);
+  return it != pending_.end() && it->second.remaining == 0;
 }
 
 SamplerPosition Loader::position() const {

@@ -30,6 +30,10 @@ struct LoaderOptions {
   int threads = 2;             // data.loader_threads
   int prefetch_batches = 2;    // data.prefetch_batches
   bool float_output = true;    // float in [0, 1]; false = uint8 0..255.
+  // Frames and labels in page-locked (pinned) host memory, so that a CUDA device copies
+  // them asynchronously (DevicePrefetcher). Only with a CUDA LibTorch (trainer: train.device
+  // cuda); the pixels are the same either way.
+  bool pin_memory = false;
 };
 
 struct Batch {
@@ -54,6 +58,9 @@ class Loader {
   // The next batch of the started epoch, or nullopt after its last one. Rethrows a
   // worker's error (e.g. a corrupt JPEG, as a UserError naming the clip and shard).
   std::optional<Batch> next();
+  // Whether next() would return at once: the next batch is complete, a worker failed, or
+  // the epoch is over. Never blocks.
+  bool next_ready() const;
   // Where the next call of next() reads: save it in checkpoints.
   SamplerPosition position() const;
 
