@@ -297,4 +297,23 @@ void broadcast_parameters(comm::Communicator& comm, const std::vector<torch::Ten
   }
 }
 
+std::string first_non_finite_gradient(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named) {
+  std::vector<torch::Tensor> finite;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < named.size(); ++i) {
+    const auto& g = named[i].second.grad();
+    if (!g.defined()) continue;
+    finite.push_back(torch::isfinite(g).all());
+    index.push_back(i);
+  }
+  if (finite.empty()) return "";
+  const auto flags = torch::stack(finite).to(torch::kCPU);
+  if (flags.all().item<bool>()) return "";  // The common case: one synchronisation.
+  for (size_t k = 0; k < index.size(); ++k) {
+    if (!flags[static_cast<int64_t>(k)].item<bool>()) return named[index[k]].first;
+  }
+  return "";
+}
+
 }  // namespace hesp::train

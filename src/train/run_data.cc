@@ -2,24 +2,14 @@
 
 #include <glog/logging.h>
 
-#include <filesystem>
 #include <set>
 
 #include "data/loader/validation_holdout.h"
 #include "util/errors.h"
-#include "util/fs.h"
-#include "util/hash.h"
 #include "util/strings.h"
 
 namespace hesp::train {
 namespace {
-
-namespace stdfs = std::filesystem;
-
-stdfs::path manifest_file(const std::string& path) {
-  stdfs::path p(path);
-  return stdfs::is_directory(p) ? p / "manifest.pbtxt" : p;
-}
 
 data::DatasetOptions base_options(const config::Experiment& exp) {
   data::DatasetOptions o;
@@ -45,11 +35,8 @@ RunData open_run_data(const config::Experiment& exp, Preconditions preconditions
     throw ConfigError("data.manifests is empty: give the packed dataset(s) to train on");
   }
   RunData run;
-  std::string fingerprint_input;
-  for (const auto& m : exp.data().manifests()) {
-    fingerprint_input += fs::read_file(manifest_file(m));
-  }
-  run.manifest_fingerprint = hash::sha256_hex(fingerprint_input);
+  run.identity = data_identity(exp);
+  run.manifest_fingerprint = run.identity.fingerprint;
 
   // Every class present in the manifests (canonical names, label order): open the whole
   // data once without checksums just to read the class list.

@@ -12,6 +12,7 @@
 #include "data/loader/dataset.h"
 #include "data/loader/preconditions.h"
 #include "data/selection/open_set_split.h"
+#include "train/run_identity.h"
 
 namespace hesp::train {
 
@@ -23,7 +24,8 @@ struct RunData {
   std::unique_ptr<data::Dataset> validation;
   std::unique_ptr<data::Dataset> test;  // Known (0..K-1) and unknown (-1) classes.
   data::SelectionCounts counts;         // What the preconditions look at.
-  std::string manifest_fingerprint;     // sha256 over the manifest files' bytes.
+  std::string manifest_fingerprint;     // The data's identity by content (run_identity.h).
+  DataIdentity identity;                // Its lines, and the fingerprint of older runs.
 };
 
 enum class Preconditions {

@@ -22,7 +22,10 @@ namespace hesp::util {
 
 // Every failpoint of hesp, for the check of HESP_FAILPOINTS.
 //   train.checkpoint_saved   every rank, after a checkpoint was written (TrainingRun)
-inline constexpr std::string_view kFailpointNames[] = {"train.checkpoint_saved"};
+//   train.epoch_logged       every rank, after an epoch's record was written and before
+//                            its checkpoint (a crash between checkpoints; TrainingRun)
+inline constexpr std::string_view kFailpointNames[] = {"train.checkpoint_saved",
+                                                       "train.epoch_logged"};
 
 // Acts on the failpoint `name` when HESP_FAILPOINTS names it; otherwise returns at once.
 // `released`: for pause, returns true when the process is asked to stop (polled every
