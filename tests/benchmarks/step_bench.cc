@@ -2,7 +2,8 @@
 // T = 8 frames, batch 8, K = 7: wall time split into the visual tower (prompted frames,
 // forward + backward to the prompt), the text tower (prompt contexts), the negative
 // images, the losses, the optimiser and the normalised-gradient step, with achieved GFLOP/s beside
-// the sgemm ceiling and peak memory, and the cost of the non-finite check beside the step. The same step for clip_arpl, for comparison. On a GPU
+// the sgemm ceiling and peak memory, and the cost of the non-finite check beside the step. The same
+// step for clip_arpl, for comparison. On a GPU
 // (--device cuda, a LibTorch with CUDA) the whole step only, optionally in bf16 autocast, with the
 // CUDA allocator's peak memory; --checkpointing turns on train.activation_checkpointing (the image
 // tower's blocks recomputed in backward). Usage: bench_step [--arch ViT-B/32] [--frames 8] [--batch
@@ -108,9 +109,9 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
   // of the step.
   const auto learnable = m->learnable();
   size_t non_finite = 0;
-  const double check_s = bench::time_median(
-      [&] { non_finite += train::first_non_finite_gradient(learnable).size(); },
-      std::max(reps, 50), 3);
+  const double check_s =
+      bench::time_median([&] { non_finite += train::first_non_finite_gradient(learnable).size(); },
+                         std::max(reps, 50), 3);
   if (non_finite != 0) throw std::runtime_error("a benchmark step left non-finite gradients");
   // FLOPs of the step: with prompts, frames and negative images forward and
   // backward-to-input (~2x forward for a frozen tower: no weight gradients), the text

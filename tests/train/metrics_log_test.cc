@@ -55,11 +55,16 @@ TEST(MetricsLog, RewindKeepsOneRecordPerEpochAndMarksTheRestart) {
   EXPECT_FALSE(std::filesystem::exists(path));
   {
     std::ofstream out(path);
-    out << R"({"epoch":1,"loss":3})" << "\n"
-        << R"({"event":"restart","resumed_at_epoch":0})" << "\n"
-        << R"({"epoch":2,"loss":2})" << "\n"
-        << R"({"epoch":3,"loss":1})" << "\n"
-        << R"({"epoch":3,"final":true,"auroc":0.5})" << "\n"
+    out << R"({"epoch":1,"loss":3})"
+        << "\n"
+        << R"({"event":"restart","resumed_at_epoch":0})"
+        << "\n"
+        << R"({"epoch":2,"loss":2})"
+        << "\n"
+        << R"({"epoch":3,"loss":1})"
+        << "\n"
+        << R"({"epoch":3,"final":true,"auroc":0.5})"
+        << "\n"
         << R"({"epoch":4,"lo)";  // The crash cut this line.
   }
   EXPECT_EQ(rewind_metrics_log(path, 2, {{"event", "restart"}, {"resumed_at_epoch", 2}}), 3);
