@@ -6,7 +6,8 @@
 #     has one record per epoch and a restart marker; the new TensorBoard events carry a
 #     SessionLog START at step 3, so every (tag, step) written twice is purged by it.
 #  2. divergence: optim.lr=1e6 ends `hesp train` with exit 65 and "training diverged at
-#     epoch ..." naming the term, and no result.json.
+#     epoch ..." naming the term, and no result.json; `hesp sweep` records such a run as
+#     failed with that reason.
 #  3. a finished sweep rerun after its data and weights moved (${HESP_SWEEP_DATA}) trains
 #     nothing and keeps every run finished.
 #  4. `hesp predict` refuses CLIP weights with other bytes than the run trained with,
@@ -27,7 +28,8 @@ have_mpi=0
 launch() { # ranks, then the hesp arguments
   local np=$1; shift
   if ((np == 1)); then "$hesp" "$@"; else
-    "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np "$np" -x HESP_FAILPOINTS "$hesp" "$@"
+    "$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np "$np" \
+      ${HESP_FAILPOINTS:+-x HESP_FAILPOINTS} "$hesp" "$@"
   fi
 }
 
@@ -141,6 +143,15 @@ echo "sweep: first exit $s1, rerun after the move exit $s2, statuses '$status'"
 ((s1 == 0 && s2 == 0)) || { echo "FAIL: sweep exits"; tail -5 "$work/sw2.log"; fail=1; }
 [[ $status == finished && -n $before && $before == "$after" ]] || { echo "FAIL: the rerun retrained or failed the finished run"; fail=1; }
 grep -q "same data and CLIP weights, now at another path" "$work/sw2.log" || { echo "FAIL: the rerun did not say why the run is finished"; fail=1; }
+
+# --- 2b. a sweep records a diverged run as failed, with the reason ---
+sed -e 's/^name: "moved-data"/name: "diverged"/' "$work/sweep.pbtxt" > "$work/sweep_nan.pbtxt"
+echo 'base_set: "optim.lr=1e6"' >> "$work/sweep_nan.pbtxt"
+HESP_SWEEP_DATA="$work/data" "$hesp" sweep --config "$work/sweep_nan.pbtxt" --out "$work/swnan" > "$work/swnan.log" 2>&1; sn=$?
+nan_status=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; print(r["status"], "|", r.get("error", "")[:60])' "$work/swnan/sweep_summary.json" 2>&1)
+echo "sweep of a diverging run: exit $sn; summary: $nan_status"
+((sn == 1)) && [[ $nan_status == "failed | training diverged at epoch"* ]] ||
+  { echo "FAIL: the sweep did not record the divergence as a failure with its reason"; fail=1; }
 
 # --- 4. hesp predict and the weights' identity ---
 run=$(dirname "$(find "$work/sw" -name result.json | head -1)")
