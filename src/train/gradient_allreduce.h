@@ -103,8 +103,9 @@ void check_same_shapes(comm::Communicator& comm,
 
 // The name of the first tensor whose gradient holds a NaN or Inf; "" when every defined
 // gradient is finite. The trainer's divergence check after the gradient all-reduce
-// (docs/training.md, "Divergence"): one fused reduction per tensor and one
-// synchronisation while all are finite; its cost is in tests/benchmarks/step_bench.cc.
+// (docs/training.md, "Divergence"): one sum per tensor and one synchronisation while all
+// are finite (an element-wise look only at a tensor whose sum is not); its cost is in
+// tests/benchmarks/step_bench.cc.
 std::string first_non_finite_gradient(
     const std::vector<std::pair<std::string, torch::Tensor>>& named);
 

@@ -88,14 +88,14 @@ PY
 logs_case() { # ranks
   local np=$1 run="$work/logs$1"
   local args=(train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$run" "${sets[@]}"
-              --set "schedule={kind: custom epochs: 4 milestones: [3]}" --set "checkpoint={every_epochs: 2 keep_last: 3}")
+              --set schedule.epochs=4 --set "schedule.milestones=[3]" --set "checkpoint={every_epochs: 2 keep_last: 3}")
   launch "$np" "${args[@]}" --max-epochs-this-run 2 > "$run.1.log" 2>&1; local r1=$?
   HESP_FAILPOINTS="train.epoch_logged=exit(9)" launch "$np" "${args[@]}" > "$run.2.log" 2>&1; local r2=$?
   sleep 1.1  # a new second: the resumed events file gets its own name
   launch "$np" "${args[@]}" > "$run.3.log" 2>&1; local r3=$?
   echo "logs, $np rank(s): exits $r1 (checkpoint at 2), $r2 (crash after epoch 3), $r3 (resume)"
   if ((r1 != 75 || r2 == 0 || r3 != 0)); then
-    echo "FAIL: unexpected exit codes"; tail -5 "$run.2.log" "$run.3.log"; fail=1; return
+    echo "FAIL: unexpected exit codes"; tail -n 5 "$run.2.log" "$run.3.log"; fail=1; return
   fi
   local verdict; verdict=$(check_logs "$run")
   [[ $verdict == OK ]] || { echo "FAIL: logs after the crash-resume, $np rank(s): $verdict"; fail=1; }
@@ -107,10 +107,10 @@ logs_case 1
 diverge_case() { # ranks
   local np=$1 run="$work/nan$1"
   launch "$np" train --config "$src/configs/demo/hesp.pbtxt" --run-dir "$run" "${sets[@]}" \
-    --set "schedule={kind: custom epochs: 3}" --set optim.lr=1e6 > "$run.log" 2>&1
+    --set schedule.epochs=3 --set "schedule.milestones=[2]" --set optim.lr=1e6 > "$run.log" 2>&1
   local rc=$?
   echo "divergence, $np rank(s): exit $rc: $(grep -m1 -o 'training diverged at [^:]*: [^.]*' "$run.log")"
-  ((rc == 65)) || { echo "FAIL: exit $rc, 65 expected"; tail -5 "$run.log"; fail=1; }
+  ((rc == 65)) || { echo "FAIL: exit $rc, 65 expected"; tail -n 5 "$run.log"; fail=1; }
   grep -qE 'training diverged at epoch [0-9]+/3 step [0-9]+/[0-9]+ .*(nan|inf|gradient)' "$run.log" ||
     { echo "FAIL: no message naming epoch, step and term"; fail=1; }
   [[ ! -f "$run/result.json" ]] || { echo "FAIL: a diverged run left result.json"; fail=1; }
@@ -140,13 +140,13 @@ HESP_SWEEP_DATA="$work/scratchB" "$hesp" sweep --config "$work/sweep.pbtxt" --ou
 after=$(find "$work/sw" -name result.json -exec sha256sum {} + | sort)
 status=$($PY -c 'import json,sys; print(" ".join(r["status"] for r in json.load(open(sys.argv[1]))["runs"]))' "$work/sw/sweep_summary.json")
 echo "sweep: first exit $s1, rerun after the move exit $s2, statuses '$status'"
-((s1 == 0 && s2 == 0)) || { echo "FAIL: sweep exits"; tail -5 "$work/sw2.log"; fail=1; }
+((s1 == 0 && s2 == 0)) || { echo "FAIL: sweep exits"; tail -n 5 "$work/sw2.log"; fail=1; }
 [[ $status == finished && -n $before && $before == "$after" ]] || { echo "FAIL: the rerun retrained or failed the finished run"; fail=1; }
 grep -q "same data and CLIP weights, now at another path" "$work/sw2.log" || { echo "FAIL: the rerun did not say why the run is finished"; fail=1; }
 
 # --- 2b. a sweep records a diverged run as failed, with the reason ---
 sed -e 's/^name: "moved-data"/name: "diverged"/' "$work/sweep.pbtxt" > "$work/sweep_nan.pbtxt"
-echo 'base_set: "optim.lr=1e6"' >> "$work/sweep_nan.pbtxt"
+printf 'base_set: "optim.lr=1e12"\nbase_set: "schedule.epochs=3"\n' >> "$work/sweep_nan.pbtxt"
 HESP_SWEEP_DATA="$work/data" "$hesp" sweep --config "$work/sweep_nan.pbtxt" --out "$work/swnan" > "$work/swnan.log" 2>&1; sn=$?
 nan_status=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; print(r["status"], "|", r.get("error", "")[:60])' "$work/swnan/sweep_summary.json" 2>&1)
 echo "sweep of a diverging run: exit $sn; summary: $nan_status"
@@ -166,8 +166,8 @@ predict --weights "$work/same.safetensors" > /dev/null 2> "$work/p1.log"; p1=$?
 predict --weights "$work/other.safetensors" > /dev/null 2> "$work/p2.log"; p2=$?
 predict --weights "$work/other.safetensors" --force-weights > /dev/null 2> "$work/p3.log"; p3=$?
 echo "predict: same bytes elsewhere exit $p1, other bytes exit $p2, forced exit $p3"
-((p1 == 0)) || { echo "FAIL: the same weights at a new path were refused"; tail -3 "$work/p1.log"; fail=1; }
+((p1 == 0)) || { echo "FAIL: the same weights at a new path were refused"; tail -n 3 "$work/p1.log"; fail=1; }
 ((p2 != 0)) && grep -qE "other.safetensors \(sha256 [0-9a-f]{64}\) are not the ones run .* sha256 [0-9a-f]{64}" "$work/p2.log" ||
-  { echo "FAIL: other weights not refused naming both"; tail -3 "$work/p2.log"; fail=1; }
-((p3 == 0)) || { echo "FAIL: --force-weights did not accept them"; tail -3 "$work/p3.log"; fail=1; }
+  { echo "FAIL: other weights not refused naming both"; tail -n 3 "$work/p2.log"; fail=1; }
+((p3 == 0)) || { echo "FAIL: --force-weights did not accept them"; tail -n 3 "$work/p3.log"; fail=1; }
 exit $fail
