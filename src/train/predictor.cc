@@ -141,23 +141,6 @@ Predictor::Predictor(const PredictorOptions& o) {
   pack_params_ = run_pack_params(exp_);
   if (!o.weights.empty()) exp_.mutable_model()->set_clip_weights(o.weights);
   const std::string weights = exp_.model().clip_weights();
-  // --- the weights' identity: the bytes the run trained with, wherever they are now ---
-  if (trained.sha256.empty()) {
-    LOG(WARNING) << "run " << o.run_dir.string()
-                 << " did not record the hash of its CLIP weights (older hesp): " << weights
-                 << " cannot be checked against them";
-  } else if (const std::string sha = weights_sha256(weights); sha != trained.sha256) {
-    const std::string what = "CLIP weights " + weights + " (sha256 " + sha +
-                             ") are not the ones run " + o.run_dir.string() + " trained with (" +
-                             trained.path + ", sha256 " + trained.sha256 + ")";
-    if (!o.force_weights) {
-      throw UserError(what +
-                      ": its prompts were learned on other features. Give the run's weights, "
-                      "or --force-weights to use these anyway");
-    }
-    LOG(WARNING) << what << "; used anyway (--force-weights)";
-  }
-
   // --- the model: CLIP, prompts, the checkpoint's tensors ---
   clip_ = clip::ClipModel::load(weights);
   if (clip_->config().image_resolution != exp_.data().image_size()) {
@@ -191,6 +174,24 @@ Predictor::Predictor(const PredictorOptions& o) {
       exp_.prompts().visual().box() == config::VisualPromptConfig::cam_once &&
       !cache_.contains("__run__")) {
     throw UserError("run " + o.run_dir.string() + " (box cam_once) has no stored box");
+  }
+  // --- the weights' identity: the bytes the run trained with, wherever they are now
+  // (checked last, so that weights that are not CLIP's or not of the run's architecture
+  // get the loader's or the shapes' message) ---
+  if (trained.sha256.empty()) {
+    LOG(WARNING) << "run " << o.run_dir.string()
+                 << " did not record the hash of its CLIP weights (older hesp): " << weights
+                 << " cannot be checked against them";
+  } else if (const std::string sha = weights_sha256(weights); sha != trained.sha256) {
+    const std::string what = "CLIP weights " + weights + " (sha256 " + sha +
+                             ") are not the ones run " + o.run_dir.string() + " trained with (" +
+                             trained.path + ", sha256 " + trained.sha256 + ")";
+    if (!o.force_weights) {
+      throw UserError(what +
+                      ": its prompts were learned on other features. Give the run's weights, "
+                      "or --force-weights to use these anyway");
+    }
+    LOG(WARNING) << what << "; used anyway (--force-weights)";
   }
   const torch::Device device = choose_device(exp_, o);
   clip_->to(device);
