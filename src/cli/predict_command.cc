@@ -360,13 +360,18 @@ void add_predict_commands(CLI::App& app, const GlobalOptions& global) {
     std::string run_dir, checkpoint, weights, split, output, device;
     std::vector<std::string> inputs;
     int batch_size = 0;
+    bool force_weights = false;
   };
   auto o = std::make_shared<Options>();
   predict->add_option("--run", o->run_dir, "run directory of a finished `hesp train`")->required();
   predict->add_option("--checkpoint", o->checkpoint,
                       "checkpoint file to use (default: the run's final one)");
   predict->add_option("--weights", o->weights,
-                      "CLIP weights (default: the run's model.clip_weights)");
+                      "CLIP weights (default: the run's model.clip_weights); must be the bytes "
+                      "the run trained with (same sha256), wherever they are now");
+  predict->add_flag("--force-weights", o->force_weights,
+                    "use --weights even when their sha256 differs from the weights the run "
+                    "trained with (logged as a warning)");
   predict->add_option("--split", o->split,
                       "packed inputs: only clips of this split (comma-separated for several)");
   predict->add_option("--output", o->output,
@@ -393,6 +398,7 @@ void add_predict_commands(CLI::App& app, const GlobalOptions& global) {
     po.run_dir = o->run_dir;
     po.checkpoint = o->checkpoint;
     po.weights = o->weights;
+    po.force_weights = o->force_weights;
     po.device = o->device;
     po.local_rank = world->local_rank();
     const train::Predictor predictor(po);

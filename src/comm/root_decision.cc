@@ -46,6 +46,11 @@ int deciding_ranks(const UserError& e) {
 
 }  // namespace
 
+void throw_on_every_rank(const Communicator& comm, const std::string& what, int exit_code) {
+  if (exit_code == kExitConfigError) throw SharedConfigError(what, comm.size());
+  throw SharedUserError(what, exit_code, comm.size());
+}
+
 bool decided_on_root(const UserError& e) { return deciding_ranks(e) > 0; }
 
 bool raised_on_every_rank(const UserError& e) {

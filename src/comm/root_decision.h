@@ -18,6 +18,14 @@ namespace hesp::comm {
 // exceptions are not caught (they end rank 0; the stall inspector then ends the others).
 std::string decide_on_root(Communicator& comm, const std::function<std::string()>& decide);
 
+// Throws, on the calling rank, an error that every rank of `comm` raises alike at the same
+// point from a collective verdict (e.g. a non-finite averaged gradient): like an error of
+// decide_on_root, decided_on_root() is true for it, and raised_on_every_rank() when `comm`
+// is the whole job, so it is printed once and a sweep group records it as the run's.
+// Every rank of `comm` must call it with the same message and code.
+[[noreturn]] void throw_on_every_rank(const Communicator& comm, const std::string& what,
+                                      int exit_code);
+
 // Whether every rank of the job raised `e` alike at the same point (an error of
 // decide_on_root on a communicator of the whole job, whose outcome every rank shares; an
 // error decided within a sweep's group of ranks is not the job's). Such an error is printed once,

@@ -148,6 +148,8 @@ void check_runtime(Problems& p, const Experiment& e) {
             t.max_steps_per_epoch());
   p.require(!t.bf16_autocast() || t.device() == TrainConfig::cuda, "train.bf16_autocast",
             "only be set with train.device = cuda", "true");
+  p.require(t.non_finite().max_consecutive_skips() >= 1, "train.non_finite.max_consecutive_skips",
+            "be >= 1", t.non_finite().max_consecutive_skips());
   const EvalConfig& v = e.eval();
   p.require(v.every_epochs() >= 1, "eval.every_epochs", "be >= 1", v.every_epochs());
   p.require(v.threshold_percentile() >= 0 && v.threshold_percentile() <= 100,

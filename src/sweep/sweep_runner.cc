@@ -9,9 +9,11 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "comm/root_decision.h"
+#include "train/run_identity.h"
 #include "train/trainer.h"
 #include "util/dir_lock.h"
 #include "util/errors.h"
@@ -91,8 +93,8 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
     // An error of one rank of a group is a crash of the job (the others would wait for it
     // in a collective): it ends the job at the top of main (comm::end_job_after_error).
     if (group.size() > 1 && !comm::decided_on_root(e)) throw;
-    error = e.what();
-    rc = 1;
+    error = e.what();  // E.g. training diverged (kExitDiverged): recorded with its reason.
+    rc = e.exit_code() == kExitOk ? kExitFailure : e.exit_code();
   } catch (const std::exception& e) {
     if (group.size() > 1) throw;
     error = e.what();
@@ -165,7 +167,7 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
                    threads::threads_per_rank(options.threads, world.local_size()));
   }
   if (world.rank() == 0) write_summary(plan, options.out);
-  if (rc == 0 || rc == kExitPreempted || rc == kExitConfigError) return rc;
+  if (rc == 0 || rc == kExitPreempted || rc == kExitConfigError || rc == kExitDiverged) return rc;
   return kExitFailure;
 }
 
@@ -173,8 +175,29 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
 
 bool run_finished(const PlannedRun& run, const stdfs::path& out) {
   const json j = read_json(out / run.rel_dir / "result.json");
-  return j.is_object() && j.contains("config_hash") && j["config_hash"].is_string() &&
-         j["config_hash"].get<std::string>() == run.config_hash;
+  if (!j.is_object() || !j.contains("config_hash") || !j["config_hash"].is_string()) return false;
+  if (j["config_hash"].get<std::string>() == run.config_hash) return true;
+  // Identity by content (train/run_identity.h): the same run whose data or weights are
+  // now read from another path (e.g. ${HESP_SWEEP_DATA} on a new scratch folder).
+  const auto field = [&](const char* k) { return j.value(k, std::string()); };
+  if (field("config_identity").empty() ||
+      field("config_identity") != train::config_identity(run.exp)) {
+    return false;
+  }
+  try {
+    if (field("manifest_fingerprint") != train::data_identity(run.exp).fingerprint ||
+        field("clip_weights_sha256") != train::weights_sha256(run.exp.model().clip_weights())) {
+      return false;
+    }
+  } catch (const UserError&) {
+    return false;  // The data or weights are not readable where the plan says: train.
+  }
+  static std::set<int> said;
+  if (said.insert(run.index).second) {
+    LOG(INFO) << "sweep: run " << run.index << " " << run.rel_dir.string()
+              << " finished with the same data and CLIP weights, now at another path";
+  }
+  return true;
 }
 
 void write_summary(const SweepPlan& plan, const stdfs::path& out) {

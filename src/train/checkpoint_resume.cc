@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "comm/root_decision.h"
+#include "config/config_loader.h"
+#include "train/run_identity.h"
 #include "util/errors.h"
 
 namespace hesp::train {
@@ -57,6 +59,28 @@ std::map<std::string, std::string> flatten_text_config(const std::string& text) 
 
 std::string short_hash(const std::string& h) { return h.empty() ? "(none)" : h; }
 
+// Where a config text's data and weights are ("?" when the text does not parse).
+struct Locations {
+  std::string manifests = "?";
+  std::string weights = "?";
+};
+Locations locations_of(const std::string& config_text) {
+  Locations l;
+  config::Experiment exp;
+  try {
+    config::parse_text_strict(config_text, "checkpoint config", &exp);
+  } catch (const UserError&) {
+    return l;
+  }
+  l.manifests = "[";
+  for (int i = 0; i < exp.data().manifests_size(); ++i) {
+    l.manifests += (i ? ", " : "") + exp.data().manifests(i);
+  }
+  l.manifests += "]";
+  l.weights = exp.model().clip_weights();
+  return l;
+}
+
 }  // namespace
 
 std::string describe_config_diff(const std::string& before, const std::string& after,
@@ -84,8 +108,12 @@ std::string describe_config_diff(const std::string& before, const std::string& a
 
 void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckpt_path,
                              const ResumeRequest& request) {
+  // --- the config: the same, or the same but for where the data and weights are ---
   std::string problems;
-  if (ckpt.config_hash != request.config_hash) {
+  const bool same_config = ckpt.config_hash == request.config_hash;
+  const bool only_moved = !same_config && !request.config_identity.empty() &&
+                          config_identity_of_text(ckpt.config_text) == request.config_identity;
+  if (!same_config && !only_moved) {
     problems += "the config changed: checkpoint config hash " + short_hash(ckpt.config_hash) +
                 ", current config hash " + short_hash(request.config_hash) + "\n";
     if (!ckpt.config_text.empty() && !request.config_text.empty()) {
@@ -93,12 +121,45 @@ void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckp
       if (!diff.empty()) problems += "changed fields (checkpoint -> current):\n" + diff;
     }
   }
-  if (ckpt.manifest_fingerprint != request.manifest_fingerprint) {
-    problems += "the dataset changed: checkpoint manifest fingerprint " +
-                short_hash(ckpt.manifest_fingerprint) + ", current manifest fingerprint " +
-                short_hash(request.manifest_fingerprint) + "\n";
+  const Locations before = locations_of(ckpt.config_text);
+  const Locations now = locations_of(request.config_text);
+  // --- the data, by content ---
+  const bool same_data = ckpt.manifest_fingerprint == request.manifest_fingerprint ||
+                         (!request.legacy_manifest_fingerprint.empty() &&
+                          ckpt.manifest_fingerprint == request.legacy_manifest_fingerprint);
+  if (!same_data) {
+    problems += "the data changed (data.manifests " + before.manifests + " -> " + now.manifests +
+                "): checkpoint manifest fingerprint " + short_hash(ckpt.manifest_fingerprint) +
+                ", current manifest fingerprint " + short_hash(request.manifest_fingerprint) + "\n";
+    const auto lines = ckpt.blobs.find(kManifestLinesBlob);
+    if (lines != ckpt.blobs.end() && !request.manifest_lines.empty()) {
+      problems += "changed manifest content (checkpoint -> current):\n" +
+                  describe_line_diff(lines->second, request.manifest_lines);
+    }
   }
-  if (problems.empty()) return;
+  // --- the CLIP weights, by content ---
+  const auto weights = ckpt.blobs.find(kWeightsHashBlob);
+  if (weights != ckpt.blobs.end()) {
+    if (weights->second != request.clip_weights_sha256) {
+      problems += "the CLIP weights changed: the checkpoint was trained with " + before.weights +
+                  " (sha256 " + weights->second + "), model.clip_weights is now " + now.weights +
+                  " (sha256 " + short_hash(request.clip_weights_sha256) + ")\n";
+    }
+  } else if (only_moved && before.weights != now.weights) {
+    problems += "model.clip_weights moved (" + before.weights + " -> " + now.weights +
+                ") and the checkpoint has no weights hash to compare them by\n";
+  }
+  if (problems.empty()) {
+    if (only_moved) {
+      LOG(INFO) << "resuming " << ckpt_path
+                << " with the same data and CLIP weights at a new path (identity by content: "
+                   "manifest fingerprint "
+                << request.manifest_fingerprint << ", weights sha256 "
+                << request.clip_weights_sha256 << "):\n"
+                << describe_config_diff(ckpt.config_text, request.config_text);
+    }
+    return;
+  }
   if (request.force) {
     LOG(WARNING) << "resuming from " << ckpt_path << " although (forced):\n" << problems;
     return;

@@ -17,6 +17,12 @@ struct ResumeRequest {
   std::string config_hash;
   std::string manifest_fingerprint;
   std::string config_text;  // Effective config, to name the changed fields.
+  // Identity by content (run_identity.h): a checkpoint whose config differs only in the
+  // location fields resumes when its data and weights are the same bytes.
+  std::string config_identity;
+  std::string legacy_manifest_fingerprint;  // What checkpoints of older hesp hold.
+  std::string manifest_lines;               // DataIdentity::lines, to name changed shards.
+  std::string clip_weights_sha256;
   // Resume even when the config or the manifest changed (logged as a warning).
   bool force = false;
   // A specific file instead of the store's newest valid one. A damaged explicit file is
@@ -31,8 +37,11 @@ std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
                                                const CheckpointStore& store,
                                                const ResumeRequest& request);
 
-// Throws UserError (exit code 2) when `ckpt` was written under another config or
-// manifest, naming both hashes and the changed config fields; with force, warns instead.
+// Throws UserError (exit code 2) when `ckpt` was written under another config, other
+// data or other CLIP weights, naming both hashes, the changed config fields, the changed
+// shards and both weights files; with force, warns instead. A config that differs only in
+// where the data and weights are (run_identity.h, kLocationFields) is the same run when
+// their content is the same: it resumes, and the log says so.
 void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckpt_path,
                              const ResumeRequest& request);
 

@@ -297,4 +297,29 @@ void broadcast_parameters(comm::Communicator& comm, const std::vector<torch::Ten
   }
 }
 
+std::string first_non_finite_gradient(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named) {
+  // Fast path: one sum per tensor (one pass, no tensor-sized temporary) and one
+  // synchronisation. A NaN or Inf element makes its sum non-finite; a finite sum proves
+  // every element finite.
+  std::vector<torch::Tensor> sums;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < named.size(); ++i) {
+    const auto& g = named[i].second.grad();
+    if (!g.defined()) continue;
+    sums.push_back(g.sum());
+    index.push_back(i);
+  }
+  if (sums.empty()) return "";
+  const auto finite = torch::isfinite(torch::stack(sums)).to(torch::kCPU);
+  if (finite.all().item<bool>()) return "";
+  // Slow path (rare): element-wise, since a sum of finite elements can overflow.
+  for (size_t k = 0; k < index.size(); ++k) {
+    if (finite[static_cast<int64_t>(k)].item<bool>()) continue;
+    const auto& [name, t] = named[index[k]];
+    if (!torch::isfinite(t.grad()).all().item<bool>()) return name;
+  }
+  return "";
+}
+
 }  // namespace hesp::train

@@ -101,6 +101,14 @@ class GradientAllReducer {
 void check_same_shapes(comm::Communicator& comm,
                        const std::vector<std::pair<std::string, torch::Tensor>>& named);
 
+// The name of the first tensor whose gradient holds a NaN or Inf; "" when every defined
+// gradient is finite. The trainer's divergence check after the gradient all-reduce
+// (docs/training.md, "Divergence"): one sum per tensor and one synchronisation while all
+// are finite (an element-wise look only at a tensor whose sum is not); its cost is in
+// tests/benchmarks/step_bench.cc.
+std::string first_non_finite_gradient(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named);
+
 // Overwrites every tensor with rank 0's values (e.g. freshly initialised prompts).
 void broadcast_parameters(comm::Communicator& comm, const std::vector<torch::Tensor>& tensors);
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "util/errors.h"
+#include "util/fs.h"
 
 namespace hesp::train {
 
@@ -32,6 +33,38 @@ void MetricsLog::append(const nlohmann::json& record) {
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) {
     throw UserError("cannot write " + path_.string() + ": " + std::strerror(errno));
   }
+}
+
+int64_t rewind_metrics_log(const std::filesystem::path& path, int64_t kept_epochs,
+                           nlohmann::json marker) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0) return -1;
+  std::istringstream in(fs::read_file(path));
+  std::string kept;
+  int64_t dropped = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    nlohmann::json r;
+    try {
+      r = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      ++dropped;  // The line a crash left half-written.
+      continue;
+    }
+    const bool later_epoch = r.is_object() && r.contains("epoch") && r["epoch"].is_number() &&
+                             r["epoch"].get<int64_t>() > kept_epochs;
+    const bool final = r.is_object() && r.value("final", false);
+    if (!r.is_object() || later_epoch || final) {
+      ++dropped;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  marker["dropped_records"] = dropped;
+  kept += marker.dump() + "\n";
+  fs::atomic_write_file(path, kept);
+  return dropped;
 }
 
 std::string format_duration(double seconds) {

@@ -30,6 +30,17 @@ class MetricsLog {
   std::FILE* file_ = nullptr;
 };
 
+// After a restart (a resume from a checkpoint, or a start over a run that died before its
+// first checkpoint): rewrites `path` atomically so that it keeps one record per epoch.
+// Keeps the epoch records of epochs <= kept_epochs (1-based `epoch` field) and the records
+// without an epoch (earlier restart markers); drops the later epochs' records (written
+// after the checkpoint and about to be written again), the "final" records and a line
+// left half-written by a crash; then appends `marker`. Returns the number of records
+// dropped. A missing or empty file is left alone (returns -1: nothing to restart from).
+// Throws UserError on a write failure.
+int64_t rewind_metrics_log(const std::filesystem::path& path, int64_t kept_epochs,
+                           nlohmann::json marker);
+
 // "1h02m03s", "3m05s", "45s", "2d03h"; "?" for a negative or non-finite value.
 std::string format_duration(double seconds);
 

@@ -15,6 +15,7 @@
 #include "train/checkpoint_store.h"
 #include "train/evaluator.h"
 #include "train/lr_schedule.h"
+#include "train/run_identity.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/torch_compat.h"
@@ -30,8 +31,17 @@ std::string shape_of(const torch::Tensor& t) {
   return s.str();
 }
 
-// <run>/result.json: the known classes (label order) and the stored threshold t.
-void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, double* threshold) {
+// What result.json says about the weights the run trained with (empty for runs of an
+// older hesp, which did not record them).
+struct TrainedWeights {
+  std::string path;
+  std::string sha256;
+};
+
+// <run>/result.json: the known classes (label order), the stored threshold t and the
+// weights the run trained with.
+void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, double* threshold,
+                 TrainedWeights* weights) {
   const auto path = run_dir / "result.json";
   if (!stdfs::exists(path)) {
     throw UserError("run " + run_dir.string() +
@@ -42,6 +52,8 @@ void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, do
     j = nlohmann::json::parse(fs::read_file(path));
     *known = j.at("known_classes").get<std::vector<std::string>>();
     *threshold = j.at("metrics").at("threshold").get<double>();
+    weights->path = j.value("clip_weights", std::string());
+    weights->sha256 = j.value("clip_weights_sha256", std::string());
   } catch (const nlohmann::json::exception& e) {
     throw UserError(path.string() + ": not a result of `hesp train` (" + e.what() + ")");
   }
@@ -52,9 +64,13 @@ void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, do
 std::optional<LoadedCheckpoint> finished_checkpoint(const config::Experiment& exp,
                                                     const PredictorOptions& o, bool trainable) {
   const std::string hash = config::config_hash(exp);
+  // The same config, or the same but for where its data and weights were (run_identity.h).
+  const auto same_run = [&](const CheckpointState& s) {
+    return s.config_hash == hash || config_identity_of_text(s.config_text) == config_identity(exp);
+  };
   if (!o.checkpoint.empty()) {
     auto f = read_checkpoint_file(o.checkpoint);
-    if (f.state.config_hash != hash) {
+    if (!same_run(f.state)) {
       throw UserError("checkpoint " + o.checkpoint.string() +
                       " belongs to another config than run " + o.run_dir.string());
     }
@@ -70,7 +86,7 @@ std::optional<LoadedCheckpoint> finished_checkpoint(const config::Experiment& ex
                     ckpt->path.filename().string() + ", epoch " +
                     std::to_string(ckpt->state.epoch) + " of " + std::to_string(total) + ")");
   }
-  if (ckpt->state.config_hash != hash) {
+  if (!same_run(ckpt->state)) {
     throw UserError("checkpoint " + ckpt->path.string() + " belongs to another config than run " +
                     o.run_dir.string() + "/config.pbtxt");
   }
@@ -117,14 +133,14 @@ Predictor::Predictor(const PredictorOptions& o) {
     throw UserError("run " + o.run_dir.string() + " has no config.pbtxt: not a run directory");
   }
   exp_ = config::load_experiment(config_path);
-  read_result(o.run_dir, &known_, &threshold_);
+  TrainedWeights trained;
+  read_result(o.run_dir, &known_, &threshold_, &trained);
   const bool trainable = exp_.method() != config::clip_zeroshot;
   const auto ckpt = finished_checkpoint(exp_, o, trainable);
   if (ckpt) checkpoint_ = ckpt->path;
   pack_params_ = run_pack_params(exp_);
   if (!o.weights.empty()) exp_.mutable_model()->set_clip_weights(o.weights);
   const std::string weights = exp_.model().clip_weights();
-
   // --- the model: CLIP, prompts, the checkpoint's tensors ---
   clip_ = clip::ClipModel::load(weights);
   if (clip_->config().image_resolution != exp_.data().image_size()) {
@@ -158,6 +174,24 @@ Predictor::Predictor(const PredictorOptions& o) {
       exp_.prompts().visual().box() == config::VisualPromptConfig::cam_once &&
       !cache_.contains("__run__")) {
     throw UserError("run " + o.run_dir.string() + " (box cam_once) has no stored box");
+  }
+  // --- the weights' identity: the bytes the run trained with, wherever they are now
+  // (checked last, so that weights that are not CLIP's or not of the run's architecture
+  // get the loader's or the shapes' message) ---
+  if (trained.sha256.empty()) {
+    LOG(WARNING) << "run " << o.run_dir.string()
+                 << " did not record the hash of its CLIP weights (older hesp): " << weights
+                 << " cannot be checked against them";
+  } else if (const std::string sha = weights_sha256(weights); sha != trained.sha256) {
+    const std::string what = "CLIP weights " + weights + " (sha256 " + sha +
+                             ") are not the ones run " + o.run_dir.string() + " trained with (" +
+                             trained.path + ", sha256 " + trained.sha256 + ")";
+    if (!o.force_weights) {
+      throw UserError(what +
+                      ": its prompts were learned on other features. Give the run's weights, "
+                      "or --force-weights to use these anyway");
+    }
+    LOG(WARNING) << what << "; used anyway (--force-weights)";
   }
   const torch::Device device = choose_device(exp_, o);
   clip_->to(device);

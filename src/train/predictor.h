@@ -34,6 +34,9 @@ struct PredictorOptions {
   std::filesystem::path run_dir;
   std::filesystem::path checkpoint;  // Empty: the run's final checkpoint.
   std::string weights;               // Empty: the run's model.clip_weights.
+  // Use CLIP weights whose sha256 differs from those the run trained with (recorded in
+  // result.json); without it they are refused, naming both.
+  bool force_weights = false;
   // "cpu", "cuda" or empty (the run's train.device). CUDA uses device
   // local_rank mod the visible devices.
   std::string device;
@@ -56,7 +59,8 @@ class Predictor {
  public:
   // Throws UserError naming the run (no config.pbtxt, no result.json i.e. training not
   // finished, no finished checkpoint, a checkpoint of another config) or the weights
-  // (unreadable, another resolution or width than the run's tensors).
+  // (unreadable, another resolution or width than the run's tensors, other bytes than the
+  // run trained with unless force_weights).
   explicit Predictor(const PredictorOptions& options);
   ~Predictor();
 

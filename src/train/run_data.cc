@@ -2,25 +2,15 @@
 
 #include <glog/logging.h>
 
-#include <filesystem>
 #include <set>
 
 #include "data/format/manifest_io.h"
 #include "data/loader/validation_holdout.h"
 #include "util/errors.h"
-#include "util/fs.h"
-#include "util/hash.h"
 #include "util/strings.h"
 
 namespace hesp::train {
 namespace {
-
-namespace stdfs = std::filesystem;
-
-stdfs::path manifest_file(const std::string& path) {
-  stdfs::path p(path);
-  return stdfs::is_directory(p) ? p / "manifest.pbtxt" : p;
-}
 
 data::DatasetOptions base_options(const config::Experiment& exp) {
   data::DatasetOptions o;
@@ -46,12 +36,11 @@ RunData open_run_data(const config::Experiment& exp, Preconditions preconditions
     throw ConfigError("data.manifests is empty: give the packed dataset(s) to train on");
   }
   RunData run;
-  std::string fingerprint_input;
+  run.identity = data_identity(exp);
+  run.manifest_fingerprint = run.identity.fingerprint;
   for (const auto& m : exp.data().manifests()) {
-    fingerprint_input += fs::read_file(manifest_file(m));
     run.dataset_formats.push_back(data::read_manifest(manifest_file(m)).source_format());
   }
-  run.manifest_fingerprint = hash::sha256_hex(fingerprint_input);
 
   // Every class present in the manifests (canonical names, label order): open the whole
   // data once without checksums just to read the class list.

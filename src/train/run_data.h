@@ -13,6 +13,7 @@
 #include "data/loader/dataset.h"
 #include "data/loader/preconditions.h"
 #include "data/selection/open_set_split.h"
+#include "train/run_identity.h"
 
 namespace hesp::train {
 
@@ -24,7 +25,8 @@ struct RunData {
   std::unique_ptr<data::Dataset> validation;
   std::unique_ptr<data::Dataset> test;  // Known (0..K-1) and unknown (-1) classes.
   data::SelectionCounts counts;         // What the preconditions look at.
-  std::string manifest_fingerprint;     // sha256 over the manifest files' bytes.
+  std::string manifest_fingerprint;     // The data's identity by content (run_identity.h).
+  DataIdentity identity;                // Its lines, and the fingerprint of older runs.
   // Each manifest's source_format ("afew", "mafw", ...), in data.manifests order: what
   // result.json's "protocol" records of the data (docs/report.md).
   std::vector<std::string> dataset_formats;

@@ -84,6 +84,16 @@ void TfEventsWriter::add_scalars(const std::vector<std::pair<std::string, double
   write_record(event.SerializeAsString());
 }
 
+void TfEventsWriter::add_session_start(int64_t step, const std::string& checkpoint) {
+  tb::Event event;
+  event.set_wall_time(now_seconds());
+  event.set_step(step);
+  auto* log = event.mutable_session_log();
+  log->set_status(tb::SessionLog::START);
+  if (!checkpoint.empty()) log->set_checkpoint_path(checkpoint);
+  write_record(event.SerializeAsString());
+}
+
 void TfEventsWriter::write_record(const std::string& data) {
   const std::string record = frame_tfrecord(data);
   if (std::fwrite(record.data(), 1, record.size(), file_) != record.size() ||

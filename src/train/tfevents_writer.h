@@ -26,6 +26,11 @@ class TfEventsWriter {
   // One event with several scalars (all at the same step and time).
   void add_scalars(const std::vector<std::pair<std::string, double>>& values, int64_t step);
 
+  // A SessionLog START at `step`, TensorBoard's mark of a restart: it discards the
+  // earlier events of steps >= `step` (those a crash left after the checkpoint the run
+  // resumed from). `checkpoint`: the file resumed from, recorded in the event.
+  void add_session_start(int64_t step, const std::string& checkpoint);
+
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -3,6 +3,8 @@
 #include <glog/logging.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <optional>
 
 #include "clip/model/architecture_name.h"
@@ -26,6 +28,7 @@
 #include "train/placement.h"
 #include "train/preemption.h"
 #include "train/run_data.h"
+#include "train/run_identity.h"
 #include "train/sgd.h"
 #include "train/test_features.h"
 #include "train/tfevents_writer.h"
@@ -105,9 +108,12 @@ class TrainingRun {
   // The epoch's phases.
   EpochRun train_epoch();
   double train_step();  // Returns the step's loss.
+  void on_non_finite_step(const model::LossBreakdown& loss, double total, bool local_finite,
+                          const std::string& gradient);
   nlohmann::json report_epoch(const EpochStatistics& statistics);
   void evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record);
   void write_epoch_record(const nlohmann::json& record);
+  void mark_restart();
   void save_checkpoint();
   // After the last epoch.
   void write_result();
@@ -121,6 +127,9 @@ class TrainingRun {
   comm::Communicator& comm_;
   const std::string config_text_;
   const std::string config_hash_;
+  const std::string config_identity_;  // run_identity.h
+  std::string weights_sha256_;         // Of model.clip_weights (rank 0's, broadcast).
+  std::string resumed_from_;           // The checkpoint resumed from, if any.
   const int64_t global_batch_;
   RunData data_;
   std::shared_ptr<clip::ClipModel> clip_;
@@ -141,6 +150,8 @@ class TrainingRun {
   std::unique_ptr<GradientAllReducer> reducer_;
   std::optional<ProgressFormatter> progress_;
   std::optional<ModelSelector> selector_;  // The validation hold-out and model selection.
+  std::vector<std::pair<std::string, torch::Tensor>> learnable_;
+  int64_t skips_in_a_row_ = 0;  // train.non_finite skip_step
 };
 
 TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& options,
@@ -151,6 +162,7 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
       comm_(*placement_.comm),
       config_text_(config::to_text(exp)),
       config_hash_(config::config_hash(exp)),
+      config_identity_(config_identity(exp)),
       global_batch_(exp.train().global_batch_size()),
       store_(options.run_dir, exp.checkpoint().keep_last()) {
   // The CLI validated the file already; callers that build an Experiment in code (the
@@ -203,6 +215,9 @@ void TrainingRun::open_run_directory() {
 void TrainingRun::build_model() {
   torch::manual_seed(exp_.train().seed());  // Same initial prompts on every rank...
   clip_ = load_clip(exp_);
+  // The weights' identity by content (a resume and `hesp predict` compare it).
+  weights_sha256_ =
+      comm::decide_on_root(comm_, [&] { return weights_sha256(exp_.model().clip_weights()); });
   clip_->set_activation_checkpointing(exp_.train().activation_checkpointing());
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp_.model().vocab()));
   model_ = model::HespModel(exp_, clip_, tokenizer, data_.classes.known);
@@ -229,10 +244,15 @@ void TrainingRun::resume() {
   request.config_hash = config_hash_;
   request.manifest_fingerprint = data_.manifest_fingerprint;
   request.config_text = config_text_;
+  request.config_identity = config_identity_;
+  request.legacy_manifest_fingerprint = data_.identity.legacy_fingerprint;
+  request.manifest_lines = data_.identity.lines;
+  request.clip_weights_sha256 = weights_sha256_;
   request.force = options_.force;
   const stdfs::path cam_path = options_.run_dir / "cam_cache.tsv";
   if (auto ckpt = resolve_resume(comm_, store_, request)) {
     const std::string source = ckpt->path.string();
+    resumed_from_ = source;
     restore_model(ckpt->state, source, *model_);
     restore_optimizer(ckpt->state, *sgd_);
     restore_rng(ckpt->state);
@@ -273,12 +293,7 @@ void TrainingRun::build_loader() {
   cs.checkpoint_every_epochs = exp_.checkpoint().every_epochs();
   cs.max_epochs_this_run = options_.max_epochs_this_run;
   cadence_.emplace(cs);
-  if (comm_.is_root()) {
-    metrics_log_ = std::make_unique<MetricsLog>(options_.run_dir / "metrics.jsonl");
-    if (exp_.logging().tensorboard()) {
-      tb_ = std::make_unique<TfEventsWriter>(options_.run_dir / "tb");
-    }
-  }
+  if (comm_.is_root()) mark_restart();
   actions_ = options_.actions;
   if (actions_ == nullptr) {
     guard_ = std::make_unique<PreemptionGuard>(options_.run_dir);
@@ -297,6 +312,7 @@ void TrainingRun::build_loader() {
     for (auto it = learnable.rbegin(); it != learnable.rend(); ++it) params.push_back(it->second);
     reducer_ = std::make_unique<GradientAllReducer>(comm_, params, cap_bytes);
     reducer_->enable_hooks();
+    learnable_ = learnable;
   }
   progress_.emplace(total_epochs_ * steps_per_epoch, cadence_->global_step(state_->position),
                     now_s());
@@ -325,6 +341,8 @@ int TrainingRun::run() {
     nlohmann::json record = report_epoch(ran.statistics);
     evaluate_epoch(epoch, decision.evaluate, &record);
     write_epoch_record(record);
+    // Tests of a crash between checkpoints end the run here (util/failpoint.h).
+    util::failpoint("train.epoch_logged");
     state_->start_next_epoch();
     if (decision.checkpoint) save_checkpoint();
     if (decision.stop) {
@@ -397,7 +415,18 @@ double TrainingRun::train_step() {
     loss = model::hesp_loss(exp_, *model_, out, labels, comm_);
   }
   sgd_->zero_grad();
-  loss.total.backward();
+  // The non-finite check, part 1 (docs/training.md, "Divergence"): a rank whose loss is
+  // not finite seeds backward with NaN, so that its gradients are NaN and, through the
+  // all-reduce's sum, so is every rank's averaged gradient. The verdict of part 2 is then
+  // the same on every rank without a collective of its own.
+  const double total = loss.total.item<double>();
+  bool local_finite = std::isfinite(total);
+  for (const auto& [k, v] : loss.terms) local_finite = local_finite && std::isfinite(v);
+  if (local_finite) {
+    loss.total.backward();
+  } else {
+    loss.total.backward(torch::full_like(loss.total, std::numeric_limits<double>::quiet_NaN()));
+  }
   // The next step's batch, if the loader has it: on CUDA its copy (side stream, pinned
   // memory) overlaps this step's remaining device work.
   if (state_->position.step + 1 < cadence_->settings().steps_per_epoch) prefetcher_->stage();
@@ -406,9 +435,16 @@ double TrainingRun::train_step() {
   // of tensors that got no gradient (zeros, so that every rank runs the same collectives).
   reducer_->finish();
   const double t3 = now_s();
+  // Part 2: the averaged gradients, identical on every rank.
+  if (const std::string bad = first_non_finite_gradient(learnable_); !bad.empty()) {
+    on_non_finite_step(loss, total, local_finite, bad);  // Throws, or skips the update.
+    ++state_->epoch.skipped_steps;
+    ++state_->position.step;
+    return total;
+  }
+  skips_in_a_row_ = 0;
   apply_normalized_step(exp_.optim(), model_->delta(), model_->negative_images());  // Then SGD.
   sgd_->step();
-  const double total = loss.total.item<double>();
   std::map<std::string, double> losses = {{"loss", total}};
   for (const auto& [k, v] : loss.terms) losses["loss/" + k] = v;
   state_->epoch.add_step(losses, t1 - t0, t3 - t2, now_s() - t0);
@@ -416,10 +452,63 @@ double TrainingRun::train_step() {
   return total;
 }
 
+// Collective, reached by every rank at the same step: names what went non-finite (the
+// loss terms, on which ranks, or else `gradient`, the first tensor whose gradient did), then stops
+// the run (train.non_finite.action stop, or too many skips in a row) or skips the step.
+void TrainingRun::on_non_finite_step(const model::LossBreakdown& loss, double total,
+                                     bool local_finite, const std::string& gradient) {
+  // --- what: the terms that were not finite on any rank (2 NaN, 1 Inf) ---
+  const auto kind = [](double v) { return std::isnan(v) ? 2 : std::isinf(v) ? 1 : 0; };
+  std::vector<std::pair<std::string, double>> values = {{"loss (total)", total}};
+  for (const auto& [k, v] : loss.terms) values.emplace_back("loss/" + k, v);
+  std::string what;
+  for (const auto& [name, v] : values) {
+    const int64_t k = comm_.all_reduce_int(kind(v), comm::ReduceOp::kMax);
+    if (k > 0) what += (what.empty() ? "" : ", ") + name + " = " + (k == 2 ? "nan" : "inf");
+  }
+  const int64_t first_rank =
+      comm_.all_reduce_int(local_finite ? comm_.size() : comm_.rank(), comm::ReduceOp::kMin);
+  if (!what.empty()) {
+    what = "loss term(s) " + what + " (first on rank " + std::to_string(first_rank) + ")";
+  } else {
+    what = "the loss is finite but the averaged gradient of " + gradient + " is not";
+  }
+  // --- where ---
+  const auto& pos = state_->position;
+  const std::string where =
+      "epoch " + std::to_string(pos.epoch + 1) + "/" + std::to_string(total_epochs_) + " step " +
+      std::to_string(pos.step + 1) + "/" + std::to_string(cadence_->settings().steps_per_epoch) +
+      " (global step " + std::to_string(cadence_->global_step(pos) + 1) + ")";
+  // --- stop or skip ---
+  const auto& policy = exp_.train().non_finite();
+  ++skips_in_a_row_;
+  const bool skip = policy.action() == config::NonFiniteConfig::skip_step &&
+                    skips_in_a_row_ <= policy.max_consecutive_skips();
+  if (skip) {
+    LOG(WARNING) << "non-finite step skipped at " << where << ": " << what << " ("
+                 << skips_in_a_row_ << " in a row, at most " << policy.max_consecutive_skips()
+                 << ")";
+    sgd_->zero_grad();
+    return;
+  }
+  std::string message = "training diverged at " + where + ": " + what + ". ";
+  message += skips_in_a_row_ > 1 ? std::to_string(skips_in_a_row_) +
+                                       " non-finite steps in a row (train.non_finite."
+                                       "max_consecutive_skips " +
+                                       std::to_string(policy.max_consecutive_skips()) + "). "
+                                 : std::string();
+  message += "No result is written; the last checkpoint in " +
+             (options_.run_dir / "checkpoints").string() +
+             " is kept. Lower optim.lr, or set train.non_finite { action: skip_step } "
+             "(docs/training.md, \"Divergence\")";
+  comm::throw_on_every_rank(comm_, message, kExitDiverged);  // The verdict is collective.
+}
+
 // The epoch's record: loss means over its steps and ranks, throughput and its overheads.
 nlohmann::json TrainingRun::report_epoch(const EpochStatistics& s) {
   nlohmann::json record = {{"epoch", state_->position.epoch + 1}, {"lr", sgd_->lr()}};
   for (const auto& [k, mean] : s.mean_losses(comm_)) record[k] = mean;
+  if (s.skipped_steps > 0) record["skipped_steps"] = s.skipped_steps;  // Same on every rank.
   // Throughput and its overheads, as rank 0 saw them: the all-reduce time includes
   // waiting for the slowest rank, so imbalance shows up there. RSS is the largest rank's.
   record["data_wait_fraction"] = s.step_s > 0 ? s.data_wait_s / s.step_s : 0.0;
@@ -471,6 +560,36 @@ void TrainingRun::write_epoch_record(const nlohmann::json& record) {
   LOG(INFO) << "epoch " << epoch << "/" << total_epochs_ << " " << record.dump();
 }
 
+// Rank 0: opens metrics.jsonl and TensorBoard. After a restart (a resume, or a start over
+// the logs of a run that died before its first checkpoint), metrics.jsonl keeps the
+// records up to the resumed epoch and gets a restart marker, and the new events file
+// starts with a SessionLog START at the resumed step, so that each epoch is logged once.
+void TrainingRun::mark_restart() {
+  const auto& pos = state_->position;
+  const auto path = options_.run_dir / "metrics.jsonl";
+  nlohmann::json marker = {
+      {"event", "restart"},
+      {"resumed_at_epoch", pos.epoch},
+      {"resumed_at_step", pos.step},
+      {"checkpoint", resumed_from_},
+      {"host", resources::host_name()},
+      {"time",
+       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
+  const int64_t dropped = rewind_metrics_log(path, pos.epoch, marker);
+  if (dropped > 0) {
+    LOG(WARNING) << "restart: " << dropped << " record(s) of " << path.string()
+                 << " written after the checkpoint were dropped; epochs after " << pos.epoch
+                 << " are logged again";
+  }
+  metrics_log_ = std::make_unique<MetricsLog>(path);
+  if (exp_.logging().tensorboard()) {
+    tb_ = std::make_unique<TfEventsWriter>(options_.run_dir / "tb");
+    // TensorBoard's step is the 1-based epoch: the first epoch this run logs.
+    if (dropped >= 0 || !resumed_from_.empty())
+      tb_->add_session_start(pos.epoch + 1, resumed_from_);
+  }
+}
+
 // Collective: rank 0 writes the state at the current position; the epoch's loss sums are
 // averaged over ranks first (EpochStatistics::averaged_over_ranks).
 void TrainingRun::save_checkpoint() {
@@ -481,6 +600,8 @@ void TrainingRun::save_checkpoint() {
   ckpt.config_hash = config_hash_;
   ckpt.config_text = config_text_;
   ckpt.manifest_fingerprint = data_.manifest_fingerprint;
+  ckpt.blobs[kManifestLinesBlob] = data_.identity.lines;
+  ckpt.blobs[kWeightsHashBlob] = weights_sha256_;
   save_model(*model_, &ckpt);
   save_optimizer(*sgd_, &ckpt);
   save_rng(&ckpt);
@@ -503,6 +624,10 @@ void TrainingRun::write_result() {
   j["method"] = config::Method_Name(exp_.method());
   j["config_hash"] = config_hash_;
   j["manifest_fingerprint"] = data_.manifest_fingerprint;
+  // Identity by content (run_identity.h): what a sweep rerun and `hesp predict` compare.
+  j["config_identity"] = config_identity_;
+  j["clip_weights"] = exp_.model().clip_weights();
+  j["clip_weights_sha256"] = weights_sha256_;
   j["epochs"] = total_epochs_;
   j["ranks"] = comm_.size();
   j["known_classes"] = data_.classes.known;

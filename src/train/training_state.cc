@@ -18,6 +18,7 @@ constexpr char kEpochLossPrefix[] = "epoch/sum/";  // + "loss", "loss/<term>"
 constexpr char kEpochDataWait[] = "epoch/data_wait_s";
 constexpr char kEpochAllreduce[] = "epoch/allreduce_s";
 constexpr char kEpochStep[] = "epoch/step_s";
+constexpr char kEpochSkipped[] = "epoch/skipped_steps";
 
 constexpr char kParamPrefix[] = "param/";
 constexpr char kSgdPrefix[] = "sgd/";
@@ -73,6 +74,7 @@ void TrainingState::save(CheckpointState* ckpt) const {
   ckpt->scalars[kEpochDataWait] = epoch.data_wait_s;
   ckpt->scalars[kEpochAllreduce] = epoch.allreduce_s;
   ckpt->scalars[kEpochStep] = epoch.step_s;
+  ckpt->scalars[kEpochSkipped] = static_cast<double>(epoch.skipped_steps);
 }
 
 void TrainingState::restore(const CheckpointState& ckpt) {
@@ -92,6 +94,7 @@ void TrainingState::restore(const CheckpointState& ckpt) {
   epoch.data_wait_s = get(kEpochDataWait);
   epoch.allreduce_s = get(kEpochAllreduce);
   epoch.step_s = get(kEpochStep);
+  epoch.skipped_steps = static_cast<int64_t>(get(kEpochSkipped));
 }
 
 void save_model(const model::HespModelImpl& model, CheckpointState* ckpt) {

@@ -29,6 +29,9 @@ struct EpochStatistics {
   double data_wait_s = 0;                   // Time waiting for the loader (this rank).
   double allreduce_s = 0;                   // All-reduce time backward did not hide (this rank).
   double step_s = 0;                        // Whole steps, wall clock (this rank).
+  // Steps whose loss or gradient was not finite and whose update was skipped
+  // (train.non_finite.action skip_step); not in `steps` nor in the sums. Same on every rank.
+  int64_t skipped_steps = 0;
 
   // Adds one step's values.
   void add_step(const std::map<std::string, double>& losses, double data_wait, double allreduce,

@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitFailure = 1,      // Runtime error: bad file, bad data, I/O failure.
   kExitConfigError = 2,  // Bad config, bad flag, bad --set.
+  kExitDiverged = 65,    // A non-finite loss or gradient stopped training; do not requeue.
   kExitPreempted = 75,   // Checkpointed after SIGUSR1/SIGTERM; requeue (EX_TEMPFAIL).
 };
 

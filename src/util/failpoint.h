@@ -31,11 +31,13 @@ namespace hesp::util {
 //   train.checkpoint_writing  rank 0, a checkpoint serialised but not yet on disk, the
 //                             other ranks waiting for it (CheckpointStore::save)
 //   train.checkpoint_saved    every rank, after a checkpoint was written (TrainingRun)
+//   train.epoch_logged        every rank, after an epoch's record was written and before
+//                             its checkpoint (a crash between checkpoints; TrainingRun)
 //   pack.shard_written        every rank of `hesp-pack convert`, after a shard and its
 //                             sidecar were written (convert.cc)
 inline constexpr std::string_view kFailpointNames[] = {
     "sweep.planned",          "sweep.between_runs", "train.evaluating", "train.checkpoint_writing",
-    "train.checkpoint_saved", "pack.shard_written"};
+    "train.checkpoint_saved", "train.epoch_logged", "pack.shard_written"};
 
 // Acts on the failpoint `name` when HESP_FAILPOINTS names it; otherwise returns at once.
 // `released`: for pause, returns true when the process is asked to stop (polled every

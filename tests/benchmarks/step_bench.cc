@@ -2,7 +2,8 @@
 // T = 8 frames, batch 8, K = 7: wall time split into the visual tower (prompted frames,
 // forward + backward to the prompt), the text tower (prompt contexts), the negative
 // images, the losses, the optimiser and the normalised-gradient step, with achieved GFLOP/s beside
-// the sgemm ceiling and peak memory. The same step for clip_arpl, for comparison. On a GPU
+// the sgemm ceiling and peak memory, and the cost of the non-finite check beside the step. The same
+// step for clip_arpl, for comparison. On a GPU
 // (--device cuda, a LibTorch with CUDA) the whole step only, optionally in bf16 autocast, with the
 // CUDA allocator's peak memory; --checkpointing turns on train.activation_checkpointing (the image
 // tower's blocks recomputed in backward). Usage: bench_step [--arch ViT-B/32] [--frames 8] [--batch
@@ -18,6 +19,7 @@
 #include "comm/communicator.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
+#include "train/gradient_allreduce.h"
 #include "train/sgd.h"
 #include "util/threads.h"
 #include "util/torch_compat.h"
@@ -101,6 +103,16 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
     compat::reset_cuda_peak(0);
   }
   const double step_s = bench::time_median(step, reps, 1);
+  // The trainer's divergence check (docs/training.md, "Divergence") on the gradients the
+  // last step left: std::isfinite of the loss terms (negligible) and, after the gradient
+  // all-reduce, first_non_finite_gradient over the learnable tensors. Must stay under 1%
+  // of the step.
+  const auto learnable = m->learnable();
+  size_t non_finite = 0;
+  const double check_s =
+      bench::time_median([&] { non_finite += train::first_non_finite_gradient(learnable).size(); },
+                         std::max(reps, 50), 3);
+  if (non_finite != 0) throw std::runtime_error("a benchmark step left non-finite gradients");
   // FLOPs of the step: with prompts, frames and negative images forward and
   // backward-to-input (~2x forward for a frozen tower: no weight gradients), the text
   // tower likewise; without (clip_arpl), the frames forward only. Checkpointing adds one
@@ -123,6 +135,8 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
         {"bf16_autocast", o.bf16},
         {"activation_checkpointing", o.checkpointing},
         {"step_s", step_s},
+        {"non_finite_check_s", check_s},
+        {"non_finite_check_fraction", check_s / step_s},
         {"frames_per_s", B * T / step_s},
         {"step_tflop", flops / 1e12},
         {"achieved_tflops", flops / step_s / 1e12},
@@ -167,6 +181,8 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
         [&] { model::hesp_loss(exp, *m, detached, labels, single).total.backward(); }, reps, 1);
   }
   parts["optimizer_s"] = bench::time_median([&] { sgd.step(); }, reps, 1);
+  parts["non_finite_check_s"] = check_s;
+  parts["non_finite_check_fraction"] = check_s / step_s;
   if (prompts) {
     // Its cost, against the whole step (expected well under 1%).
     const double normalized_s = bench::time_median(

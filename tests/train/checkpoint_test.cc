@@ -10,6 +10,7 @@
 #include "train/checkpoint_format.h"
 #include "train/checkpoint_resume.h"
 #include "train/checkpoint_store.h"
+#include "train/run_identity.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/torch_compat.h"
@@ -269,6 +270,76 @@ TEST(Resume, MismatchIsRefusedNamingHashesAndFieldUnlessForced) {
   ASSERT_TRUE(forced.has_value());
   EXPECT_EQ(forced->state.epoch, 5);
   EXPECT_THAT(warnings.text(), HasSubstr("optim.lr: 0.01 -> 0.02"));
+}
+
+// Identity by content: a config that differs only in where the data and weights are
+// resumes when their content is the same (and says so); other weights are refused,
+// naming both files and hashes, whatever the paths.
+TEST(Resume, SameContentAtANewPathResumesOtherWeightsAreRefused) {
+  TempDir dir;
+  CheckpointStore store(dir.path(), 3);
+  const std::string at_a =
+      "name: \"x\"\ndata {\n  manifests: \"/scratch/a/afew\"\n}\nmodel {\n  clip_weights: "
+      "\"/scratch/a/w.pt\"\n}\n";
+  const std::string at_b =
+      "name: \"x\"\ndata {\n  manifests: \"/scratch/b/afew\"\n}\nmodel {\n  clip_weights: "
+      "\"/scratch/b/w.pt\"\n}\n";
+  CheckpointState s = sample_state(1, 0);
+  s.config_text = at_a;
+  s.blobs[kWeightsHashBlob] = std::string(64, 'a');
+  s.blobs[kManifestLinesBlob] = "manifest 0 shard s0.h5 clips 4 bytes 10 sha256 11\n";
+  const auto path = store.save(s);
+  comm::SingleCommunicator single;
+
+  ResumeRequest moved;
+  moved.config_hash = "cfg-at-b";
+  moved.config_text = at_b;
+  moved.config_identity = config_identity_of_text(at_b);
+  ASSERT_FALSE(moved.config_identity.empty());
+  ASSERT_EQ(moved.config_identity, config_identity_of_text(at_a));
+  moved.manifest_fingerprint = s.manifest_fingerprint;
+  moved.manifest_lines = s.blobs[kManifestLinesBlob];
+  moved.clip_weights_sha256 = std::string(64, 'a');
+  {
+    LogCapture info(google::GLOG_INFO);
+    auto loaded = resolve_resume(single, store, moved);
+    ASSERT_TRUE(loaded.has_value());
+    EXPECT_EQ(loaded->path, path);
+    EXPECT_THAT(info.text(), HasSubstr("with the same data and CLIP weights at a new path"));
+    EXPECT_THAT(info.text(), HasSubstr("/scratch/a/afew"));
+    EXPECT_THAT(info.text(), HasSubstr("/scratch/b/afew"));
+  }
+
+  ResumeRequest other_weights = moved;
+  other_weights.clip_weights_sha256 = std::string(64, 'b');
+  try {
+    resolve_resume(single, store, other_weights);
+    ADD_FAILURE() << "other weights accepted";
+  } catch (const UserError& e) {
+    EXPECT_EQ(e.exit_code(), kExitConfigError);
+    EXPECT_THAT(e.what(), HasSubstr("the CLIP weights changed"));
+    EXPECT_THAT(e.what(), HasSubstr("/scratch/a/w.pt (sha256 " + std::string(64, 'a')));
+    EXPECT_THAT(e.what(), HasSubstr("/scratch/b/w.pt (sha256 " + std::string(64, 'b')));
+    EXPECT_THAT(e.what(), Not(HasSubstr("the config changed")));
+  }
+
+  ResumeRequest other_data = moved;
+  other_data.manifest_fingerprint = "man-other";
+  other_data.manifest_lines = "manifest 0 shard s0.h5 clips 4 bytes 10 sha256 22\n";
+  try {
+    resolve_resume(single, store, other_data);
+    ADD_FAILURE() << "other data accepted";
+  } catch (const UserError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("the data changed"));
+    EXPECT_THAT(e.what(), HasSubstr("- manifest 0 shard s0.h5 clips 4 bytes 10 sha256 11"));
+    EXPECT_THAT(e.what(), HasSubstr("+ manifest 0 shard s0.h5 clips 4 bytes 10 sha256 22"));
+  }
+
+  // A real config change besides the move is still a config change.
+  ResumeRequest changed = moved;
+  changed.config_text = at_b + "optim {\n  lr: 0.5\n}\n";
+  changed.config_identity = config_identity_of_text(changed.config_text);
+  EXPECT_THROW(resolve_resume(single, store, changed), UserError);
 }
 
 TEST(Resume, ExplicitDamagedFileIsAnErrorNotAFallback) {

@@ -46,6 +46,42 @@ TEST(MetricsLog, OneFlushedObjectPerLineAndAppendsOnReopen) {
   EXPECT_EQ(nlohmann::json::parse(lines[2])["eval"]["auroc"], 0.75);
 }
 
+// After a crash between checkpoints: the records past the checkpoint's epoch, the final
+// record and a half-written line go, earlier markers stay, one restart marker is added.
+TEST(MetricsLog, RewindKeepsOneRecordPerEpochAndMarksTheRestart) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "metrics.jsonl";
+  EXPECT_EQ(rewind_metrics_log(path, 2, {{"event", "restart"}}), -1) << "no file: no restart";
+  EXPECT_FALSE(std::filesystem::exists(path));
+  {
+    std::ofstream out(path);
+    out << R"({"epoch":1,"loss":3})"
+        << "\n"
+        << R"({"event":"restart","resumed_at_epoch":0})"
+        << "\n"
+        << R"({"epoch":2,"loss":2})"
+        << "\n"
+        << R"({"epoch":3,"loss":1})"
+        << "\n"
+        << R"({"epoch":3,"final":true,"auroc":0.5})"
+        << "\n"
+        << R"({"epoch":4,"lo)";  // The crash cut this line.
+  }
+  EXPECT_EQ(rewind_metrics_log(path, 2, {{"event", "restart"}, {"resumed_at_epoch", 2}}), 3);
+  const auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["epoch"], 1);
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["resumed_at_epoch"], 0);
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["epoch"], 2);
+  const auto marker = nlohmann::json::parse(lines[3]);
+  EXPECT_EQ(marker["event"], "restart");
+  EXPECT_EQ(marker["resumed_at_epoch"], 2);
+  EXPECT_EQ(marker["dropped_records"], 3);
+  // The log then goes on appending.
+  MetricsLog(path).append({{"epoch", 3}, {"loss", 0.5}});
+  EXPECT_EQ(nlohmann::json::parse(lines_of(path).back())["epoch"], 3);
+}
+
 TEST(MetricsLog, UnwritableLocationIsAUserError) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "file") << "x";

@@ -99,8 +99,17 @@ struct Scalar {
   float value;
 };
 
-// Reads every record, checking both CRCs of each; returns the file_version and scalars.
-void read_events(const std::string& file, std::string* version, std::vector<Scalar>* scalars) {
+// A SessionLog event: its step, status (1 START) and checkpoint_path.
+struct Session {
+  int64_t step;
+  uint64_t status;
+  std::string checkpoint;
+};
+
+// Reads every record, checking both CRCs of each; returns the file_version, the scalars
+// and (when `sessions` is given) the SessionLog events.
+void read_events(const std::string& file, std::string* version, std::vector<Scalar>* scalars,
+                 std::vector<Session>* sessions = nullptr) {
   size_t pos = 0;
   int records = 0;
   while (pos < file.size()) {
@@ -122,6 +131,11 @@ void read_events(const std::string& file, std::string* version, std::vector<Scal
     if (records == 0) {
       ASSERT_EQ(ev.count(3), 1u) << "first record must carry file_version";
       *version = ev.find(3)->second.bytes;
+    } else if (sessions != nullptr && ev.count(6) == 1) {
+      const auto log = decode(ev.find(6)->second.bytes);
+      ASSERT_EQ(log.count(1), 1u) << "a SessionLog without status";
+      sessions->push_back({step, log.find(1)->second.varint,
+                           log.count(2) ? log.find(2)->second.bytes : std::string()});
     } else {
       ASSERT_EQ(ev.count(5), 1u) << "record " << records << " has no summary";
       for (const auto& [num, value_field] : decode(ev.find(5)->second.bytes)) {
@@ -173,6 +187,30 @@ TEST(TfEvents, IndependentReaderDecodesEveryRecord) {
   EXPECT_EQ(s[3].step, 123456789012LL);
   const double now = static_cast<double>(time(nullptr));
   EXPECT_NEAR(s[0].wall_time, now, 120.0);
+}
+
+// A restart's mark (tensorflow/tensorboard's purge on SessionLog START): event field 6,
+// status 1, at the resumed step, with the checkpoint's path.
+TEST(TfEvents, SessionStartMarksARestartAtTheResumedStep) {
+  testing::TempDir dir;
+  std::filesystem::path path;
+  {
+    TfEventsWriter w(dir.path() / "tb");
+    path = w.path();
+    w.add_session_start(3, "R/checkpoints/ckpt-000002-0000000000.hespckpt");
+    w.add_scalar("train/loss", 1.5, 3);
+  }
+  std::string version;
+  std::vector<Scalar> s;
+  std::vector<Session> sessions;
+  read_events(fs::read_file(path), &version, &s, &sessions);
+  EXPECT_EQ(version, "brain.Event:2");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].step, 3);
+  EXPECT_EQ(sessions[0].status, 1u) << "SessionLog.START";
+  EXPECT_EQ(sessions[0].checkpoint, "R/checkpoints/ckpt-000002-0000000000.hespckpt");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].step, 3);
 }
 
 TEST(TfEvents, FramingMatchesTheReferenceCrc) {
