@@ -28,11 +28,6 @@ config::Experiment without_locations(config::Experiment exp) {
   return exp;
 }
 
-stdfs::path manifest_file(const std::string& path) {
-  const stdfs::path p(path);
-  return stdfs::is_directory(p) ? p / "manifest.pbtxt" : p;
-}
-
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -44,6 +39,11 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 
 }  // namespace
+
+stdfs::path manifest_file(const std::string& path) {
+  const stdfs::path p(path);
+  return stdfs::is_directory(p) ? p / "manifest.pbtxt" : p;
+}
 
 std::string config_identity(const config::Experiment& exp) {
   return config::config_hash(without_locations(exp));

@@ -11,6 +11,7 @@
 //   weights identity  sha256 of the CLIP weights file.
 // Checkpoints keep the data identity (manifest_fingerprint plus the per-shard lines) and
 // the weights hash; result.json keeps all three.
+#include <filesystem>
 #include <string>
 
 #include "config/experiment.pb.h"
@@ -37,6 +38,10 @@ struct DataIdentity {
   //   "manifest 0 shard shard-00000.h5 clips 28 bytes 123456 sha256 9f2c..."
   std::string lines;
 };
+
+// The manifest file of a data.manifests entry: `path`/manifest.pbtxt for a packed folder,
+// else `path` itself.
+std::filesystem::path manifest_file(const std::string& path);
 
 // Reads every manifest of data.manifests (a packed folder or its manifest.pbtxt). Throws
 // UserError naming an unreadable manifest.

@@ -36,7 +36,7 @@ namespace hesp::util {
 //   pack.shard_written        every rank of `hesp-pack convert`, after a shard and its
 //                             sidecar were written (convert.cc)
 inline constexpr std::string_view kFailpointNames[] = {
-    "sweep.planned",          "sweep.between_runs", "train.evaluating", "train.checkpoint_writing",
+    "sweep.planned",          "sweep.between_runs", "train.evaluating",  "train.checkpoint_writing",
     "train.checkpoint_saved", "train.epoch_logged", "pack.shard_written"};
 
 // Acts on the failpoint `name` when HESP_FAILPOINTS names it; otherwise returns at once.
