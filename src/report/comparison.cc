@@ -8,34 +8,16 @@
 #include <sstream>
 
 #include "report/figures.h"
+#include "report/text_format.h"
 #include "report/xml_text.h"
 
 namespace hesp::report {
 namespace {
 
-std::string fixed2(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
 std::string signed2(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%+.2f", v);
   return buf;
-}
-
-std::string full(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {

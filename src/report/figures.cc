@@ -355,6 +355,30 @@ std::string confusion_svg(const std::string& title, const std::vector<std::strin
   return s.str();
 }
 
+namespace {
+
+// The labels of a figure whose x axis is a row of groups (one unit slot each): the y tick
+// labels inside the frame's y range, each group's name under its slot, and the y axis
+// label, rotated.
+void group_axis_labels(std::ostringstream& s, const Frame& f, const NiceTicks& ty,
+                       const std::vector<std::string>& groups, const std::string& ylabel) {
+  s << "<g class=\"tick-labels\" fill=\"black\">\n";
+  for (double y : ty.values()) {
+    if (y < f.y0 || y > f.y1) continue;
+    s << "<text class=\"y-tick\" x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
+      << "\" text-anchor=\"end\">" << ty.label(y) << "</text>\n";
+  }
+  for (size_t g = 0; g < groups.size(); ++g) {
+    s << "<text x=\"" << num(f.px(static_cast<double>(g) + 0.5)) << "\" y=\""
+      << num(f.py(f.y0) + 18) << "\" text-anchor=\"middle\">" << xml_escape(groups[g])
+      << "</text>\n";
+  }
+  s << "</g>\n<text transform=\"translate(20 " << num((f.py(f.y0) + f.py(f.y1)) / 2)
+    << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(ylabel) << "</text>\n";
+}
+
+}  // namespace
+
 std::string grouped_bars_svg(const std::string& title, const std::string& ylabel,
                              const std::vector<std::string>& groups,
                              const std::vector<std::string>& series,
@@ -398,19 +422,8 @@ std::string grouped_bars_svg(const std::string& title, const std::string& ylabel
     s << "<line x1=\"" << num(f.px(f.x0) - 5) << "\" y1=\"" << num(f.py(y)) << "\" x2=\""
       << num(f.px(f.x0)) << "\" y2=\"" << num(f.py(y)) << "\"/>\n";
   }
-  s << "</g>\n<g class=\"tick-labels\" fill=\"black\">\n";
-  for (double y : ty.values()) {
-    if (y < f.y0 || y > f.y1) continue;
-    s << "<text class=\"y-tick\" x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
-      << "\" text-anchor=\"end\">" << ty.label(y) << "</text>\n";
-  }
-  for (size_t g = 0; g < groups.size(); ++g) {
-    s << "<text x=\"" << num(f.px(static_cast<double>(g) + 0.5)) << "\" y=\""
-      << num(f.py(f.y0) + 18) << "\" text-anchor=\"middle\">" << xml_escape(groups[g])
-      << "</text>\n";
-  }
-  s << "</g>\n<text transform=\"translate(20 " << num((f.py(f.y0) + f.py(f.y1)) / 2)
-    << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(ylabel) << "</text>\n";
+  s << "</g>\n";
+  group_axis_labels(s, f, ty, groups, ylabel);
   // Bars: each group's unit slot holds the series side by side in its middle 80%.
   const double slot = 0.8 / static_cast<double>(std::max<size_t>(1, series.size()));
   s << "<g class=\"bars\">\n";
@@ -543,18 +556,8 @@ std::string interval_figure_svg(
       << "\" x2=\"" << num(f.px(static_cast<double>(g))) << "\" y2=\"" << num(f.py(f.y1))
       << "\" stroke=\"#dddddd\"/>\n";
   }
-  s << "</g>\n<g class=\"tick-labels\" fill=\"black\">\n";
-  for (double y : ty.values()) {
-    s << "<text class=\"y-tick\" x=\"" << num(f.px(f.x0) - 8) << "\" y=\"" << num(f.py(y) + 4)
-      << "\" text-anchor=\"end\">" << ty.label(y) << "</text>\n";
-  }
-  for (size_t g = 0; g < groups.size(); ++g) {
-    s << "<text x=\"" << num(f.px(static_cast<double>(g) + 0.5)) << "\" y=\""
-      << num(f.py(f.y0) + 18) << "\" text-anchor=\"middle\">" << xml_escape(groups[g])
-      << "</text>\n";
-  }
-  s << "</g>\n<text transform=\"translate(20 " << num((f.py(f.y0) + f.py(f.y1)) / 2)
-    << ") rotate(-90)\" text-anchor=\"middle\">" << xml_escape(ylabel) << "</text>\n";
+  s << "</g>\n";
+  group_axis_labels(s, f, ty, groups, ylabel);
   // --- the points: per series slot, the mean and its interval left, the reference right ---
   const double slot = 0.8 / static_cast<double>(std::max<size_t>(1, series.size()));
   auto diamond = [&](double cx, double cy, const std::string& stroke) {

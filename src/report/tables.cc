@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "report/text_format.h"
 #include "report/xml_text.h"
 
 namespace hesp::report {
@@ -63,18 +64,6 @@ std::string column_label(const std::string& dir, double openness) {
   return buf;
 }
 
-std::string fixed2(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
-std::string full(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
 std::string status_text(const Run* run) {
   if (!run) return "missing (no result.json, not in sweep_summary.json)";
   if (run->status == RunStatus::kFailed) {
@@ -87,13 +76,6 @@ std::string mean_text(const Row& row, const std::optional<double>& mean, size_t 
   if (mean) return fixed2(*mean);
   return "n/a (" + std::to_string(row.complete_columns) + "/" + std::to_string(columns) +
          " openness complete)";
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 }  // namespace
