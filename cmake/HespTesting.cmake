@@ -1,5 +1,5 @@
 # Helpers for tests.
-#   hesp_add_test_binary(name SOURCES ...)   a gtest binary linked with hesp_core
+#   hesp_add_test_binary(name SOURCES ...)   a gtest binary linked with hesp_core (every part)
 #   hesp_add_test(name COMMAND ...)          a ctest entry with the per-rank thread budget
 #   hesp_add_mpi_test(name NP n COMMAND ...) the same under mpirun; skipped (code 77) when
 #                                            mpirun is absent.
@@ -14,7 +14,7 @@ function(hesp_add_test_binary name)
   target_compile_definitions(${name} PRIVATE
     HESP_SOURCE_DIR="${CMAKE_SOURCE_DIR}" HESP_SHARED_DIR="${HESP_SHARED_DIR}"
     HESP_BINARY_DIR="${CMAKE_BINARY_DIR}")
-  target_precompile_headers(${name} REUSE_FROM hesp_core)
+  target_precompile_headers(${name} REUSE_FROM hesp_util)
 endfunction()
 
 function(hesp_add_test name)

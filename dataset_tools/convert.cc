@@ -28,7 +28,7 @@
 #include "data/format/shard_format.h"
 #include "data/format/shard_reader.h"
 #include "data/format/shard_writer.h"
-#include "frame_source.h"
+#include "media/frame_source.h"
 #include "importers.h"
 #include "progress.h"
 #include "source_signature.h"

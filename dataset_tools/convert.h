@@ -13,7 +13,7 @@
 // "sources: reused N, re-packed M (sources changed), new K, removed R".
 #include <string>
 
-#include "clip_source.h"
+#include "media/clip_source.h"
 #include "data/format/manifest.pb.h"
 
 namespace hesp::pack {

@@ -12,7 +12,7 @@
 #include "data/format/shard_reader.h"
 #include "util/errors.h"
 #include "util/fs.h"
-#include "video_decode.h"
+#include "media/video_decode.h"
 
 namespace hesp::pack {
 namespace {

@@ -8,10 +8,10 @@
 #include <set>
 #include <utility>
 
-#include "source_paths.h"
+#include "media/source_paths.h"
 #include "text_lines.h"
 #include "util/errors.h"
-#include "video_decode.h"
+#include "media/video_decode.h"
 
 namespace hesp::pack {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "clip_source.h"
+#include "media/clip_source.h"
 
 namespace hesp::pack {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "frame_source.h"
+#include "media/frame_source.h"
 #include "util/hash.h"
 
 namespace hesp::pack {

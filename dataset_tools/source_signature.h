@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "clip_source.h"
+#include "media/clip_source.h"
 
 namespace hesp::pack {
 

@@ -15,10 +15,11 @@
 #include <sstream>
 
 #include "cli/app.h"
+#include "cli/predict_media.h"
 #include "comm/communicator.h"
 #include "data/loader/dataset.h"
 #include "data/loader/loader.h"
-#include "train/predictor.h"
+#include "eval/predictor.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/logging.h"
@@ -97,31 +98,6 @@ std::string dump_json(const nlohmann::json& j) {
 
 // Without the dataset tools' probe: text is a file without control bytes (bar tab and
 // line ends) in its first 4 KiB.
-bool looks_like_text(const stdfs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  char buf[4096];
-  in.read(buf, sizeof(buf));
-  const std::streamsize n = in.gcount();
-  if (n <= 0) return false;
-  for (std::streamsize i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(buf[i]);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') return false;
-  }
-  return true;
-}
-
-// What a file holds, by its bytes (the dataset tools' probe when built with them).
-train::MediaProbe probe_file(const stdfs::path& p) {
-  if (const auto& probe = train::media_prober()) return probe(p.string());
-  train::MediaProbe m;
-  m.kind = looks_like_text(p) ? train::MediaProbe::kText : train::MediaProbe::kUnknown;
-  m.why = m.kind == train::MediaProbe::kText
-              ? "a text file"
-              : "not a text file, and this hesp was built without the dataset tools "
-                "(HESP_BUILD_DATASET_TOOLS=OFF), so it recognises no video";
-  return m;
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -146,7 +122,7 @@ struct Item {
 // --- inputs -> items ---
 class InputExpander {
  public:
-  InputExpander(const train::Predictor& predictor, std::string split)
+  InputExpander(const eval::Predictor& predictor, std::string split)
       : predictor_(predictor), split_(std::move(split)) {}
 
   void add(const std::string& input, const std::string& listed_in = "") {
@@ -158,12 +134,12 @@ class InputExpander {
     if (is_manifest(p)) return add_packed(input, where);
     if (stdfs::is_directory(p, ec)) return add_file(input, false);
     // Media by content, never by extension: a video FFmpeg recognises, else a text list.
-    const train::MediaProbe media = probe_file(p);
-    if (media.kind == train::MediaProbe::kVideo) return add_file(input, true);
+    const MediaProbe media = probe_media(p.string());
+    if (media.kind == MediaProbe::kVideo) return add_file(input, true);
     if (!listed_in.empty()) {
       return fail(where, "neither a video, a frame folder nor a manifest (" + media.why + ")");
     }
-    if (media.kind != train::MediaProbe::kText) {
+    if (media.kind != MediaProbe::kText) {
       return fail(where, "not a supported video (" + media.why + "), nor a text list of inputs");
     }
     // A text file listing videos or frame folders (relative to the list's folder).
@@ -230,14 +206,14 @@ class InputExpander {
     }
   }
 
-  const train::Predictor& predictor_;
+  const eval::Predictor& predictor_;
   std::string split_;
   std::vector<Item> items_;
   std::vector<std::unique_ptr<data::Dataset>> datasets_;
 };
 
 // The evaluation view of one item [T, 3, S, S]; throws UserError naming it.
-torch::Tensor load_item(const train::Predictor& predictor, const Item& it) {
+torch::Tensor load_item(const eval::Predictor& predictor, const Item& it) {
   const auto& exp = predictor.experiment();
   const int T = exp.data().frames_per_clip(), S = exp.data().image_size();
   if (it.dataset) {
@@ -250,18 +226,12 @@ torch::Tensor load_item(const train::Predictor& predictor, const Item& it) {
     data::Loader::load_clip(*it.dataset, it.index, 0, t, out);
     return out;
   }
-  const auto& decode = train::raw_clip_decoder();
-  if (!decode) {
-    throw UserError(it.path +
-                    ": this hesp was built without OpenCV (HESP_BUILD_DATASET_TOOLS=OFF)"
-                    ", so it reads packed datasets only, not videos or frame folders");
-  }
-  const auto raw = decode(it.path, it.is_video, predictor.pack_params());
-  return train::evaluation_view(raw.rgb, raw.frames, raw.size, T, S);
+  const RawClip raw = decode_for_predict(it.path, it.is_video, predictor.pack_params());
+  return eval::evaluation_view(raw.rgb, raw.frames, raw.size, T, S);
 }
 
-nlohmann::json record(const train::Predictor& predictor, const Item& it,
-                      const train::ClipPrediction& p) {
+nlohmann::json record(const eval::Predictor& predictor, const Item& it,
+                      const eval::ClipPrediction& p) {
   const auto& known = predictor.known_classes();
   nlohmann::json probs = nlohmann::json::object();
   for (size_t k = 0; k < known.size(); ++k) probs[known[k]] = p.probabilities[k];
@@ -287,7 +257,7 @@ nlohmann::json record(const train::Predictor& predictor, const Item& it,
 }
 
 // Predicts items [begin, end) in batches; one JSON line per item ("order" = its index).
-std::string predict_share(const train::Predictor& predictor, const std::vector<Item>& items,
+std::string predict_share(const eval::Predictor& predictor, const std::vector<Item>& items,
                           int64_t begin, int64_t end, int64_t batch_size) {
   std::string out;
   auto emit = [&out](nlohmann::json j) { out += dump_json(j) + "\n"; };
@@ -394,14 +364,14 @@ void add_predict_commands(CLI::App& app, const GlobalOptions& global) {
       throw ConfigError("--output must end in .jsonl or .csv (got " + o->output + ")");
     }
     // --- the run (every rank; a bad run stops all of them with the same message) ---
-    train::PredictorOptions po;
+    eval::PredictorOptions po;
     po.run_dir = o->run_dir;
     po.checkpoint = o->checkpoint;
     po.weights = o->weights;
     po.force_weights = o->force_weights;
     po.device = o->device;
     po.local_rank = world->local_rank();
-    const train::Predictor predictor(po);
+    const eval::Predictor predictor(po);
     LOG(INFO) << "run " << o->run_dir << ": " << predictor.known_classes().size()
               << " known classes, threshold " << predictor.threshold()
               << (predictor.checkpoint().empty() ? std::string()

@@ -8,6 +8,7 @@
 #include "config/experiment.pb.h"
 #include "sweep/sweep_plan.h"
 #include "sweep/sweep_runner.h"
+#include "train/trainer.h"
 #include "util/errors.h"
 #include "util/failpoint.h"
 #include "util/logging.h"
@@ -90,6 +91,14 @@ void add_sweep_commands(CLI::App& app, const GlobalOptions& global) {
     auto world = comm::world();
     logging::configure_for_rank(world->rank(), global.log_all_ranks);
     sweep::SweepOptions s;
+    s.train_run = [](const config::Experiment& exp, const sweep::RunRequest& request,
+                     comm::Communicator& group) {
+      train::TrainOptions t;
+      t.run_dir = request.run_dir;
+      t.threads = request.threads;
+      t.log_all_ranks = request.log_all_ranks;
+      return train::run_training(exp, t, group);
+    };
     s.out = std::filesystem::absolute(o->out);
     s.group_size = o->group_size;
     s.run_index = o->run_index;

@@ -13,7 +13,7 @@
 #include "config/config_loader.h"
 #include "config/validate.h"
 #include "data/loader/preconditions.h"
-#include "train/run_data.h"
+#include "run/run_data.h"
 #include "util/errors.h"
 #include "util/fs.h"
 
@@ -198,9 +198,9 @@ SweepPlan make_plan(const SweepConfig& config, const stdfs::path& base_dir, bool
     const std::string key = config::to_text(exp.data());
     auto it = checked.find(key);
     if (it != checked.end()) return it->second;
-    train::RunData rd;
+    run::RunData rd;
     try {
-      rd = train::open_run_data(exp, train::Preconditions::kReport);
+      rd = run::open_run_data(exp, run::Preconditions::kReport);
     } catch (const UserError& e) {
       throw UserError(sw + ": " + e.what(), e.exit_code());
     }

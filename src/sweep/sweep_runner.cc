@@ -13,8 +13,7 @@
 #include <thread>
 
 #include "comm/root_decision.h"
-#include "train/run_identity.h"
-#include "train/trainer.h"
+#include "run/run_identity.h"
 #include "util/dir_lock.h"
 #include "util/errors.h"
 #include "util/failpoint.h"
@@ -82,11 +81,11 @@ int train_one(const PlannedRun& run, const SweepOptions& options, comm::Communic
   std::string error;
   int rc = 1;
   try {
-    train::TrainOptions t;
-    t.run_dir = run_dir;
-    t.threads = threads;
-    t.log_all_ranks = options.log_all_ranks;
-    rc = train::run_training(run.exp, t, group);
+    RunRequest request;
+    request.run_dir = run_dir;
+    request.threads = threads;
+    request.log_all_ranks = options.log_all_ranks;
+    rc = options.train_run(run.exp, request, group);
   } catch (const UserError& e) {
     // Another process writes this run's folder: not a failure of the run (util/dir_lock.h).
     if (e.exit_code() == util::kExitLocked) throw;
@@ -177,16 +176,16 @@ bool run_finished(const PlannedRun& run, const stdfs::path& out) {
   const json j = read_json(out / run.rel_dir / "result.json");
   if (!j.is_object() || !j.contains("config_hash") || !j["config_hash"].is_string()) return false;
   if (j["config_hash"].get<std::string>() == run.config_hash) return true;
-  // Identity by content (train/run_identity.h): the same run whose data or weights are
+  // Identity by content (run/run_identity.h): the same run whose data or weights are
   // now read from another path (e.g. ${HESP_SWEEP_DATA} on a new scratch folder).
   const auto field = [&](const char* k) { return j.value(k, std::string()); };
   if (field("config_identity").empty() ||
-      field("config_identity") != train::config_identity(run.exp)) {
+      field("config_identity") != run::config_identity(run.exp)) {
     return false;
   }
   try {
-    if (field("manifest_fingerprint") != train::data_identity(run.exp).fingerprint ||
-        field("clip_weights_sha256") != train::weights_sha256(run.exp.model().clip_weights())) {
+    if (field("manifest_fingerprint") != run::data_identity(run.exp).fingerprint ||
+        field("clip_weights_sha256") != run::weights_sha256(run.exp.model().clip_weights())) {
       return false;
     }
   } catch (const UserError&) {
@@ -273,6 +272,7 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
 
 int run_sweep(const SweepPlan& plan, const SweepOptions& options, comm::Communicator& world) {
   util::catch_stop_signals();  // The CLI did already; for callers in code (tests).
+  CHECK(options.train_run) << "SweepOptions::train_run is required";
   if (world.rank() == 0) stdfs::create_directories(options.out);
   world.barrier();
   if (options.run_index >= 0) return run_single(plan, options, world);

@@ -7,7 +7,8 @@
 // <out>/.claims/<session>/<index> with O_EXCL, so a group that becomes free takes the
 // longest run left, on any number of nodes that share the output folder. The leader
 // broadcasts the claimed index to its group, which trains it data-parallel with
-// train::run_training and the group communicator in <out>/<run rel_dir>.
+// SweepOptions::train_run (the CLI passes train::run_training: the sweep knows nothing of
+// the trainer, docs/architecture.md) and the group communicator in <out>/<run rel_dir>.
 //
 // A run whose result.json holds its config hash is skipped; an interrupted one resumes
 // from its checkpoints (run_training does that). A run that throws is recorded with its
@@ -22,13 +23,27 @@
 // kExitPreempted (75); a rerun skips the finished runs and resumes the others. A stop after
 // the last run, with every run finished, returns 0.
 #include <filesystem>
+#include <functional>
 
 #include "comm/communicator.h"
 #include "sweep/sweep_plan.h"
 
 namespace hesp::sweep {
 
+// One run for SweepOptions::train_run: where it writes and the per-rank share of cores.
+struct RunRequest {
+  std::filesystem::path run_dir;  // <out>/<run rel_dir>, created before the call.
+  int threads = 0;                // Intra-op threads per rank, 0 = the process default.
+  bool log_all_ranks = false;
+};
+
+// Trains `exp` data-parallel on `group`; returns the run's exit code (util/errors.h) or
+// throws as train::run_training does (a UserError for a user error, kExitDiverged, ...).
+using RunTrainer = std::function<int(const config::Experiment& exp, const RunRequest& request,
+                                     comm::Communicator& group)>;
+
 struct SweepOptions {
+  RunTrainer train_run;  // Required: what trains each claimed run.
   std::filesystem::path out;
   int group_size = 1;
   int run_index = -1;  // >= 0: only this run, with the whole world (SLURM job arrays).

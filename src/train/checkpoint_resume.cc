@@ -9,7 +9,7 @@
 
 #include "comm/root_decision.h"
 #include "config/config_loader.h"
-#include "train/run_identity.h"
+#include "run/run_identity.h"
 #include "util/errors.h"
 
 namespace hesp::train {
@@ -106,13 +106,13 @@ std::string describe_config_diff(const std::string& before, const std::string& a
   return out;
 }
 
-void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckpt_path,
+void check_resume_compatible(const checkpoint::CheckpointState& ckpt, const std::string& ckpt_path,
                              const ResumeRequest& request) {
   // --- the config: the same, or the same but for where the data and weights are ---
   std::string problems;
   const bool same_config = ckpt.config_hash == request.config_hash;
   const bool only_moved = !same_config && !request.config_identity.empty() &&
-                          config_identity_of_text(ckpt.config_text) == request.config_identity;
+                          run::config_identity_of_text(ckpt.config_text) == request.config_identity;
   if (!same_config && !only_moved) {
     problems += "the config changed: checkpoint config hash " + short_hash(ckpt.config_hash) +
                 ", current config hash " + short_hash(request.config_hash) + "\n";
@@ -131,14 +131,14 @@ void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckp
     problems += "the data changed (data.manifests " + before.manifests + " -> " + now.manifests +
                 "): checkpoint manifest fingerprint " + short_hash(ckpt.manifest_fingerprint) +
                 ", current manifest fingerprint " + short_hash(request.manifest_fingerprint) + "\n";
-    const auto lines = ckpt.blobs.find(kManifestLinesBlob);
+    const auto lines = ckpt.blobs.find(run::kManifestLinesBlob);
     if (lines != ckpt.blobs.end() && !request.manifest_lines.empty()) {
       problems += "changed manifest content (checkpoint -> current):\n" +
-                  describe_line_diff(lines->second, request.manifest_lines);
+                  run::describe_line_diff(lines->second, request.manifest_lines);
     }
   }
   // --- the CLIP weights, by content ---
-  const auto weights = ckpt.blobs.find(kWeightsHashBlob);
+  const auto weights = ckpt.blobs.find(run::kWeightsHashBlob);
   if (weights != ckpt.blobs.end()) {
     if (weights->second != request.clip_weights_sha256) {
       problems += "the CLIP weights changed: the checkpoint was trained with " + before.weights +
@@ -169,26 +169,26 @@ void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckp
                   kExitConfigError);
 }
 
-std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
-                                               const CheckpointStore& store,
+std::optional<checkpoint::LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
+                                               const checkpoint::CheckpointStore& store,
                                                const ResumeRequest& request) {
   // Rank 0's decision: the checkpoint's path (its bytes follow), or "" for none.
-  std::optional<VerifiedCheckpointFile> file;
+  std::optional<checkpoint::VerifiedCheckpointFile> file;
   const std::string path = comm::decide_on_root(comm, [&] {
     file = request.explicit_path.empty() ? store.latest_valid_file()
-                                         : read_checkpoint_file(request.explicit_path);
+                                         : checkpoint::read_checkpoint_file(request.explicit_path);
     return file ? file->path.string() : std::string();
   });
   if (path.empty()) return std::nullopt;
 
   std::string bytes = comm.is_root() ? std::move(file->bytes) : std::string();
   comm.broadcast_bytes(bytes, 0);
-  LoadedCheckpoint loaded;
+  checkpoint::LoadedCheckpoint loaded;
   loaded.path = path;
   if (comm.is_root()) {
     loaded.state = std::move(file->state);
   } else {
-    loaded.state = parse_checkpoint(bytes, path + " (received from rank 0)");
+    loaded.state = checkpoint::parse_checkpoint(bytes, path + " (received from rank 0)");
   }
   check_resume_compatible(loaded.state, path, request);
   if (comm.is_root()) {

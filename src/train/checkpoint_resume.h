@@ -8,7 +8,7 @@
 #include <string>
 
 #include "comm/communicator.h"
-#include "train/checkpoint_store.h"
+#include "checkpoint/checkpoint_store.h"
 
 namespace hesp::train {
 
@@ -33,8 +33,8 @@ struct ResumeRequest {
 // Collective: call on every rank. nullopt when there is nothing to resume from.
 // Throws UserError (same message on every rank) for a damaged explicit file or an
 // incompatible checkpoint without force.
-std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
-                                               const CheckpointStore& store,
+std::optional<checkpoint::LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
+                                               const checkpoint::CheckpointStore& store,
                                                const ResumeRequest& request);
 
 // Throws UserError (exit code 2) when `ckpt` was written under another config, other
@@ -42,7 +42,7 @@ std::optional<LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
 // shards and both weights files; with force, warns instead. A config that differs only in
 // where the data and weights are (run_identity.h, kLocationFields) is the same run when
 // their content is the same: it resumes, and the log says so.
-void check_resume_compatible(const CheckpointState& ckpt, const std::string& ckpt_path,
+void check_resume_compatible(const checkpoint::CheckpointState& ckpt, const std::string& ckpt_path,
                              const ResumeRequest& request);
 
 // Field-level differences between two protobuf text-format configs, one per line:

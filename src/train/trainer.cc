@@ -18,20 +18,20 @@
 #include "data/loader/loader.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
-#include "train/cam_boxes.h"
+#include "eval/cam_boxes.h"
 #include "train/checkpoint_resume.h"
-#include "train/checkpoint_store.h"
-#include "train/evaluator.h"
-#include "train/gradient_allreduce.h"
-#include "train/lr_schedule.h"
-#include "train/metrics_log.h"
+#include "checkpoint/checkpoint_store.h"
+#include "eval/evaluator.h"
+#include "optim/gradient_allreduce.h"
+#include "optim/lr_schedule.h"
+#include "run/metrics_log.h"
 #include "train/placement.h"
 #include "train/preemption.h"
-#include "train/run_data.h"
-#include "train/run_identity.h"
-#include "train/sgd.h"
-#include "train/test_features.h"
-#include "train/tfevents_writer.h"
+#include "run/run_data.h"
+#include "run/run_identity.h"
+#include "optim/sgd.h"
+#include "run/test_features.h"
+#include "run/tfevents_writer.h"
 #include "train/training_cadence.h"
 #include "train/training_state.h"
 #include "util/dir_lock.h"
@@ -131,25 +131,25 @@ class TrainingRun {
   std::string weights_sha256_;         // Of model.clip_weights (rank 0's, broadcast).
   std::string resumed_from_;           // The checkpoint resumed from, if any.
   const int64_t global_batch_;
-  RunData data_;
+  run::RunData data_;
   std::shared_ptr<clip::ClipModel> clip_;
   model::HespModel model_{nullptr};
-  std::unique_ptr<Sgd> sgd_;
+  std::unique_ptr<optim::Sgd> sgd_;
   std::optional<TrainingState> state_;
   int total_epochs_ = 0;
-  CheckpointStore store_;
+  checkpoint::CheckpointStore store_;
   model::CamCache cache_;
   std::unique_ptr<data::DistributedSampler> sampler_;
   std::unique_ptr<data::Loader> loader_;
   std::unique_ptr<data::DevicePrefetcher> prefetcher_;  // The loader's batches on the device.
   std::optional<TrainingCadence> cadence_;
-  std::unique_ptr<MetricsLog> metrics_log_;
-  std::unique_ptr<TfEventsWriter> tb_;
+  std::unique_ptr<run::MetricsLog> metrics_log_;
+  std::unique_ptr<run::TfEventsWriter> tb_;
   std::unique_ptr<PreemptionGuard> guard_;
   StepActionSource* actions_ = nullptr;
-  std::unique_ptr<GradientAllReducer> reducer_;
-  std::optional<ProgressFormatter> progress_;
-  std::optional<ModelSelector> selector_;  // The validation hold-out and model selection.
+  std::unique_ptr<optim::GradientAllReducer> reducer_;
+  std::optional<run::ProgressFormatter> progress_;
+  std::optional<eval::ModelSelector> selector_;  // The validation hold-out and model selection.
   std::vector<std::pair<std::string, torch::Tensor>> learnable_;
   int64_t skips_in_a_row_ = 0;  // train.non_finite skip_step
 };
@@ -162,7 +162,7 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
       comm_(*placement_.comm),
       config_text_(config::to_text(exp)),
       config_hash_(config::config_hash(exp)),
-      config_identity_(config_identity(exp)),
+      config_identity_(run::config_identity(exp)),
       global_batch_(exp.train().global_batch_size()),
       store_(options.run_dir, exp.checkpoint().keep_last()) {
   // The CLI validated the file already; callers that build an Experiment in code (the
@@ -174,13 +174,13 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
                       std::to_string(comm_.size()) + " (got " + std::to_string(global_batch_) +
                       ")");
   }
-  data_ = open_run_data(exp_);  // Preconditions checked: nothing trains on bad data.
+  data_ = run::open_run_data(exp_);  // Preconditions checked: nothing trains on bad data.
   selector_.emplace(exp_, data_.validation.get());
   build_model();
   resume();
   std::vector<const data::Dataset*> box_sets{data_.train.get(), data_.test.get()};
   if (data_.validation) box_sets.push_back(data_.validation.get());
-  compute_missing_boxes(exp_, *model_, box_sets, comm_, &cache_);
+  eval::compute_missing_boxes(exp_, *model_, box_sets, comm_, &cache_);
   if (comm_.is_root() && model_->uses_visual_prompt()) {
     cache_.save((options_.run_dir / "cam_cache.tsv").string());
   }
@@ -217,7 +217,7 @@ void TrainingRun::build_model() {
   clip_ = load_clip(exp_);
   // The weights' identity by content (a resume and `hesp predict` compare it).
   weights_sha256_ =
-      comm::decide_on_root(comm_, [&] { return weights_sha256(exp_.model().clip_weights()); });
+      comm::decide_on_root(comm_, [&] { return run::weights_sha256(exp_.model().clip_weights()); });
   clip_->set_activation_checkpointing(exp_.train().activation_checkpointing());
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp_.model().vocab()));
   model_ = model::HespModel(exp_, clip_, tokenizer, data_.classes.known);
@@ -226,14 +226,14 @@ void TrainingRun::build_model() {
   clip_->to(placement_.device);
   model_->to(placement_.device);
   const auto learnable = model_->learnable();
-  check_same_shapes(comm_, learnable);
+  optim::check_same_shapes(comm_, learnable);
   {
     std::vector<torch::Tensor> tensors;
     for (const auto& [n, t] : learnable) tensors.push_back(t);
-    broadcast_parameters(comm_, tensors);  // ...and identical for certain.
+    optim::broadcast_parameters(comm_, tensors);  // ...and identical for certain.
   }
-  sgd_ = std::make_unique<Sgd>(learnable, exp_.optim().momentum(), exp_.optim().weight_decay());
-  state_.emplace(LrSchedule::from_config(exp_.schedule(), exp_.optim().lr()));
+  sgd_ = std::make_unique<optim::Sgd>(learnable, exp_.optim().momentum(), exp_.optim().weight_decay());
+  state_.emplace(optim::LrSchedule::from_config(exp_.schedule(), exp_.optim().lr()));
   // A method with nothing to learn (clip_zeroshot) only evaluates.
   total_epochs_ = learnable.empty() ? 0 : state_->schedule.total_epochs();
 }
@@ -310,7 +310,7 @@ void TrainingRun::build_loader() {
     const auto learnable = model_->learnable();
     std::vector<torch::Tensor> params;
     for (auto it = learnable.rbegin(); it != learnable.rend(); ++it) params.push_back(it->second);
-    reducer_ = std::make_unique<GradientAllReducer>(comm_, params, cap_bytes);
+    reducer_ = std::make_unique<optim::GradientAllReducer>(comm_, params, cap_bytes);
     reducer_->enable_hooks();
     learnable_ = learnable;
   }
@@ -404,7 +404,7 @@ double TrainingRun::train_step() {
   CHECK(batch) << "sampler ended before steps_per_epoch";
   const double t1 = now_s();
   const auto centers = model_->uses_visual_prompt()
-                           ? training_batch_centers(exp_, cache_, batch->host)
+                           ? eval::training_batch_centers(exp_, cache_, batch->host)
                            : torch::zeros({batch->frames.size(0), 2}, torch::kLong);
   const auto& frames = batch->frames;
   const auto& labels = batch->labels;
@@ -436,14 +436,14 @@ double TrainingRun::train_step() {
   reducer_->finish();
   const double t3 = now_s();
   // Part 2: the averaged gradients, identical on every rank.
-  if (const std::string bad = first_non_finite_gradient(learnable_); !bad.empty()) {
+  if (const std::string bad = optim::first_non_finite_gradient(learnable_); !bad.empty()) {
     on_non_finite_step(loss, total, local_finite, bad);  // Throws, or skips the update.
     ++state_->epoch.skipped_steps;
     ++state_->position.step;
     return total;
   }
   skips_in_a_row_ = 0;
-  apply_normalized_step(exp_.optim(), model_->delta(), model_->negative_images());  // Then SGD.
+  optim::apply_normalized_step(exp_.optim(), model_->delta(), model_->negative_images());  // Then SGD.
   sgd_->step();
   std::map<std::string, double> losses = {{"loss", total}};
   for (const auto& [k, v] : loss.terms) losses["loss/" + k] = v;
@@ -529,8 +529,8 @@ void TrainingRun::evaluate_epoch(int64_t epoch, bool test, nlohmann::json* recor
   // Tests of a stop signal during the evaluation hold the run here (util/failpoint.h).
   if (test || validation) util::failpoint("train.evaluating", util::stop_requested);
   if (test) {
-    const auto predictions = predict(exp_, *model_, *data_.test, cache_, comm_);
-    (*record)["test"] = to_json(evaluate(exp_, predictions, std::nullopt));
+    const auto predictions = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
+    (*record)["test"] = eval::to_json(eval::evaluate(exp_, predictions, std::nullopt));
   }
   if (validation) {
     (*record)["validation"] = selector_->evaluate_epoch(epoch + 1, *model_, cache_, comm_);
@@ -575,15 +575,15 @@ void TrainingRun::mark_restart() {
       {"host", resources::host_name()},
       {"time",
        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
-  const int64_t dropped = rewind_metrics_log(path, pos.epoch, marker);
+  const int64_t dropped = run::rewind_metrics_log(path, pos.epoch, marker);
   if (dropped > 0) {
     LOG(WARNING) << "restart: " << dropped << " record(s) of " << path.string()
                  << " written after the checkpoint were dropped; epochs after " << pos.epoch
                  << " are logged again";
   }
-  metrics_log_ = std::make_unique<MetricsLog>(path);
+  metrics_log_ = std::make_unique<run::MetricsLog>(path);
   if (exp_.logging().tensorboard()) {
-    tb_ = std::make_unique<TfEventsWriter>(options_.run_dir / "tb");
+    tb_ = std::make_unique<run::TfEventsWriter>(options_.run_dir / "tb");
     // TensorBoard's step is the 1-based epoch: the first epoch this run logs.
     if (dropped >= 0 || !resumed_from_.empty())
       tb_->add_session_start(pos.epoch + 1, resumed_from_);
@@ -595,13 +595,13 @@ void TrainingRun::mark_restart() {
 void TrainingRun::save_checkpoint() {
   TrainingState at = *state_;
   at.epoch = state_->epoch.averaged_over_ranks(comm_);
-  CheckpointState ckpt;
+  checkpoint::CheckpointState ckpt;
   at.save(&ckpt);
   ckpt.config_hash = config_hash_;
   ckpt.config_text = config_text_;
   ckpt.manifest_fingerprint = data_.manifest_fingerprint;
-  ckpt.blobs[kManifestLinesBlob] = data_.identity.lines;
-  ckpt.blobs[kWeightsHashBlob] = weights_sha256_;
+  ckpt.blobs[run::kManifestLinesBlob] = data_.identity.lines;
+  ckpt.blobs[run::kWeightsHashBlob] = weights_sha256_;
   save_model(*model_, &ckpt);
   save_optimizer(*sgd_, &ckpt);
   save_rng(&ckpt);
@@ -615,9 +615,9 @@ void TrainingRun::save_checkpoint() {
 // Model selection, the final evaluation (threshold from the training clips) and result.json.
 void TrainingRun::write_result() {
   const nlohmann::json selection = selector_->choose(*model_, total_epochs_);
-  const auto test = predict(exp_, *model_, *data_.test, cache_, comm_);
-  const auto train_pred = predict(exp_, *model_, *data_.train, cache_, comm_);
-  const auto result = evaluate(exp_, test, scores_of(exp_, train_pred));
+  const auto test = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
+  const auto train_pred = eval::predict(exp_, *model_, *data_.train, cache_, comm_);
+  const auto result = eval::evaluate(exp_, test, eval::scores_of(exp_, train_pred));
   if (!comm_.is_root()) return;
   nlohmann::json j;
   j["name"] = exp_.name();
@@ -634,14 +634,14 @@ void TrainingRun::write_result() {
   j["unknown_classes"] = data_.classes.unknown;
   j["openness"] = data_.classes.openness;
   j["split"] = data_.classes.description;
-  j["metrics"] = to_json(result);
+  j["metrics"] = eval::to_json(result);
   j["selection"] = selection;
   // What decides whether the numbers are comparable with the paper's (hesp report).
   j["protocol"] = {{"clip_architecture", clip::architecture_name(model_->clip().config())},
                    {"datasets", data_.dataset_formats},
                    {"train_split", exp_.data().train_split()},
                    {"test_split", exp_.data().test_split()}};
-  const auto scores = scores_of(exp_, test);
+  const auto scores = eval::scores_of(exp_, test);
   const auto pred = std::get<1>(test.logits.max(1));
   nlohmann::json clips = nlohmann::json::array();
   for (int64_t i = 0; i < data_.test->size(); ++i) {
@@ -651,10 +651,11 @@ void TrainingRun::write_result() {
                      {"score", scores[static_cast<size_t>(i)]}});
   }
   j["clips"] = clips;
-  j["train_scores"] = scores_of(exp_, train_pred);
+  j["train_scores"] = eval::scores_of(exp_, train_pred);
   fs::atomic_write_file(options_.run_dir / "result.json", j.dump(1));
-  write_test_features(options_.run_dir / "test_features.h5", test_features(*data_.test, test));
-  nlohmann::json last = to_json(result);
+  run::write_test_features(options_.run_dir / "test_features.h5",
+                           eval::test_features(*data_.test, test));
+  nlohmann::json last = eval::to_json(result);
   last["final"] = true;
   last["epoch"] = selection["epoch"];
   last["selection"] = selection["by"];

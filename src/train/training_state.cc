@@ -66,7 +66,7 @@ void TrainingState::start_next_epoch() {
   epoch = EpochStatistics{};
 }
 
-void TrainingState::save(CheckpointState* ckpt) const {
+void TrainingState::save(checkpoint::CheckpointState* ckpt) const {
   ckpt->epoch = position.epoch;
   ckpt->step = position.step;
   ckpt->scalars[kEpochSteps] = static_cast<double>(epoch.steps);
@@ -77,7 +77,7 @@ void TrainingState::save(CheckpointState* ckpt) const {
   ckpt->scalars[kEpochSkipped] = static_cast<double>(epoch.skipped_steps);
 }
 
-void TrainingState::restore(const CheckpointState& ckpt) {
+void TrainingState::restore(const checkpoint::CheckpointState& ckpt) {
   position = {ckpt.epoch, ckpt.step};
   epoch = EpochStatistics{};
   // A checkpoint of an older hesp has no running sums: the epoch's means then cover the
@@ -97,11 +97,11 @@ void TrainingState::restore(const CheckpointState& ckpt) {
   epoch.skipped_steps = static_cast<int64_t>(get(kEpochSkipped));
 }
 
-void save_model(const model::HespModelImpl& model, CheckpointState* ckpt) {
+void save_model(const model::HespModelImpl& model, checkpoint::CheckpointState* ckpt) {
   for (const auto& [name, t] : model.learnable()) ckpt->tensors[kParamPrefix + name] = t.detach();
 }
 
-void restore_model(const CheckpointState& ckpt, const std::string& source,
+void restore_model(const checkpoint::CheckpointState& ckpt, const std::string& source,
                    model::HespModelImpl& model) {
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : model.learnable()) {
@@ -117,11 +117,11 @@ void restore_model(const CheckpointState& ckpt, const std::string& source,
   }
 }
 
-void save_optimizer(const Sgd& sgd, CheckpointState* ckpt) {
+void save_optimizer(const optim::Sgd& sgd, checkpoint::CheckpointState* ckpt) {
   for (const auto& [name, t] : sgd.state()) ckpt->tensors[kSgdPrefix + name] = t;
 }
 
-void restore_optimizer(const CheckpointState& ckpt, Sgd& sgd) {
+void restore_optimizer(const checkpoint::CheckpointState& ckpt, optim::Sgd& sgd) {
   const std::string prefix = kSgdPrefix;
   std::map<std::string, torch::Tensor> buffers;
   for (const auto& [name, t] : ckpt.tensors) {
@@ -130,21 +130,21 @@ void restore_optimizer(const CheckpointState& ckpt, Sgd& sgd) {
   sgd.load_state(buffers);
 }
 
-void save_cam_cache(const model::CamCache& cache, CheckpointState* ckpt) {
+void save_cam_cache(const model::CamCache& cache, checkpoint::CheckpointState* ckpt) {
   ckpt->blobs[kCamCache] = cache.serialize();
 }
 
-void restore_cam_cache(const CheckpointState& ckpt, const std::string& source,
+void restore_cam_cache(const checkpoint::CheckpointState& ckpt, const std::string& source,
                        model::CamCache* cache) {
   const auto it = ckpt.blobs.find(kCamCache);
   if (it != ckpt.blobs.end()) *cache = model::CamCache::parse(it->second, source + " (cam_cache)");
 }
 
-void save_rng(CheckpointState* ckpt) {
+void save_rng(checkpoint::CheckpointState* ckpt) {
   ckpt->tensors[kRngCpu] = compat::cpu_generator_state(at::detail::getDefaultCPUGenerator());
 }
 
-void restore_rng(const CheckpointState& ckpt) {
+void restore_rng(const checkpoint::CheckpointState& ckpt) {
   const auto it = ckpt.tensors.find(kRngCpu);
   if (it == ckpt.tensors.end()) return;
   auto gen = at::detail::getDefaultCPUGenerator();

@@ -15,9 +15,9 @@
 #include "data/loader/sampler.h"
 #include "model/grad_cam.h"
 #include "model/hesp_model.h"
-#include "train/checkpoint_format.h"
-#include "train/lr_schedule.h"
-#include "train/sgd.h"
+#include "checkpoint/checkpoint_format.h"
+#include "optim/lr_schedule.h"
+#include "optim/sgd.h"
 
 namespace hesp::train {
 
@@ -46,11 +46,11 @@ struct EpochStatistics {
 };
 
 struct TrainingState {
-  explicit TrainingState(LrSchedule s) : schedule(std::move(s)) {}
+  explicit TrainingState(optim::LrSchedule s) : schedule(std::move(s)) {}
 
   data::SamplerPosition position;  // The next step to run.
   EpochStatistics epoch;           // The epoch in progress (steps before `position`).
-  LrSchedule schedule;
+  optim::LrSchedule schedule;
 
   // The learning rate of the position's epoch (spec §8).
   double lr() const { return schedule.lr(static_cast<int>(position.epoch)); }
@@ -59,23 +59,23 @@ struct TrainingState {
 
   // Its part of a checkpoint: position and running sums (rank 0's timings; the loss sums
   // as given, see EpochStatistics::averaged_over_ranks).
-  void save(CheckpointState* ckpt) const;
-  void restore(const CheckpointState& ckpt);
+  void save(checkpoint::CheckpointState* ckpt) const;
+  void restore(const checkpoint::CheckpointState& ckpt);
 };
 
 // The other owners' parts of a checkpoint. restore_* throw UserError naming `source` when
 // a part is missing or has the wrong shape.
-void save_model(const model::HespModelImpl& model, CheckpointState* ckpt);
-void restore_model(const CheckpointState& ckpt, const std::string& source,
+void save_model(const model::HespModelImpl& model, checkpoint::CheckpointState* ckpt);
+void restore_model(const checkpoint::CheckpointState& ckpt, const std::string& source,
                    model::HespModelImpl& model);
-void save_optimizer(const Sgd& sgd, CheckpointState* ckpt);
-void restore_optimizer(const CheckpointState& ckpt, Sgd& sgd);
-void save_cam_cache(const model::CamCache& cache, CheckpointState* ckpt);
+void save_optimizer(const optim::Sgd& sgd, checkpoint::CheckpointState* ckpt);
+void restore_optimizer(const checkpoint::CheckpointState& ckpt, optim::Sgd& sgd);
+void save_cam_cache(const model::CamCache& cache, checkpoint::CheckpointState* ckpt);
 // Leaves `cache` as it is when the checkpoint has none.
-void restore_cam_cache(const CheckpointState& ckpt, const std::string& source,
+void restore_cam_cache(const checkpoint::CheckpointState& ckpt, const std::string& source,
                        model::CamCache* cache);
 // The CPU generator's state (the loader's own RNGs are seeded from the position).
-void save_rng(CheckpointState* ckpt);
-void restore_rng(const CheckpointState& ckpt);
+void save_rng(checkpoint::CheckpointState* ckpt);
+void restore_rng(const checkpoint::CheckpointState& ckpt);
 
 }  // namespace hesp::train

@@ -5,7 +5,7 @@
 // packing) and the sgemm ceiling of the machine.
 #include "bench_util.h"
 #include "comm/communicator.h"
-#include "train/gradient_allreduce.h"
+#include "optim/gradient_allreduce.h"
 #include "util/logging.h"
 
 int main(int, char** argv) {
@@ -55,7 +55,7 @@ int main(int, char** argv) {
     int calls = 0;
     world->barrier();
     const double s = bench::time_median(
-        [&] { calls = train::all_reduce_mean_bucketed(*world, grads, cap); }, 5, 1);
+        [&] { calls = optim::all_reduce_mean_bucketed(*world, grads, cap); }, 5, 1);
     report("bucketed_" + std::to_string(mb) + "mb", s, calls);
   }
   // Overlap with backward: a chain of 8 layers (1024 x 1024 weights, 4 MiB each, one
@@ -84,7 +84,7 @@ int main(int, char** argv) {
           backward();
         },
         5, 1);
-    train::GradientAllReducer after(*world, weights, cap);
+    optim::GradientAllReducer after(*world, weights, cap);
     world->barrier();
     const double post = bench::time_median(
         [&] {
@@ -94,7 +94,7 @@ int main(int, char** argv) {
         },
         5, 1);
     // Hooks listed last layer first: the order backward produces the gradients.
-    train::GradientAllReducer hooked(*world, {weights.rbegin(), weights.rend()}, cap);
+    optim::GradientAllReducer hooked(*world, {weights.rbegin(), weights.rend()}, cap);
     hooked.enable_hooks();
     world->barrier();
     const double overlapped = bench::time_median(

@@ -16,7 +16,7 @@
 
 #include "bench_util.h"
 #include "data/format/manifest_io.h"
-#include "frame_source.h"
+#include "media/frame_source.h"
 #include "importers.h"
 #include "source_signature.h"
 

@@ -1,6 +1,6 @@
 // `hesp predict` throughput against the evaluation path, on the demo-sized data (synthetic
 // AFEW, 72 px stored, T = 4, 64 px tiny CLIP, one epoch of hesp):
-//   evaluation   train::predict over the test split: the loader's worker threads, boxes
+//   evaluation   eval::predict over the test split: the loader's worker threads, boxes
 //                from the run's cache (computed once per run, timed apart as cam_boxes)
 //   predict      what `hesp predict` does per batch: Loader::load_clip on this thread,
 //                Grad-CAM for the boxes on the fly, the same forward
@@ -11,10 +11,10 @@
 #include "bench_util.h"
 #include "comm/communicator.h"
 #include "data/loader/loader.h"
-#include "train/cam_boxes.h"
-#include "train/evaluator.h"
-#include "train/predictor.h"
-#include "train/run_data.h"
+#include "eval/cam_boxes.h"
+#include "eval/evaluator.h"
+#include "eval/predictor.h"
+#include "run/run_data.h"
 #include "util/threads.h"
 
 namespace stdfs = std::filesystem;
@@ -42,11 +42,11 @@ int main() {
   }
   auto world = comm::world();
   const int threads = threads::configure(0, 1);
-  train::PredictorOptions po;
+  eval::PredictorOptions po;
   po.run_dir = work / "run";
-  const train::Predictor predictor(po);
+  const eval::Predictor predictor(po);
   const auto& exp = predictor.experiment();
-  const auto data = train::open_run_data(exp);
+  const auto data = run::open_run_data(exp);
   const auto& test = *data.test;
   const int64_t n = test.size();
 
@@ -54,11 +54,11 @@ int main() {
   const double boxes_s = bench::time_median(
       [&] {
         cache = model::CamCache();
-        train::compute_missing_boxes(exp, predictor.model(), {&test}, *world, &cache);
+        eval::compute_missing_boxes(exp, predictor.model(), {&test}, *world, &cache);
       },
       3, 0);
   const double eval_s = bench::time_median(
-      [&] { train::predict(exp, predictor.model(), test, cache, *world); }, 3, 1);
+      [&] { eval::predict(exp, predictor.model(), test, cache, *world); }, 3, 1);
   const int T = exp.data().frames_per_clip(), S = exp.data().image_size();
   const int64_t batch = exp.eval().batch_size();
   const double predict_s = bench::time_median(

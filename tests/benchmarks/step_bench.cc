@@ -19,8 +19,8 @@
 #include "comm/communicator.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
-#include "train/gradient_allreduce.h"
-#include "train/sgd.h"
+#include "optim/gradient_allreduce.h"
+#include "optim/sgd.h"
 #include "util/threads.h"
 #include "util/torch_compat.h"
 
@@ -74,7 +74,7 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
   const torch::Device device = o.cuda ? torch::Device(torch::kCUDA, 0) : torch::kCPU;
   clip->to(device);  // As the trainer: built on the CPU, then moved.
   m->to(device);
-  train::Sgd sgd(m->learnable(), 0.9, 1e-4);
+  optim::Sgd sgd(m->learnable(), 0.9, 1e-4);
   sgd.set_lr(0.01);
   comm::SingleCommunicator single;
   const int64_t S = cfg.image_resolution;
@@ -93,7 +93,7 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
       loss = model::hesp_loss(exp, *m, out, labels, single);
     }
     loss.total.backward();
-    train::apply_normalized_step(exp.optim(), m->delta(), m->negative_images());
+    optim::apply_normalized_step(exp.optim(), m->delta(), m->negative_images());
     sgd.step();
     compat::cuda_synchronize();
   };
@@ -110,7 +110,7 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
   const auto learnable = m->learnable();
   size_t non_finite = 0;
   const double check_s =
-      bench::time_median([&] { non_finite += train::first_non_finite_gradient(learnable).size(); },
+      bench::time_median([&] { non_finite += optim::first_non_finite_gradient(learnable).size(); },
                          std::max(reps, 50), 3);
   if (non_finite != 0) throw std::runtime_error("a benchmark step left non-finite gradients");
   // FLOPs of the step: with prompts, frames and negative images forward and
@@ -186,7 +186,7 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
   if (prompts) {
     // Its cost, against the whole step (expected well under 1%).
     const double normalized_s = bench::time_median(
-        [&] { train::apply_normalized_step(exp.optim(), m->delta(), m->negative_images()); },
+        [&] { optim::apply_normalized_step(exp.optim(), m->delta(), m->negative_images()); },
         std::max(reps, 20), 1);
     parts["normalized_step_s"] = normalized_s;
     parts["normalized_step_fraction"] = normalized_s / step_s;

@@ -8,7 +8,7 @@
 #include "model/hesp_model.h"
 #include "model/padding_prompt.h"
 #include "model_test_util.h"
-#include "train/cam_boxes.h"
+#include "eval/cam_boxes.h"
 
 namespace hesp::model {
 namespace {
@@ -64,23 +64,23 @@ TEST(RandomPatch, PlacesAreSeededPerClipAndEpochAndInsideTheImage) {
   batch.clip_indices = torch::arange(32, torch::kLong);
   batch.clip_ids.resize(32);
   batch.position = {3, 0};
-  const auto a = train::training_batch_centers(exp, cache, batch);
-  const auto again = train::training_batch_centers(exp, cache, batch);
+  const auto a = eval::training_batch_centers(exp, cache, batch);
+  const auto again = eval::training_batch_centers(exp, cache, batch);
   EXPECT_TRUE(torch::equal(a, again));  // A resumed run draws the same places.
   // Inside the range box_top_left keeps (s = 16, S = 64): [8, 55].
   EXPECT_GE(a.min().item<int64_t>(), 8);
   EXPECT_LE(a.max().item<int64_t>(), 55);
   EXPECT_GT(std::get<0>(at::_unique(a.select(1, 0))).numel(), 8);  // Places vary by clip.
   batch.position = {4, 0};
-  EXPECT_FALSE(torch::equal(a, train::training_batch_centers(exp, cache, batch)));  // And epoch.
+  EXPECT_FALSE(torch::equal(a, eval::training_batch_centers(exp, cache, batch)));  // And epoch.
   // A clip's place does not depend on the batch it is in.
   data::Batch one = batch;
   one.position = {3, 0};
   one.clip_indices = torch::tensor({17}, torch::kLong);
   one.clip_ids.resize(1);
-  EXPECT_TRUE(torch::equal(train::training_batch_centers(exp, cache, one)[0], a[17]));
+  EXPECT_TRUE(torch::equal(eval::training_batch_centers(exp, cache, one)[0], a[17]));
   // Evaluation: the image centre.
-  const auto eval = train::batch_centers(exp, cache, {"x"});
+  const auto eval = eval::batch_centers(exp, cache, {"x"});
   EXPECT_EQ(eval[0][0].item<int64_t>(), 32);
 }
 

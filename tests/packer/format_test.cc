@@ -11,7 +11,7 @@
 #include "data/format/manifest_io.h"
 #include "data/format/shard_reader.h"
 #include "data/format/shard_writer.h"
-#include "frame_source.h"
+#include "media/frame_source.h"
 #include "packer_test_util.h"
 #include "util/errors.h"
 

@@ -1,4 +1,4 @@
-// Media rule (dataset_tools/video_decode.h) on videos made by the real ffmpeg: every frame is
+// Media rule (src/media/video_decode.h) on videos made by the real ffmpeg: every frame is
 // stored as ffmpeg and players show it (display-matrix rotation and flips, square pixels),
 // and a video is recognised by its bytes, not its name. The packer (pack_clip, used by every
 // importer) and `hesp predict` (predict_media.cc) share this one path. Skipped, saying why,
@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "clip_source.h"
-#include "frame_source.h"
+#include "media/clip_source.h"
+#include "media/frame_source.h"
 #include "importers.h"
 #include "packer_test_util.h"
 #include "util/errors.h"
 #include "util/fs.h"
-#include "video_decode.h"
+#include "media/video_decode.h"
 
 namespace hesp::pack::testing {
 namespace {

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "data/format/jpeg_codec.h"
-#include "frame_source.h"
+#include "media/frame_source.h"
 #include "importers.h"
 #include "packer_test_util.h"
 #include "util/errors.h"

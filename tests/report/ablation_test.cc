@@ -12,7 +12,7 @@
 #include "report/projection.h"
 #include "report/report.h"
 #include "sweep_fixture.h"
-#include "train/test_features.h"
+#include "run/test_features.h"
 #include "util/fs.h"
 #include "xml_check.h"
 
@@ -110,16 +110,16 @@ TEST(Ablation, FeaturePlotsHaveAPointPerTestClipAndUnknownInGrey) {
   const auto runs = testing::write_sweep(dir, spec);
   for (const auto& r : runs) {
     const json j = json::parse(slurp(testing::result_path(dir, r)));
-    train::TestFeatures f;
+    run::TestFeatures f;
     const int64_t n = static_cast<int64_t>(j["clips"].size());
     f.features = torch::randn({n, 16});
     for (const auto& c : j["clips"]) {
       f.clip_ids.push_back(c["clip_id"]);
       f.labels.push_back(c["label"].get<int32_t>());
     }
-    train::write_test_features(testing::result_path(dir, r).parent_path() / "test_features.h5", f);
+    run::write_test_features(testing::result_path(dir, r).parent_path() / "test_features.h5", f);
     EXPECT_EQ(
-        train::read_test_features(testing::result_path(dir, r).parent_path() / "test_features.h5")
+        run::read_test_features(testing::result_path(dir, r).parent_path() / "test_features.h5")
             .clip_ids,
         f.clip_ids);
   }

@@ -18,7 +18,7 @@
 
 #include "report/report.h"
 #include "sweep_fixture.h"
-#include "train/test_features.h"
+#include "run/test_features.h"
 #include "util/fs.h"
 
 namespace stdfs = std::filesystem;
@@ -71,13 +71,13 @@ int main() {
   for (const auto& e : stdfs::recursive_directory_iterator(dir)) {
     if (e.path().filename() != "result.json") continue;
     const auto j = nlohmann::json::parse(fs::read_file(e.path()));
-    train::TestFeatures f;
+    run::TestFeatures f;
     f.features = torch::randn({static_cast<int64_t>(j["clips"].size()), 8});
     for (const auto& c : j["clips"]) {
       f.clip_ids.push_back(c["clip_id"]);
       f.labels.push_back(c["label"].get<int32_t>());
     }
-    train::write_test_features(e.path().parent_path() / "test_features.h5", f);
+    run::write_test_features(e.path().parent_path() / "test_features.h5", f);
   }
   fs::atomic_write_file(
       dir / "sweep_summary.json",

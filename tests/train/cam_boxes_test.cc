@@ -2,7 +2,7 @@
 // (crop, scale, flip); the evaluation view and the reference's cam_once box do not move.
 #include <gtest/gtest.h>
 
-#include "train/cam_boxes.h"
+#include "eval/cam_boxes.h"
 
 namespace hesp::train {
 namespace {
@@ -22,7 +22,7 @@ TEST(CamBoxes, PerVideoCentresFollowTheTrainingView) {
   whole.box = {0, 0, 128, 128};
   whole.flip = false;
   const std::vector<data::ClipPlan> views{zoom, whole};
-  const auto mapped = batch_centers(exp, cache, {"a", "b"}, &views);
+  const auto mapped = eval::batch_centers(exp, cache, {"a", "b"}, &views);
   // Row 41 stays (full height); column 40 of 64 is source column 80.5 -> view column
   // (80.5 - 64 + 0.5) * 64 / 64 - 0.5 = 16.5, rounded to even 16, mirrored 63 - 16 = 47.
   EXPECT_EQ(mapped[0][0].item<int64_t>(), 41);
@@ -31,11 +31,11 @@ TEST(CamBoxes, PerVideoCentresFollowTheTrainingView) {
   EXPECT_EQ(mapped[1][0].item<int64_t>(), 14);
   EXPECT_EQ(mapped[1][1].item<int64_t>(), 16);
   // Evaluation batches (no views) keep the cached centre.
-  const auto eval = batch_centers(exp, cache, {"a"});
+  const auto eval = eval::batch_centers(exp, cache, {"a"});
   EXPECT_EQ(eval[0][1].item<int64_t>(), 40);
   // cam_once: one box for every view, as the reference.
   exp.mutable_prompts()->mutable_visual()->set_box(config::VisualPromptConfig::cam_once);
-  const auto once = batch_centers(exp, cache, {"a", "b"}, &views);
+  const auto once = eval::batch_centers(exp, cache, {"a", "b"}, &views);
   EXPECT_EQ(once[0][0].item<int64_t>(), 20);
   EXPECT_EQ(once[0][1].item<int64_t>(), 30);
 }

@@ -8,7 +8,7 @@
 
 #include "test_support.h"
 #include "train/checkpoint_resume.h"
-#include "train/checkpoint_store.h"
+#include "checkpoint/checkpoint_store.h"
 #include "util/errors.h"
 
 namespace hesp::train {
@@ -18,8 +18,8 @@ using ::testing::HasSubstr;
 using testing::TempDir;
 using testing::world;
 
-CheckpointState state_at(int64_t epoch) {
-  CheckpointState s;
+checkpoint::CheckpointState state_at(int64_t epoch) {
+  checkpoint::CheckpointState s;
   s.epoch = epoch;
   s.step = epoch * 100;
   s.config_hash = "cfg";
@@ -32,7 +32,7 @@ CheckpointState state_at(int64_t epoch) {
 TEST(CheckpointMpi, SaveOnRootWritesOnlyOnRankZero) {
   auto& c = world();
   TempDir mine;  // A different directory on every rank.
-  CheckpointStore store(mine.path(), 2);
+  checkpoint::CheckpointStore store(mine.path(), 2);
   const auto path = store.save_on_root(c, state_at(1));
   EXPECT_EQ(path.filename(), store.path_for(1, 100).filename());
   EXPECT_EQ(std::filesystem::exists(store.path_for(1, 100)), c.rank() == 0);
@@ -42,7 +42,7 @@ TEST(CheckpointMpi, SaveOnRootWritesOnlyOnRankZero) {
 TEST(CheckpointMpi, EveryRankLoadsRankZerosChoice) {
   auto& c = world();
   TempDir mine;
-  CheckpointStore store(mine.path(), 3);
+  checkpoint::CheckpointStore store(mine.path(), 3);
   if (c.rank() == 0) {
     store.save(state_at(1));
     store.save(state_at(2));
@@ -70,7 +70,7 @@ TEST(CheckpointMpi, EveryRankLoadsRankZerosChoice) {
 TEST(CheckpointMpi, NoneAndErrorsAreCollective) {
   auto& c = world();
   TempDir mine;
-  CheckpointStore store(mine.path(), 3);
+  checkpoint::CheckpointStore store(mine.path(), 3);
   if (c.rank() != 0) store.save(state_at(4));  // Only non-root ranks have files.
   EXPECT_FALSE(resolve_resume(c, store, ResumeRequest{}).has_value());
 

@@ -7,10 +7,10 @@
 #include <fstream>
 
 #include "test_support.h"
-#include "train/checkpoint_format.h"
+#include "checkpoint/checkpoint_format.h"
 #include "train/checkpoint_resume.h"
-#include "train/checkpoint_store.h"
-#include "train/run_identity.h"
+#include "checkpoint/checkpoint_store.h"
+#include "run/run_identity.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/torch_compat.h"
@@ -31,8 +31,8 @@ bool same_bytes(const torch::Tensor& a, const torch::Tensor& b) {
   return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.numel() * ca.element_size()) == 0;
 }
 
-CheckpointState sample_state(int64_t epoch, int64_t step) {
-  CheckpointState s;
+checkpoint::CheckpointState sample_state(int64_t epoch, int64_t step) {
+  checkpoint::CheckpointState s;
   s.epoch = epoch;
   s.step = step;
   s.scalars["epoch/sum/loss"] = 0.5 * static_cast<double>(step);
@@ -47,7 +47,7 @@ CheckpointState sample_state(int64_t epoch, int64_t step) {
 }
 
 TEST(Checkpoint, RoundTripIsBitwiseForEveryDtypeAndLayout) {
-  CheckpointState s;
+  checkpoint::CheckpointState s;
   s.epoch = 7;
   s.step = 12345;
   s.scalars["epoch/sum/loss"] = 1.0 / 3.0;
@@ -74,8 +74,8 @@ TEST(Checkpoint, RoundTripIsBitwiseForEveryDtypeAndLayout) {
   s.blobs["empty_blob"] = "";
   s.blobs["bytes"] = std::string("\xff\x00\x7f", 3);
 
-  const std::string bytes = serialize_checkpoint(s);
-  const CheckpointState r = parse_checkpoint(bytes, "memory");
+  const std::string bytes = checkpoint::serialize_checkpoint(s);
+  const checkpoint::CheckpointState r = checkpoint::parse_checkpoint(bytes, "memory");
   EXPECT_EQ(r.epoch, 7);
   EXPECT_EQ(r.step, 12345);
   EXPECT_EQ(r.scalars, s.scalars);  // Exact doubles.
@@ -98,25 +98,25 @@ TEST(Checkpoint, RoundTripIsBitwiseForEveryDtypeAndLayout) {
 }
 
 TEST(Checkpoint, ParseRejectsDamage) {
-  const std::string good = serialize_checkpoint(sample_state(1, 10));
-  ASSERT_NO_THROW(parse_checkpoint(good, "good"));
+  const std::string good = checkpoint::serialize_checkpoint(sample_state(1, 10));
+  ASSERT_NO_THROW(checkpoint::parse_checkpoint(good, "good"));
   // Every single flipped byte is detected (header, metadata or payload).
   for (size_t pos : {size_t{0}, size_t{9}, size_t{17}, size_t{40}, kCheckpointHeaderSize + 3,
                      good.size() / 2, good.size() - 1}) {
     std::string bad = good;
     bad[pos] = static_cast<char>(bad[pos] ^ 0x20);
-    EXPECT_THROW(parse_checkpoint(bad, "flipped"), UserError) << "flip at " << pos;
+    EXPECT_THROW(checkpoint::parse_checkpoint(bad, "flipped"), UserError) << "flip at " << pos;
   }
   for (size_t len : {size_t{0}, size_t{50}, kCheckpointHeaderSize, good.size() - 1}) {
     try {
-      parse_checkpoint(good.substr(0, len), "cut.hespckpt");
+      checkpoint::parse_checkpoint(good.substr(0, len), "cut.hespckpt");
       ADD_FAILURE() << "truncation to " << len << " accepted";
     } catch (const UserError& e) {
       EXPECT_THAT(e.what(), HasSubstr("cut.hespckpt"));
     }
   }
   try {
-    parse_checkpoint(good + "x", "long.hespckpt");
+    checkpoint::parse_checkpoint(good + "x", "long.hespckpt");
     ADD_FAILURE() << "trailing garbage accepted";
   } catch (const UserError& e) {
     EXPECT_THAT(e.what(), HasSubstr("size mismatch"));
@@ -125,14 +125,14 @@ TEST(Checkpoint, ParseRejectsDamage) {
 
 TEST(CheckpointStore, NamesSortAndKeepLast) {
   TempDir dir;
-  CheckpointStore store(dir.path(), /*keep_last=*/2);
+  checkpoint::CheckpointStore store(dir.path(), /*keep_last=*/2);
   EXPECT_EQ(store.path_for(3, 45).filename(), "ckpt-000003-0000000045.hespckpt");
   int64_t e = 0, s = 0;
-  EXPECT_TRUE(parse_checkpoint_name("ckpt-000003-0000000045.hespckpt", &e, &s));
+  EXPECT_TRUE(checkpoint::parse_checkpoint_name("ckpt-000003-0000000045.hespckpt", &e, &s));
   EXPECT_EQ(e, 3);
   EXPECT_EQ(s, 45);
-  EXPECT_FALSE(parse_checkpoint_name("ckpt-3-45.hespckpt.tmp.12", &e, &s));
-  EXPECT_FALSE(parse_checkpoint_name("ckpt-x-45.hespckpt", &e, &s));
+  EXPECT_FALSE(checkpoint::parse_checkpoint_name("ckpt-3-45.hespckpt.tmp.12", &e, &s));
+  EXPECT_FALSE(checkpoint::parse_checkpoint_name("ckpt-x-45.hespckpt", &e, &s));
 
   EXPECT_FALSE(store.latest_valid().has_value());
   // Written out of order: the store orders by (epoch, step), not by write time.
@@ -165,7 +165,7 @@ TEST(CheckpointStore, NamesSortAndKeepLast) {
 
 TEST(CheckpointStore, NumericOrderBeyondPadding) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 0);
+  checkpoint::CheckpointStore store(dir.path(), 0);
   store.save(sample_state(999999, 5));
   store.save(sample_state(1000000, 6));  // Seven digits: sorts wrong as text.
   EXPECT_EQ(store.latest_valid()->state.epoch, 1000000);
@@ -175,7 +175,7 @@ class DamagedNewest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DamagedNewest, FallsBackWithAWarningNamingTheFile) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointStore store(dir.path(), 3);
   store.save(sample_state(1, 10));
   store.save(sample_state(2, 20));
   const auto newest = store.save(sample_state(3, 30));
@@ -202,7 +202,7 @@ INSTANTIATE_TEST_SUITE_P(Kinds, DamagedNewest, ::testing::Values("flip", "trunca
 
 TEST(CheckpointStore, AllDamagedMeansNothingToResume) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointStore store(dir.path(), 3);
   const auto only = store.save(sample_state(1, 10));
   { std::ofstream(only, std::ios::binary | std::ios::trunc) << "HESPCKPT garbage"; }
   LogCapture warnings;
@@ -210,7 +210,7 @@ TEST(CheckpointStore, AllDamagedMeansNothingToResume) {
   EXPECT_THAT(warnings.text(), HasSubstr(only.string()));
 }
 
-ResumeRequest request_for(const CheckpointState& s) {
+ResumeRequest request_for(const checkpoint::CheckpointState& s) {
   ResumeRequest r;
   r.config_hash = s.config_hash;
   r.manifest_fingerprint = s.manifest_fingerprint;
@@ -220,8 +220,8 @@ ResumeRequest request_for(const CheckpointState& s) {
 
 TEST(Resume, MismatchIsRefusedNamingHashesAndFieldUnlessForced) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 3);
-  CheckpointState s = sample_state(5, 50);
+  checkpoint::CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointState s = sample_state(5, 50);
   s.config_text =
       "name: \"x\"\noptim {\n  lr: 0.01\n  momentum: 0.9\n}\nschedule {\n  milestones: [30, "
       "60]\n}\n";
@@ -277,28 +277,28 @@ TEST(Resume, MismatchIsRefusedNamingHashesAndFieldUnlessForced) {
 // naming both files and hashes, whatever the paths.
 TEST(Resume, SameContentAtANewPathResumesOtherWeightsAreRefused) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointStore store(dir.path(), 3);
   const std::string at_a =
       "name: \"x\"\ndata {\n  manifests: \"/scratch/a/afew\"\n}\nmodel {\n  clip_weights: "
       "\"/scratch/a/w.pt\"\n}\n";
   const std::string at_b =
       "name: \"x\"\ndata {\n  manifests: \"/scratch/b/afew\"\n}\nmodel {\n  clip_weights: "
       "\"/scratch/b/w.pt\"\n}\n";
-  CheckpointState s = sample_state(1, 0);
+  checkpoint::CheckpointState s = sample_state(1, 0);
   s.config_text = at_a;
-  s.blobs[kWeightsHashBlob] = std::string(64, 'a');
-  s.blobs[kManifestLinesBlob] = "manifest 0 shard s0.h5 clips 4 bytes 10 sha256 11\n";
+  s.blobs[run::kWeightsHashBlob] = std::string(64, 'a');
+  s.blobs[run::kManifestLinesBlob] = "manifest 0 shard s0.h5 clips 4 bytes 10 sha256 11\n";
   const auto path = store.save(s);
   comm::SingleCommunicator single;
 
   ResumeRequest moved;
   moved.config_hash = "cfg-at-b";
   moved.config_text = at_b;
-  moved.config_identity = config_identity_of_text(at_b);
+  moved.config_identity = run::config_identity_of_text(at_b);
   ASSERT_FALSE(moved.config_identity.empty());
-  ASSERT_EQ(moved.config_identity, config_identity_of_text(at_a));
+  ASSERT_EQ(moved.config_identity, run::config_identity_of_text(at_a));
   moved.manifest_fingerprint = s.manifest_fingerprint;
-  moved.manifest_lines = s.blobs[kManifestLinesBlob];
+  moved.manifest_lines = s.blobs[run::kManifestLinesBlob];
   moved.clip_weights_sha256 = std::string(64, 'a');
   {
     LogCapture info(google::GLOG_INFO);
@@ -338,13 +338,13 @@ TEST(Resume, SameContentAtANewPathResumesOtherWeightsAreRefused) {
   // A real config change besides the move is still a config change.
   ResumeRequest changed = moved;
   changed.config_text = at_b + "optim {\n  lr: 0.5\n}\n";
-  changed.config_identity = config_identity_of_text(changed.config_text);
+  changed.config_identity = run::config_identity_of_text(changed.config_text);
   EXPECT_THROW(resolve_resume(single, store, changed), UserError);
 }
 
 TEST(Resume, ExplicitDamagedFileIsAnErrorNotAFallback) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointStore store(dir.path(), 3);
   store.save(sample_state(1, 10));
   const auto second = store.save(sample_state(2, 20));
   { std::ofstream(second, std::ios::binary | std::ios::trunc) << "short"; }
@@ -363,7 +363,7 @@ TEST(Resume, ExplicitDamagedFileIsAnErrorNotAFallback) {
 
 TEST(Resume, NothingToResumeFrom) {
   TempDir dir;
-  CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointStore store(dir.path(), 3);
   comm::SingleCommunicator single;
   EXPECT_FALSE(resolve_resume(single, store, ResumeRequest{}).has_value());
 }
@@ -372,7 +372,7 @@ TEST(Resume, SaveFailureIsReportedAsUserError) {
   TempDir dir;
   // A regular file where the checkpoint directory should be.
   { std::ofstream(dir.path() / "checkpoints") << "not a directory"; }
-  CheckpointStore store(dir.path(), 3);
+  checkpoint::CheckpointStore store(dir.path(), 3);
   comm::SingleCommunicator single;
   EXPECT_THROW(store.save_on_root(single, sample_state(1, 1)), UserError);
 }

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "test_support.h"
-#include "train/gradient_allreduce.h"
+#include "optim/gradient_allreduce.h"
 #include "util/errors.h"
 
 namespace hesp::train {
@@ -34,7 +34,7 @@ TEST(Buckets, BoundariesFollowCapAndDtype) {
                                   torch::zeros({2}, torch::kFloat64),
                                   torch::zeros({3}, torch::kFloat64),  // 16 B, 24 B
                                   torch::zeros({1})};                  // dtype change
-  const auto b = plan_buckets(t, /*cap_bytes=*/120);
+  const auto b = optim::plan_buckets(t, /*cap_bytes=*/120);
   ASSERT_EQ(b.size(), 5u);
   EXPECT_EQ(b[0].indices, (std::vector<size_t>{0, 1}));
   EXPECT_EQ(b[0].offsets, (std::vector<int64_t>{0, 10}));
@@ -60,8 +60,8 @@ TEST(Buckets, AverageEqualsLocalMeanIncludingNonContiguous) {
     grads.push_back(known_grad(r, k, shapes[k], torch::kFloat));
   auto base = known_grad(r, 9, {4, 6}, torch::kFloat64);
   grads.push_back(base.t());  // Non-contiguous view; written through to `base`.
-  const int calls = all_reduce_mean_bucketed(world(), grads, /*cap_bytes=*/64);
-  EXPECT_EQ(calls, static_cast<int>(plan_buckets(grads, 64).size()));
+  const int calls = optim::all_reduce_mean_bucketed(world(), grads, /*cap_bytes=*/64);
+  EXPECT_EQ(calls, static_cast<int>(optim::plan_buckets(grads, 64).size()));
   EXPECT_GT(calls, 3);
   for (size_t k = 0; k < shapes.size(); ++k) {
     EXPECT_TRUE(torch::allclose(grads[k], mean_over_ranks(k, shapes[k], torch::kFloat), 1e-6, 1e-5))
@@ -83,7 +83,7 @@ TEST(GradientAllReducer, AfterBackwardEveryGradIsTheMean) {
     if (k == 2) continue;  // No gradient on any rank: becomes zeros.
     params[k].mutable_grad() = known_grad(r, k, params[k].sizes(), torch::kFloat);
   }
-  GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
+  optim::GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
   reducer.all_reduce_grads();
   EXPECT_EQ(reducer.collectives(), static_cast<int64_t>(reducer.buckets().size()));
   for (size_t k = 0; k < params.size(); ++k) {
@@ -113,11 +113,11 @@ TEST(GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
   for (auto& p : after) {
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
   }
-  GradientAllReducer plain(world(), after, /*cap_bytes=*/48);
+  optim::GradientAllReducer plain(world(), after, /*cap_bytes=*/48);
   plain.all_reduce_grads();
 
   auto hooked = make_params();
-  GradientAllReducer overlapped(world(), hooked, /*cap_bytes=*/48);
+  optim::GradientAllReducer overlapped(world(), hooked, /*cap_bytes=*/48);
   overlapped.enable_hooks();
   rank_loss(hooked, r).backward();
   overlapped.finish();
@@ -129,7 +129,7 @@ TEST(GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
 TEST(GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
   const int r = world().rank();
   auto params = make_params();
-  GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
+  optim::GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
   ASSERT_GE(reducer.buckets().size(), 3u);
   reducer.enable_hooks();
   for (int round = 1; round <= 2; ++round) {
@@ -162,7 +162,7 @@ TEST(StartupChecks, BroadcastParametersCopiesRankZero) {
   auto a = (torch::arange(6, torch::kFloat) + 10 * r).reshape({2, 3}).requires_grad_();
   auto b = torch::full({3, 2}, static_cast<double>(r), torch::kFloat64);
   auto bt = b.t();  // Non-contiguous alias.
-  broadcast_parameters(world(), {a, bt});
+  optim::broadcast_parameters(world(), {a, bt});
   EXPECT_TRUE(torch::equal(a.detach(), torch::arange(6, torch::kFloat).reshape({2, 3})));
   EXPECT_TRUE(torch::equal(b, torch::zeros({3, 2}, torch::kFloat64)));
   EXPECT_TRUE(a.requires_grad());
@@ -171,7 +171,7 @@ TEST(StartupChecks, BroadcastParametersCopiesRankZero) {
 TEST(StartupChecks, SameShapesPass) {
   std::vector<std::pair<std::string, torch::Tensor>> named = {
       {"prompt.delta", torch::zeros({3, 56, 56})}, {"prompt.ctx", torch::zeros({7, 16, 512})}};
-  EXPECT_NO_THROW(check_same_shapes(world(), named));
+  EXPECT_NO_THROW(optim::check_same_shapes(world(), named));
 }
 
 TEST(StartupChecks, MismatchNamesRankAndTensor) {
@@ -182,7 +182,7 @@ TEST(StartupChecks, MismatchNamesRankAndTensor) {
       {"prompt.delta", torch::zeros({3, 56, 56})},
       {"prompt.ctx", torch::zeros({7, c.rank() == odd ? 8 : 16, 512})}};
   try {
-    check_same_shapes(c, named);
+    optim::check_same_shapes(c, named);
     ADD_FAILURE() << "mismatch accepted";
   } catch (const UserError& e) {
     EXPECT_THAT(e.what(), HasSubstr("tensor 'prompt.ctx' is Float[7, 8, 512] on rank " +
@@ -193,7 +193,7 @@ TEST(StartupChecks, MismatchNamesRankAndTensor) {
   named[0].second = torch::zeros({3, 56, 56});
   if (named.size() == 2) named[1].second = torch::zeros({7, 16, 512});
   try {
-    check_same_shapes(c, named);
+    optim::check_same_shapes(c, named);
     ADD_FAILURE() << "missing tensor accepted";
   } catch (const UserError& e) {
     EXPECT_THAT(e.what(), HasSubstr("missing on rank " + std::to_string(odd) + ": 'prompt.ctx'"));

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_support.h"
-#include "train/metrics_log.h"
+#include "run/metrics_log.h"
 #include "util/errors.h"
 #include "util/fs.h"
 
@@ -27,7 +27,7 @@ TEST(MetricsLog, OneFlushedObjectPerLineAndAppendsOnReopen) {
   testing::TempDir dir;
   const auto path = dir.path() / "run" / "metrics.jsonl";
   {
-    MetricsLog log(path);
+    run::MetricsLog log(path);
     log.append({{"step", 1}, {"loss", 2.5}, {"tag", "line\nbreak"}});
     // Flushed: visible to a reader while the writer is still open.
     auto lines = lines_of(path);
@@ -36,7 +36,7 @@ TEST(MetricsLog, OneFlushedObjectPerLineAndAppendsOnReopen) {
     log.append({{"step", 2}, {"loss", 1.25}});
   }
   {
-    MetricsLog again(path);  // A resumed run keeps the earlier lines.
+    run::MetricsLog again(path);  // A resumed run keeps the earlier lines.
     again.append({{"step", 3}, {"eval", {{"auroc", 0.75}}}});
   }
   const auto lines = lines_of(path);
@@ -51,7 +51,7 @@ TEST(MetricsLog, OneFlushedObjectPerLineAndAppendsOnReopen) {
 TEST(MetricsLog, RewindKeepsOneRecordPerEpochAndMarksTheRestart) {
   testing::TempDir dir;
   const auto path = dir.path() / "metrics.jsonl";
-  EXPECT_EQ(rewind_metrics_log(path, 2, {{"event", "restart"}}), -1) << "no file: no restart";
+  EXPECT_EQ(run::rewind_metrics_log(path, 2, {{"event", "restart"}}), -1) << "no file: no restart";
   EXPECT_FALSE(std::filesystem::exists(path));
   {
     std::ofstream out(path);
@@ -67,7 +67,7 @@ TEST(MetricsLog, RewindKeepsOneRecordPerEpochAndMarksTheRestart) {
         << "\n"
         << R"({"epoch":4,"lo)";  // The crash cut this line.
   }
-  EXPECT_EQ(rewind_metrics_log(path, 2, {{"event", "restart"}, {"resumed_at_epoch", 2}}), 3);
+  EXPECT_EQ(run::rewind_metrics_log(path, 2, {{"event", "restart"}, {"resumed_at_epoch", 2}}), 3);
   const auto lines = lines_of(path);
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(nlohmann::json::parse(lines[0])["epoch"], 1);
@@ -78,28 +78,28 @@ TEST(MetricsLog, RewindKeepsOneRecordPerEpochAndMarksTheRestart) {
   EXPECT_EQ(marker["resumed_at_epoch"], 2);
   EXPECT_EQ(marker["dropped_records"], 3);
   // The log then goes on appending.
-  MetricsLog(path).append({{"epoch", 3}, {"loss", 0.5}});
+  run::MetricsLog(path).append({{"epoch", 3}, {"loss", 0.5}});
   EXPECT_EQ(nlohmann::json::parse(lines_of(path).back())["epoch"], 3);
 }
 
 TEST(MetricsLog, UnwritableLocationIsAUserError) {
   testing::TempDir dir;
   std::ofstream(dir.path() / "file") << "x";
-  EXPECT_THROW(MetricsLog(dir.path() / "file" / "metrics.jsonl"), UserError);
+  EXPECT_THROW(run::MetricsLog(dir.path() / "file" / "metrics.jsonl"), UserError);
 }
 
 TEST(Progress, DurationFormat) {
-  EXPECT_EQ(format_duration(0), "0s");
-  EXPECT_EQ(format_duration(45.4), "45s");
-  EXPECT_EQ(format_duration(185), "3m05s");
-  EXPECT_EQ(format_duration(3723), "1h02m03s");
-  EXPECT_EQ(format_duration(2 * 86400 + 3 * 3600 + 59), "2d03h");
-  EXPECT_EQ(format_duration(-1), "?");
+  EXPECT_EQ(run::format_duration(0), "0s");
+  EXPECT_EQ(run::format_duration(45.4), "45s");
+  EXPECT_EQ(run::format_duration(185), "3m05s");
+  EXPECT_EQ(run::format_duration(3723), "1h02m03s");
+  EXPECT_EQ(run::format_duration(2 * 86400 + 3 * 3600 + 59), "2d03h");
+  EXPECT_EQ(run::format_duration(-1), "?");
 }
 
 TEST(Progress, RateAndEtaFromTheFirstStepThisProcessRan) {
   // Resumed at step 100 of 1100 at t = 1000 s; 50 steps in 10 s -> 5 it/s, 950 left.
-  ProgressFormatter p(/*total_steps=*/1100, /*start_step=*/100, /*start_time_s=*/1000);
+  run::ProgressFormatter p(/*total_steps=*/1100, /*start_step=*/100, /*start_time_s=*/1000);
   EXPECT_DOUBLE_EQ(p.rate(150, 1010), 5.0);
   EXPECT_DOUBLE_EQ(p.eta_seconds(150, 1010), 190.0);
   EXPECT_EQ(p.format(3, 20, 50, 55, 150, 1010, {{"loss", 1.5}, {"lr", 0.01}}),

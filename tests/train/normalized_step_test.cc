@@ -7,7 +7,7 @@
 #include "comm/communicator.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
-#include "train/sgd.h"
+#include "optim/sgd.h"
 
 namespace hesp::train {
 namespace {
@@ -25,7 +25,7 @@ std::pair<torch::Tensor, torch::Tensor> tensors_with_grads(int64_t K) {
 TEST(NormalizedStep, PerImageMovesDeltaAndEachImageByEta) {
   auto [delta, images] = tensors_with_grads(4);
   const auto d0 = delta.detach().clone(), n0 = images.detach().clone();
-  normalized_gradient_step(delta, images, 50.0, NormalizedStepMode::kPerImage);
+  optim::normalized_gradient_step(delta, images, 50.0, optim::NormalizedStepMode::kPerImage);
   const auto dd = delta.detach() - d0;
   EXPECT_NEAR(dd.norm().item<double>(), 50.0, 50.0 * 1e-6);
   // Against the gradient: the step is -eta g / |g|.
@@ -42,7 +42,7 @@ TEST(NormalizedStep, PerImageMovesDeltaAndEachImageByEta) {
 TEST(NormalizedStep, MeanModeGivesEveryImageTheSameUpdate) {
   auto [delta, images] = tensors_with_grads(3);
   const auto d0 = delta.detach().clone(), n0 = images.detach().clone();
-  normalized_gradient_step(delta, images, 50.0, NormalizedStepMode::kMean);
+  optim::normalized_gradient_step(delta, images, 50.0, optim::NormalizedStepMode::kMean);
   const auto m = images.grad().mean(0);
   for (int64_t k = 0; k < 3; ++k) {
     const auto step = images.detach()[k] - n0[k];
@@ -61,13 +61,13 @@ TEST(NormalizedStep, ConfigDefaultsAndSwitches) {
   const auto d0 = delta.detach().clone(), n0 = images.detach().clone();
   config::OptimConfig off;
   off.set_normalized_step(false);
-  apply_normalized_step(off, delta, images);
+  optim::apply_normalized_step(off, delta, images);
   EXPECT_TRUE(torch::equal(delta.detach(), d0));
   EXPECT_TRUE(torch::equal(images.detach(), n0));
   config::OptimConfig mean;
   mean.set_normalized_step_mode(config::OptimConfig::mean);
   mean.set_normalized_step_size(2.0f);
-  apply_normalized_step(mean, delta, images);
+  optim::apply_normalized_step(mean, delta, images);
   EXPECT_TRUE(torch::allclose(images.detach()[0] - n0[0], images.detach()[1] - n0[1], 1e-4, 1e-5));
   EXPECT_NEAR((images.detach()[0] - n0[0]).norm().item<double>(), 2.0, 2e-6);
 }
@@ -82,7 +82,7 @@ TEST(NormalizedStep, DefaultHespStepMovesThePromptsByEtaPlusSgd) {
     torch::manual_seed(0);
     model::HespModel m(exp, model::testing::tiny_clip(), model::testing::tokenizer(),
                        std::vector<std::string>{"happy", "sad", "surprise"});
-    Sgd sgd(m->learnable(), exp.optim().momentum(), exp.optim().weight_decay());
+    optim::Sgd sgd(m->learnable(), exp.optim().momentum(), exp.optim().weight_decay());
     const double lr = 0.01, wd = exp.optim().weight_decay(), eta = 50.0;
     sgd.set_lr(lr);
     const auto frames = torch::rand({3, 2, 3, 64, 64});
@@ -93,7 +93,7 @@ TEST(NormalizedStep, DefaultHespStepMovesThePromptsByEtaPlusSgd) {
     model::hesp_loss(exp, *m, m->forward(frames, centers), labels, single).total.backward();
     const auto d0 = m->delta().detach().clone(), n0 = m->negative_images().detach().clone();
     const auto gd = m->delta().grad().clone(), gn = m->negative_images().grad().clone();
-    apply_normalized_step(exp.optim(), m->delta(), m->negative_images());
+    optim::apply_normalized_step(exp.optim(), m->delta(), m->negative_images());
     sgd.step();
     // First SGD step: buf = g + wd p, p -= lr buf (p after the normalised step).
     const auto d_half = d0 - eta * gd / gd.norm();

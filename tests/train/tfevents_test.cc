@@ -9,7 +9,7 @@
 #include <map>
 
 #include "test_support.h"
-#include "train/tfevents_writer.h"
+#include "run/tfevents_writer.h"
 #include "util/fs.h"
 
 namespace hesp::train {
@@ -156,7 +156,7 @@ TEST(TfEvents, IndependentReaderDecodesEveryRecord) {
   testing::TempDir dir;
   std::filesystem::path path;
   {
-    TfEventsWriter w(dir.path() / "tb");
+    run::TfEventsWriter w(dir.path() / "tb");
     path = w.path();
     w.add_scalar("train/loss", 2.5, 1);
     w.add_scalar("train/lr", 0.01, 2);
@@ -195,7 +195,7 @@ TEST(TfEvents, SessionStartMarksARestartAtTheResumedStep) {
   testing::TempDir dir;
   std::filesystem::path path;
   {
-    TfEventsWriter w(dir.path() / "tb");
+    run::TfEventsWriter w(dir.path() / "tb");
     path = w.path();
     w.add_session_start(3, "R/checkpoints/ckpt-000002-0000000000.hespckpt");
     w.add_scalar("train/loss", 1.5, 3);
@@ -216,7 +216,7 @@ TEST(TfEvents, SessionStartMarksARestartAtTheResumedStep) {
 TEST(TfEvents, FramingMatchesTheReferenceCrc) {
   // Known CRC-32C test vector: "123456789" -> 0xE3069283.
   EXPECT_EQ(reference_crc32c("123456789"), 0xE3069283u);
-  const std::string framed = frame_tfrecord("abc");
+  const std::string framed = run::frame_tfrecord("abc");
   ASSERT_EQ(framed.size(), 8u + 4 + 3 + 4);
   EXPECT_EQ(le(framed, 0, 8), 3u);
   EXPECT_EQ(le(framed, 8, 4), reference_masked(framed.substr(0, 8)));

@@ -11,16 +11,16 @@ namespace hesp::train {
 namespace {
 
 TEST(TrainingState, PositionAndRunningSumsRoundTripThroughACheckpoint) {
-  TrainingState s(LrSchedule(0.1, 10, {3, 6}, 0.5));
+  TrainingState s(optim::LrSchedule(0.1, 10, {3, 6}, 0.5));
   s.position = {4, 7};
   s.epoch.add_step({{"loss", 1.25}, {"loss/ce", 0.75}}, 0.5, 0.25, 2.0);
   s.epoch.add_step({{"loss", 0.5}, {"loss/ce", 1.0 / 3.0}}, 0.5, 0.25, 2.0);
-  CheckpointState ckpt;
+  checkpoint::CheckpointState ckpt;
   s.save(&ckpt);
   EXPECT_EQ(ckpt.epoch, 4);
   EXPECT_EQ(ckpt.step, 7);
-  const CheckpointState read = parse_checkpoint(serialize_checkpoint(ckpt), "memory");
-  TrainingState r(LrSchedule(0.1, 10, {3, 6}, 0.5));
+  const checkpoint::CheckpointState read = checkpoint::parse_checkpoint(checkpoint::serialize_checkpoint(ckpt), "memory");
+  TrainingState r(optim::LrSchedule(0.1, 10, {3, 6}, 0.5));
   r.restore(read);
   EXPECT_EQ(r.position, s.position);
   EXPECT_EQ(r.epoch.steps, 2);
@@ -45,11 +45,11 @@ TEST(TrainingState, RestoredSumsGiveTheUninterruptedEpochMeans) {
   EpochStatistics before;
   for (int i = 0; i < 2; ++i) before.add_step({{"loss", loss(i)}}, 0, 0, 0);
   // The checkpoint keeps the mean over ranks of the sums; every rank restores that.
-  CheckpointState ckpt;
-  TrainingState s(LrSchedule(0.1, 1, {}, 0.1));
+  checkpoint::CheckpointState ckpt;
+  TrainingState s(optim::LrSchedule(0.1, 1, {}, 0.1));
   s.epoch = before.averaged_over_ranks(*comm);
   s.save(&ckpt);
-  TrainingState resumed(LrSchedule(0.1, 1, {}, 0.1));
+  TrainingState resumed(optim::LrSchedule(0.1, 1, {}, 0.1));
   resumed.restore(ckpt);
   for (int i = 2; i < 6; ++i) resumed.epoch.add_step({{"loss", loss(i)}}, 0, 0, 0);
   const auto a = straight.mean_losses(*comm);

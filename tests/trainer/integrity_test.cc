@@ -16,7 +16,7 @@
 
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
-#include "train/checkpoint_store.h"
+#include "checkpoint/checkpoint_store.h"
 #include "train/preemption.h"
 #include "train/trainer.h"
 #include "trainer_test_util.h"
@@ -65,10 +65,10 @@ UserError expect_user_error(Fn fn) {
 
 // The newest checkpoint's (epoch, step).
 std::pair<int64_t, int64_t> newest_checkpoint(const stdfs::path& run_dir) {
-  const auto files = CheckpointStore(run_dir, 0).list();
+  const auto files = checkpoint::CheckpointStore(run_dir, 0).list();
   if (files.empty()) return {-1, -1};
   int64_t epoch = 0, step = 0;
-  EXPECT_TRUE(parse_checkpoint_name(files.back().filename().string(), &epoch, &step));
+  EXPECT_TRUE(checkpoint::parse_checkpoint_name(files.back().filename().string(), &epoch, &step));
   return {epoch, step};
 }
 

@@ -28,9 +28,9 @@
 #include "data/loader/validation_holdout.h"
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
-#include "train/checkpoint_store.h"
+#include "checkpoint/checkpoint_store.h"
 #include "train/preemption.h"
-#include "train/run_data.h"
+#include "run/run_data.h"
 #include "train/trainer.h"
 #include "trainer_test_util.h"
 #include "util/errors.h"
@@ -82,7 +82,7 @@ int train(const config::Experiment& e, const stdfs::path& dir, comm::Communicato
 
 // Steps per epoch of a run on one rank (drop-last batches of the training set).
 int64_t steps_per_epoch(const config::Experiment& e) {
-  return open_run_data(e).train->size() / e.train().global_batch_size();
+  return run::open_run_data(e).train->size() / e.train().global_batch_size();
 }
 
 void expect_tensors_equal(const std::map<std::string, torch::Tensor>& a,
@@ -123,10 +123,10 @@ TEST(Trainer, ResumeIsBitwiseEqualToAnUninterruptedRun) {
   ActAtStep stop({2, 1}, StepAction::kCheckpointAndStop);
   const int rc = train(exp, resumed, single, 0, false, &stop);
   ASSERT_EQ(rc, kExitPreempted);
-  const auto ckpts = CheckpointStore(resumed, 0).list();
+  const auto ckpts = checkpoint::CheckpointStore(resumed, 0).list();
   ASSERT_FALSE(ckpts.empty());
   int64_t epoch = 0, step = 0;
-  ASSERT_TRUE(parse_checkpoint_name(ckpts.back().filename().string(), &epoch, &step));
+  ASSERT_TRUE(checkpoint::parse_checkpoint_name(ckpts.back().filename().string(), &epoch, &step));
   EXPECT_EQ(epoch, 2) << "the SIGUSR1 checkpoint is inside epoch 3 (0-based 2)";
   EXPECT_GT(step, 0);
   ASSERT_EQ(train(exp, resumed, single), kExitOk);
@@ -248,7 +248,7 @@ TEST(Trainer, CorruptNewestCheckpointFallsBackToThePreviousOne) {
   const auto exp = tiny_run(test_data(single), config::hesp, 3);
   const auto dir = fresh_dir(single, "corrupt");
   ASSERT_EQ(train(exp, dir, single, /*max_epochs=*/2), kExitPreempted);
-  auto files = CheckpointStore(dir, 0).list();
+  auto files = checkpoint::CheckpointStore(dir, 0).list();
   ASSERT_GE(files.size(), 2u);
   const auto newest = files.back();
   {
@@ -307,16 +307,16 @@ TEST(Trainer, SplitNamesSeparatedByCommasAreUnited) {
   comm::SingleCommunicator single;
   if (world_comm().rank() != 0) GTEST_SKIP();
   auto exp = tiny_run(test_data(single), config::hesp, 1);
-  const auto train_only = open_run_data(exp);
+  const auto train_only = run::open_run_data(exp);
   exp.mutable_data()->set_test_split("Val_AFEW");
   exp.mutable_data()->set_train_split("Train_AFEW,Val_AFEW");
-  const auto both = open_run_data(exp);
+  const auto both = run::open_run_data(exp);
   // Known-class clips of both splits; the unknown ones stay out of training.
   int64_t val_known = 0;
   for (const auto& c : train_only.test->clips()) val_known += c.label >= 0;
   EXPECT_EQ(both.train->size(), train_only.train->size() + val_known);
   exp.mutable_data()->set_train_split("Train_AFEW,");
-  EXPECT_THAT(config_error_of([&] { open_run_data(exp); }),
+  EXPECT_THAT(config_error_of([&] { run::open_run_data(exp); }),
               ::testing::HasSubstr("data.train_split"));
 }
 
@@ -392,10 +392,10 @@ TEST(Trainer, ValidationHoldOutShrinksTheTrainingSetByTheFraction) {
   comm::SingleCommunicator single;
   if (world_comm().rank() != 0) GTEST_SKIP();
   auto exp = tiny_run(test_data(single), config::hesp, 1);
-  const auto all = open_run_data(exp);
+  const auto all = run::open_run_data(exp);
   EXPECT_EQ(all.validation, nullptr);
   exp.mutable_data()->set_validation_fraction(0.25f);
-  const auto held = open_run_data(exp);
+  const auto held = run::open_run_data(exp);
   ASSERT_NE(held.validation, nullptr);
   std::map<int32_t, int64_t> per_class, held_per_class;
   for (const auto& c : all.train->clips()) ++per_class[c.label];
@@ -487,7 +487,7 @@ TEST(Trainer, PreconditionsFailBeforeAnyEpoch) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("training split \"Train_AFEW\""));
   }
   EXPECT_FALSE(stdfs::exists(dir / "metrics.jsonl"));
-  EXPECT_TRUE(CheckpointStore(dir, 0).list().empty());
+  EXPECT_TRUE(checkpoint::CheckpointStore(dir, 0).list().empty());
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "train/checkpoint_store.h"
+#include "checkpoint/checkpoint_store.h"
 #include "util/errors.h"
 
 namespace hesp::train::testing {
@@ -81,7 +81,7 @@ config::Experiment tiny_run(const TestData& d, config::Method method, int epochs
 }
 
 std::map<std::string, torch::Tensor> final_tensors(const std::filesystem::path& run_dir) {
-  CheckpointStore store(run_dir, 0);
+  checkpoint::CheckpointStore store(run_dir, 0);
   auto latest = store.latest_valid();
   if (!latest) throw UserError("no checkpoint in " + run_dir.string());
   return latest->state.tensors;

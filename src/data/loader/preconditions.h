@@ -5,7 +5,7 @@
 //  2. The test split has clips of every known class and of at least one unknown class
 //     (AUROC and OSCR need both; spec §9).
 //  3. With data.validation_fraction > 0, the hold-out has every known class.
-// `hesp train` checks them at start-up (train/run_data.h), `hesp sweep` for every run when
+// `hesp train` checks them at start-up (run/run_data.h), `hesp sweep` for every run when
 // it makes its plan (--dry-run and --list included). A failure is a PreconditionError
 // (exit 2) whose one-line message names the setting, the split, the class and the counts.
 #include <cstdint>

@@ -9,7 +9,7 @@
 namespace hesp::data {
 
 // Streams keep the shuffle and the per-clip transforms independent for the same numbers.
-// kVisualPromptBox: the random_patch prompt's place per clip and epoch (train/cam_boxes.h).
+// kVisualPromptBox: the random_patch prompt's place per clip and epoch (eval/cam_boxes.h).
 enum class RngStream : uint64_t {
   kEpochShuffle = 1,
   kClipTransform = 2,

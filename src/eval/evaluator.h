@@ -1,0 +1,100 @@
+#pragma once
+// Evaluation: every clip of a dataset exactly once across the ranks (each rank a
+// contiguous block, in dataset order), forward without gradients, and the per-clip logits
+// all-gathered so every rank holds them in dataset order. Metrics follow from those.
+#include <nlohmann/json.hpp>
+
+#include "comm/communicator.h"
+#include "config/experiment.pb.h"
+#include "data/loader/dataset.h"
+#include "metrics/open_set.h"
+#include "model/grad_cam.h"
+#include "model/hesp_model.h"
+#include "checkpoint/checkpoint_format.h"
+#include "run/test_features.h"
+
+namespace hesp::eval {
+
+struct Predictions {
+  torch::Tensor logits;    // [N, K] what the score is taken from (see evaluator.cc)
+  torch::Tensor labels;    // [N] int64, -1 = unknown class
+  torch::Tensor features;  // [N, E] float32 video features F_V (the paper's Fig. 6)
+};
+
+// Collective.
+Predictions predict(const config::Experiment& exp, const model::HespModelImpl& model,
+                    const data::Dataset& dataset, const model::CamCache& cache,
+                    comm::Communicator& comm);
+
+metrics::ScoreKind score_kind(const config::Experiment& exp);
+
+// The open-set metrics of test predictions; train_scores (optional) give the threshold.
+metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions& test,
+                                const std::optional<std::vector<double>>& train_scores);
+
+// The known-ness scores of predictions (for the threshold and the report's histograms).
+std::vector<double> scores_of(const config::Experiment& exp, const Predictions& p);
+
+nlohmann::json to_json(const metrics::OpenSetResult& r);
+
+// Closed-set accuracy of predictions whose clips all have known labels (the validation
+// hold-out): the share of rows whose arg-max logit is the label (spec §9). CHECK-fails on
+// an unknown (-1) label or no rows.
+double closed_set_accuracy(const Predictions& p);
+
+// Best-by-validation model selection (spec §9, eval.best_by_validation): the epoch with the
+// best validation closed-set accuracy, the later epoch on ties. Part of the checkpointed
+// state (to_json / from_json), so a resumed run chooses as an uninterrupted one.
+struct ValidationSelection {
+  int64_t epoch = 0;     // 1-based; 0 = nothing observed yet.
+  double accuracy = -1;  // Its validation closed-set accuracy.
+  // Records epoch `epoch` (1-based) with `accuracy`; true when it becomes the chosen one.
+  bool observe(int64_t epoch, double accuracy);
+  nlohmann::json to_json() const;
+  // Throws UserError naming `source` when `j` is not what to_json writes.
+  static ValidationSelection from_json(const nlohmann::json& j, const std::string& source);
+};
+
+// A run's model selection (spec §9): evaluates the validation hold-out (if any) after
+// evaluation epochs and the last epoch, and with eval.best_by_validation keeps a copy of
+// the learnable tensors of the chosen epoch, which the final evaluation then uses.
+class ModelSelector {
+ public:
+  // `validation`: the hold-out (RunData::validation), null when there is none. Not owned.
+  ModelSelector(const config::Experiment& exp, const data::Dataset* validation);
+
+  // Whether epoch `epoch` (1-based) of `total` evaluates the hold-out: every
+  // eval.every_epochs and the last, when there is a hold-out.
+  bool evaluates(int64_t epoch, int64_t total) const;
+
+  // Collective. Evaluates the hold-out after epoch `epoch` (1-based) and returns its
+  // metrics.jsonl record {"closed_set_accuracy", "clips", "chosen"}; with
+  // best_by_validation, keeps the model's learnable tensors when the epoch becomes the
+  // chosen one (the later epoch on ties).
+  nlohmann::json evaluate_epoch(int64_t epoch, const model::HespModelImpl& model,
+                                const model::CamCache& cache, comm::Communicator& comm);
+
+  // Checkpoint state: tensors "selection/<name>" (the chosen epoch's learnable tensors) and
+  // blob "selection". restore() throws UserError naming `path` on a malformed record.
+  void save(checkpoint::CheckpointState* state) const;
+  void restore(const checkpoint::CheckpointState& state, const std::string& path);
+
+  // Before the final evaluation: loads the chosen epoch's tensors into `model` (with
+  // best_by_validation) and returns result.json's "selection": {"by": "validation" |
+  // "last_epoch", "epoch", and with a hold-out "validation_closed_set_accuracy",
+  // "validation_clips", "validation_fraction"}.
+  nlohmann::json choose(model::HespModelImpl& model, int64_t last_epoch);
+
+ private:
+  const config::Experiment& exp_;
+  const data::Dataset* validation_;
+  ValidationSelection best_;
+  std::map<std::string, torch::Tensor> best_tensors_;  // The chosen epoch's, on the CPU.
+  double last_accuracy_ = -1;                          // Of the latest evaluation.
+};
+
+// The features of an evaluation's predictions of `dataset` (its clip ids and labels), for
+// run/test_features.h. [N, E] float32 features, N = dataset.size().
+run::TestFeatures test_features(const data::Dataset& dataset, const Predictions& p);
+
+}  // namespace hesp::eval
