@@ -5,11 +5,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "cli/app.h"
-#include "util/errors.h"
-#include "util/fs.h"
+#include "run/run_directory.h"
+#include "run/run_result.h"
 
 namespace hesp::cli {
 
@@ -26,7 +25,7 @@ void add_summary_commands(CLI::App& app, const GlobalOptions&) {
         std::string(10, '-').c_str(), std::string(8, '-').c_str(), std::string(10, '-').c_str());
     int missing = 0;
     for (const auto& d : *dirs) {
-      const auto path = std::filesystem::path(d) / "result.json";
+      const auto path = run::RunDirectory(d).result();
       if (!std::filesystem::exists(path)) {
         std::printf("| %-28s | %-13s | %-10s | %6s | %6s | %8s | %6s | %8s |\n",
                     std::filesystem::path(d).filename().c_str(), "(no result)", "-", "-", "-", "-",
@@ -34,24 +33,16 @@ void add_summary_commands(CLI::App& app, const GlobalOptions&) {
         ++missing;
         continue;
       }
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(fs::read_file(path));
-      } catch (const nlohmann::json::exception& e) {
-        throw UserError(path.string() + ": not valid JSON (" + e.what() + ")");
-      }
-      const auto& m = j.at("metrics");
+      const run::RunResult r = run::read_run_result(path);
+      const run::RunMetrics& m = r.metrics;
       // Result files written before model selection existed report the last epoch.
-      const auto selection = j.value("selection", nlohmann::json::object());
       const std::string epoch =
-          std::to_string(selection.value("epoch", j.value("epochs", 0))) +
-          (selection.value("by", "last_epoch") == "validation" ? " (val)" : " (last)");
+          std::to_string(r.selection ? r.selection->epoch : r.epochs) +
+          (r.selection && r.selection->by == "validation" ? " (val)" : " (last)");
       std::printf("| %-28s | %-13s | %-10s | %6.2f | %6.2f | %8.2f | %6.2f | %8.2f |\n",
-                  std::filesystem::path(d).filename().c_str(),
-                  j.at("method").get<std::string>().c_str(), epoch.c_str(),
-                  100 * m.at("auroc").get<double>(), 100 * m.at("oscr").get<double>(),
-                  100 * m.at("closed_set_accuracy").get<double>(),
-                  100 * m.at("tnr_at_95tpr").get<double>(), 100 * m.value("macro_f1", 0.0));
+                  std::filesystem::path(d).filename().c_str(), r.method.c_str(), epoch.c_str(),
+                  100 * m.auroc, 100 * m.oscr, 100 * m.closed_set_accuracy, 100 * m.tnr_at_95tpr,
+                  100 * (m.at_threshold ? m.at_threshold->macro_f1 : 0.0));
     }
     return missing == 0 ? 0 : 1;
   });

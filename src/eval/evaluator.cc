@@ -87,24 +87,25 @@ metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions
                                     test.logits.index_select(0, unknown_idx), train_scores, o);
 }
 
-nlohmann::json to_json(const metrics::OpenSetResult& r) {
-  nlohmann::json j = {{"score", metrics::score_kind_name(r.score)},
-                      {"num_known_classes", r.num_known_classes},
-                      {"n_known", r.n_known},
-                      {"n_unknown", r.n_unknown},
-                      {"auroc", r.auroc},
-                      {"oscr", r.oscr},
-                      {"closed_set_accuracy", r.closed_set_accuracy},
-                      {"tnr_at_95tpr", r.tnr_at_tpr}};
+run::RunMetrics run_metrics(const metrics::OpenSetResult& r) {
+  run::RunMetrics m;
+  m.score = metrics::score_kind_name(r.score);
+  m.num_known_classes = r.num_known_classes;
+  m.n_known = r.n_known;
+  m.n_unknown = r.n_unknown;
+  m.auroc = r.auroc;
+  m.oscr = r.oscr;
+  m.closed_set_accuracy = r.closed_set_accuracy;
+  m.tnr_at_95tpr = r.tnr_at_tpr;
   if (r.at_threshold) {
     const auto& t = *r.at_threshold;
-    j["threshold"] = t.threshold;
-    j["open_set_accuracy"] = t.open_set_accuracy;
-    j["macro_f1"] = t.macro_f1;
-    j["confusion"] = t.confusion;
+    m.at_threshold =
+        run::ThresholdResult{t.threshold, t.open_set_accuracy, t.macro_f1, t.confusion};
   }
-  return j;
+  return m;
 }
+
+nlohmann::json to_json(const metrics::OpenSetResult& r) { return run::to_json(run_metrics(r)); }
 
 double closed_set_accuracy(const Predictions& p) {
   CHECK_GT(p.labels.size(0), 0) << "closed-set accuracy of no clips";
@@ -192,8 +193,8 @@ void ModelSelector::restore(const checkpoint::CheckpointState& state, const std:
   }
 }
 
-nlohmann::json ModelSelector::choose(model::HespModelImpl& model, int64_t last_epoch) {
-  nlohmann::json j;
+run::RunSelection ModelSelector::choose(model::HespModelImpl& model, int64_t last_epoch) {
+  run::RunSelection s;
   if (exp_.eval().best_by_validation() && best_.epoch > 0) {
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : model.learnable()) {
@@ -201,21 +202,21 @@ nlohmann::json ModelSelector::choose(model::HespModelImpl& model, int64_t last_e
       CHECK(it != best_tensors_.end()) << "no tensor " << name << " of the chosen epoch";
       t.copy_(it->second);
     }
-    j["by"] = "validation";
-    j["epoch"] = best_.epoch;
-    j["validation_closed_set_accuracy"] = best_.accuracy;
+    s.by = "validation";
+    s.epoch = best_.epoch;
+    s.validation_closed_set_accuracy = best_.accuracy;
   } else {
-    j["by"] = "last_epoch";
-    j["epoch"] = last_epoch;
+    s.by = "last_epoch";
+    s.epoch = last_epoch;
     if (validation_ != nullptr && last_accuracy_ >= 0) {
-      j["validation_closed_set_accuracy"] = last_accuracy_;
+      s.validation_closed_set_accuracy = last_accuracy_;
     }
   }
   if (validation_ != nullptr) {
-    j["validation_clips"] = validation_->size();
-    j["validation_fraction"] = exp_.data().validation_fraction();
+    s.validation_clips = validation_->size();
+    s.validation_fraction = exp_.data().validation_fraction();
   }
-  return j;
+  return s;
 }
 
 run::TestFeatures test_features(const data::Dataset& dataset, const Predictions& p) {

@@ -10,8 +10,9 @@
 #include "metrics/open_set.h"
 #include "model/grad_cam.h"
 #include "model/hesp_model.h"
-#include "checkpoint/checkpoint_format.h"
+#include "run/run_result.h"
 #include "run/test_features.h"
+#include "checkpoint/checkpoint_format.h"
 
 namespace hesp::eval {
 
@@ -35,6 +36,9 @@ metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions
 // The known-ness scores of predictions (for the threshold and the report's histograms).
 std::vector<double> scores_of(const config::Experiment& exp, const Predictions& p);
 
+// result.json's "metrics" (run/run_result.h) of an evaluation; to_json is its JSON, also
+// metrics.jsonl's record of a test evaluation.
+run::RunMetrics run_metrics(const metrics::OpenSetResult& r);
 nlohmann::json to_json(const metrics::OpenSetResult& r);
 
 // Closed-set accuracy of predictions whose clips all have known labels (the validation
@@ -80,10 +84,10 @@ class ModelSelector {
   void restore(const checkpoint::CheckpointState& state, const std::string& path);
 
   // Before the final evaluation: loads the chosen epoch's tensors into `model` (with
-  // best_by_validation) and returns result.json's "selection": {"by": "validation" |
-  // "last_epoch", "epoch", and with a hold-out "validation_closed_set_accuracy",
-  // "validation_clips", "validation_fraction"}.
-  nlohmann::json choose(model::HespModelImpl& model, int64_t last_epoch);
+  // best_by_validation) and returns result.json's "selection": by "validation" or
+  // "last_epoch", the epoch, and with a hold-out its closed-set accuracy, clips and
+  // data.validation_fraction.
+  run::RunSelection choose(model::HespModelImpl& model, int64_t last_epoch);
 
  private:
   const config::Experiment& exp_;

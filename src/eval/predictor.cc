@@ -1,7 +1,6 @@
 #include "eval/predictor.h"
 
 #include <glog/logging.h>
-#include <nlohmann/json.hpp>
 
 #include <sstream>
 
@@ -12,12 +11,13 @@
 #include "data/loader/clip_transform.h"
 #include "metrics/open_set.h"
 #include "model/visual_prompt.h"
+#include "run/run_directory.h"
+#include "run/run_result.h"
 #include "checkpoint/checkpoint_store.h"
 #include "eval/evaluator.h"
 #include "optim/lr_schedule.h"
 #include "run/run_identity.h"
 #include "util/errors.h"
-#include "util/fs.h"
 #include "util/torch_compat.h"
 
 namespace hesp::eval {
@@ -42,21 +42,19 @@ struct TrainedWeights {
 // weights the run trained with.
 void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, double* threshold,
                  TrainedWeights* weights) {
-  const auto path = run_dir / "result.json";
+  const auto path = run::RunDirectory(run_dir).result();
   if (!stdfs::exists(path)) {
     throw UserError("run " + run_dir.string() +
                     " has not finished training (no result.json): nothing to predict with");
   }
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(fs::read_file(path));
-    *known = j.at("known_classes").get<std::vector<std::string>>();
-    *threshold = j.at("metrics").at("threshold").get<double>();
-    weights->path = j.value("clip_weights", std::string());
-    weights->sha256 = j.value("clip_weights_sha256", std::string());
-  } catch (const nlohmann::json::exception& e) {
-    throw UserError(path.string() + ": not a result of `hesp train` (" + e.what() + ")");
+  const run::RunResult r = run::read_run_result(path);
+  if (!r.metrics.at_threshold) {
+    throw UserError(path.string() + ": not a result of `hesp train` (metrics has no 'threshold')");
   }
+  *known = r.known_classes;
+  *threshold = r.metrics.at_threshold->threshold;
+  weights->path = r.clip_weights;
+  weights->sha256 = r.clip_weights_sha256;
 }
 
 // The run's checkpoint: the chosen file, or the newest one, which must be the last
@@ -88,7 +86,7 @@ std::optional<checkpoint::LoadedCheckpoint> finished_checkpoint(const config::Ex
   }
   if (!same_run(ckpt->state)) {
     throw UserError("checkpoint " + ckpt->path.string() + " belongs to another config than run " +
-                    o.run_dir.string() + "/config.pbtxt");
+                    run::RunDirectory(o.run_dir).config().string());
   }
   return ckpt;
 }
@@ -128,7 +126,7 @@ torch::Device choose_device(const config::Experiment& exp, const PredictorOption
 
 Predictor::Predictor(const PredictorOptions& o) {
   // --- the run: config, classes, threshold, checkpoint ---
-  const auto config_path = o.run_dir / "config.pbtxt";
+  const auto config_path = run::RunDirectory(o.run_dir).config();
   if (!stdfs::exists(config_path)) {
     throw UserError("run " + o.run_dir.string() + " has no config.pbtxt: not a run directory");
   }

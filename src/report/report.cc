@@ -12,6 +12,7 @@
 #include "report/sweep_runs.h"
 #include "report/tables.h"
 #include "report/xml_text.h"
+#include "run/run_directory.h"
 #include "run/test_features.h"
 #include "util/errors.h"
 #include "util/fs.h"
@@ -98,7 +99,7 @@ std::vector<SettingFigures> write_figures(ReportOutput& out, const std::vector<R
       per_method.push_back(
           {hist, "Score histograms of known and unknown test clips, " + tag + "."});
       // Fig. 6: the run's test features (test_features.h5 beside result.json) in 2-D.
-      const auto feature_file = r->result_path.parent_path() / "test_features.h5";
+      const auto feature_file = run::RunDirectory(r->result_path.parent_path()).test_features();
       if (stdfs::exists(feature_file)) {
         const auto tf = run::read_test_features(feature_file);
         const auto xy = pca_2d(tf.features);

@@ -7,6 +7,8 @@
 #include <set>
 #include <tuple>
 
+#include "run/run_directory.h"
+#include "run/run_result.h"
 #include "util/errors.h"
 #include "util/fs.h"
 
@@ -71,7 +73,7 @@ std::optional<Run> parse_planned(const json& e, const stdfs::path& dir,
   for (const char* k : {"dir", "run_dir", "path"}) {
     if (!e.contains(k) || !e[k].is_string()) continue;
     stdfs::path p = e[k].get<std::string>();
-    if (p.filename() == "result.json") p = p.parent_path();
+    if (p.filename() == run::RunDirectory::kResultFile) p = p.parent_path();
     if (p.is_absolute()) p = p.lexically_relative(dir);
     key = key_of_run_dir(p.lexically_normal());
     if (key) break;
@@ -120,26 +122,17 @@ std::optional<double> openness_of_dir(const std::string& name) {
 }
 
 RunResult load_result(const stdfs::path& path) {
-  json j;
-  try {
-    j = json::parse(fs::read_file(path));
-  } catch (const json::parse_error& e) {
-    throw UserError(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
-  if (!j.is_object()) throw UserError(path.string() + ": not a JSON object");
+  const run::RunResult in = run::read_run_result(path);
   RunResult r;
-  r.method = field<std::string>(j, "method", path);
-  r.openness = field<double>(j, "openness", path);
-  r.known_classes = field<std::vector<std::string>>(j, "known_classes", path);
-  r.unknown_classes = field<std::vector<std::string>>(j, "unknown_classes", path);
-  const json metrics = field<json>(j, "metrics", path);
-  if (!metrics.is_object()) throw UserError(path.string() + ": 'metrics' is not an object");
-  const stdfs::path where = path.string() + " metrics";
-  r.auroc = field<double>(metrics, "auroc", where);
-  r.oscr = field<double>(metrics, "oscr", where);
-  r.closed_set_accuracy = field<double>(metrics, "closed_set_accuracy", where);
-  if (metrics.contains("confusion")) {
-    r.confusion = field<std::vector<std::vector<int64_t>>>(metrics, "confusion", where);
+  r.method = in.method;
+  r.openness = in.openness;
+  r.known_classes = in.known_classes;
+  r.unknown_classes = in.unknown_classes;
+  r.auroc = in.metrics.auroc;
+  r.oscr = in.metrics.oscr;
+  r.closed_set_accuracy = in.metrics.closed_set_accuracy;
+  if (in.metrics.at_threshold && !in.metrics.at_threshold->confusion.empty()) {
+    r.confusion = in.metrics.at_threshold->confusion;
     const size_t n = r.known_classes.size() + 1;
     bool square = r.confusion.size() == n;
     for (const auto& row : r.confusion) square = square && row.size() == n;
@@ -148,36 +141,20 @@ RunResult load_result(const stdfs::path& path) {
                       std::to_string(n - 1) + " known classes");
     }
   }
-  r.selection_epoch = j.value("epochs", int64_t{0});
-  if (j.contains("selection") && j["selection"].is_object()) {
-    const json& s = j["selection"];
-    r.selection_epoch = s.value("epoch", r.selection_epoch);
-    r.chosen_on_validation = s.value("by", std::string("last_epoch")) == "validation";
-  }
-  if (j.contains("protocol")) {
-    const json protocol = field<json>(j, "protocol", path);
-    const stdfs::path at = path.string() + " protocol";
-    RunProtocol p;
-    p.clip_architecture = field<std::string>(protocol, "clip_architecture", at);
-    p.datasets = field<std::vector<std::string>>(protocol, "datasets", at);
-    r.protocol = std::move(p);
-  }
-  const json clips = field<json>(j, "clips", path);
-  if (!clips.is_array()) throw UserError(path.string() + ": 'clips' is not an array");
+  // Files written before "selection" existed: the last epoch.
+  r.selection_epoch = in.selection ? in.selection->epoch : in.epochs;
+  r.chosen_on_validation = in.selection && in.selection->by == "validation";
+  if (in.protocol) r.protocol = RunProtocol{in.protocol->clip_architecture, in.protocol->datasets};
   const auto k = static_cast<int64_t>(r.known_classes.size());
-  for (size_t i = 0; i < clips.size(); ++i) {
-    const stdfs::path at = path.string() + " clips[" + std::to_string(i) + "]";
-    ClipScore c;
-    c.clip_id = field<std::string>(clips[i], "clip_id", at);
-    c.label = field<int64_t>(clips[i], "label", at);
-    c.prediction = field<int64_t>(clips[i], "prediction", at);
-    c.score = field<double>(clips[i], "score", at);
+  for (size_t i = 0; i < in.clips.size(); ++i) {
+    const std::string at = path.string() + " clips[" + std::to_string(i) + "]";
+    const run::RunClip& c = in.clips[i];
     if (c.label < -1 || c.label >= k) {
-      throw UserError(at.string() + ": label " + std::to_string(c.label) + " outside [-1, " +
+      throw UserError(at + ": label " + std::to_string(c.label) + " outside [-1, " +
                       std::to_string(k) + ")");
     }
-    if (!std::isfinite(c.score)) throw UserError(at.string() + ": score is not finite");
-    r.clips.push_back(std::move(c));
+    if (!std::isfinite(c.score)) throw UserError(at + ": score is not finite");
+    r.clips.push_back({c.clip_id, c.label, c.prediction, c.score});
   }
   return r;
 }
@@ -196,7 +173,7 @@ std::vector<Run> load_sweep(const stdfs::path& dir, const stdfs::path& skip) {
       it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file() || it->path().filename() != "result.json") continue;
+    if (!it->is_regular_file() || it->path().filename() != run::RunDirectory::kResultFile) continue;
     const stdfs::path run_dir = it->path().parent_path();
     const auto key = key_of_run_dir(run_dir.lexically_relative(dir));
     if (!key) {

@@ -32,7 +32,7 @@ struct RunProtocol {
   std::vector<std::string> datasets;
 };
 
-// The parts of a run's result.json a report uses.
+// The parts of a run's result.json (run/run_result.h) a report uses.
 struct RunResult {
   std::string method;
   double openness = 0;
@@ -77,8 +77,9 @@ struct Run {
 // number is taken as is; anything else -> nullopt.
 std::optional<double> openness_of_dir(const std::string& name);
 
-// Parses one result.json; throws UserError naming `path` when it is unreadable, not JSON,
-// or lacks (or mistypes) a field the report needs.
+// Reads one result.json (run::read_run_result); throws UserError naming `path` when it is
+// unreadable, not JSON, of a newer schema version, lacks (or mistypes) a field, or its
+// confusion matrix, labels or scores do not fit its classes.
 RunResult load_result(const std::filesystem::path& path);
 
 // Every run under `dir`: the result.json files found in the layout, plus the planned but

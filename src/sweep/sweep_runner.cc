@@ -8,11 +8,14 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "comm/root_decision.h"
+#include "run/run_directory.h"
+#include "run/run_result.h"
 #include "run/run_identity.h"
 #include "util/dir_lock.h"
 #include "util/errors.h"
@@ -38,6 +41,22 @@ json read_json(const stdfs::path& p) {
   }
 }
 
+// The run's result.json; nullopt when it is absent or not a readable result (the run is
+// not finished). A result of a newer hesp (run::RunResultVersionError) stops the sweep
+// instead of being trained over.
+std::optional<run::RunResult> read_result(const stdfs::path& run_dir) {
+  const stdfs::path path = run::RunDirectory(run_dir).result();
+  std::error_code ec;
+  if (!stdfs::exists(path, ec)) return std::nullopt;
+  try {
+    return run::read_run_result(path);
+  } catch (const run::RunResultVersionError&) {
+    throw;
+  } catch (const UserError&) {
+    return std::nullopt;
+  }
+}
+
 void write_status(const stdfs::path& run_dir, const PlannedRun& run, const std::string& status,
                   const std::string& error, double wall_s, int ranks, int group) {
   json j;
@@ -48,7 +67,7 @@ void write_status(const stdfs::path& run_dir, const PlannedRun& run, const std::
   j["group"] = group;
   j["host"] = this_host();
   if (!error.empty()) j["error"] = error;
-  fs::atomic_write_file(run_dir / "sweep_status.json", j.dump(1));
+  fs::atomic_write_file(run::RunDirectory(run_dir).sweep_status(), j.dump(1));
 }
 
 std::string new_session_id() {
@@ -173,19 +192,18 @@ int run_single(const SweepPlan& plan, const SweepOptions& options, comm::Communi
 }  // namespace
 
 bool run_finished(const PlannedRun& run, const stdfs::path& out) {
-  const json j = read_json(out / run.rel_dir / "result.json");
-  if (!j.is_object() || !j.contains("config_hash") || !j["config_hash"].is_string()) return false;
-  if (j["config_hash"].get<std::string>() == run.config_hash) return true;
+  const auto result = read_result(out / run.rel_dir);
+  if (!result || result->config_hash.empty()) return false;
+  if (result->config_hash == run.config_hash) return true;
   // Identity by content (run/run_identity.h): the same run whose data or weights are
   // now read from another path (e.g. ${HESP_SWEEP_DATA} on a new scratch folder).
-  const auto field = [&](const char* k) { return j.value(k, std::string()); };
-  if (field("config_identity").empty() ||
-      field("config_identity") != run::config_identity(run.exp)) {
+  if (result->config_identity.empty() ||
+      result->config_identity != run::config_identity(run.exp)) {
     return false;
   }
   try {
-    if (field("manifest_fingerprint") != run::data_identity(run.exp).fingerprint ||
-        field("clip_weights_sha256") != run::weights_sha256(run.exp.model().clip_weights())) {
+    if (result->manifest_fingerprint != run::data_identity(run.exp).fingerprint ||
+        result->clip_weights_sha256 != run::weights_sha256(run.exp.model().clip_weights())) {
       return false;
     }
   } catch (const UserError&) {
@@ -203,7 +221,7 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
   json runs = json::array();
   std::map<std::string, int> counts;
   for (const auto& r : plan.runs) {
-    const stdfs::path dir = out / r.rel_dir;
+    const run::RunDirectory dir(out / r.rel_dir);
     json e;
     e["index"] = r.index;
     e["dir"] = r.rel_dir.string();
@@ -217,20 +235,20 @@ void write_summary(const SweepPlan& plan, const stdfs::path& out) {
     e["seed"] = r.seed;
     e["config_hash"] = r.config_hash;
     e["estimated_cost"] = r.cost;
-    const json status = read_json(dir / "sweep_status.json");
+    const json status = read_json(dir.sweep_status());
     const bool status_current =
         status.is_object() && status.value("config_hash", "") == r.config_hash;
     std::string state;
     if (run_finished(r, out)) {
       state = "finished";
-      const json result = read_json(dir / "result.json");
-      json m = result.value("metrics", json::object());
+      const auto result = read_result(dir.root());
+      json m = result ? run::to_json(result->metrics) : json::object();
       m.erase("confusion");
       e["metrics"] = m;
     } else if (status_current && status.value("status", "") == "failed") {
       state = "failed";
       e["error"] = status.value("error", "");
-    } else if (stdfs::exists(dir / "checkpoints") ||
+    } else if (stdfs::exists(dir.checkpoints()) ||
                (status_current && status.value("status", "") == "preempted")) {
       state = "interrupted";
     } else {

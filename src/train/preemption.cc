@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "comm/root_decision.h"
+#include "run/run_directory.h"
 #include "util/stop_signal.h"
 
 namespace hesp::train {
@@ -24,7 +25,7 @@ const char* step_action_name(StepAction a) {
 
 PreemptionGuard::PreemptionGuard(std::filesystem::path run_dir) {
   util::catch_stop_signals();
-  if (!run_dir.empty()) trigger_file_ = std::move(run_dir) / "CHECKPOINT_NOW";
+  if (!run_dir.empty()) trigger_file_ = run::RunDirectory(std::move(run_dir)).checkpoint_request();
 }
 
 bool PreemptionGuard::stop_requested_locally() const { return util::stop_requested(); }

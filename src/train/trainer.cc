@@ -18,6 +18,8 @@
 #include "data/loader/loader.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
+#include "run/run_directory.h"
+#include "run/run_result.h"
 #include "eval/cam_boxes.h"
 #include "train/checkpoint_resume.h"
 #include "checkpoint/checkpoint_store.h"
@@ -123,6 +125,7 @@ class TrainingRun {
   std::unique_ptr<util::FileLock> run_lock_;
   const config::Experiment& exp_;
   const TrainOptions& options_;
+  const run::RunDirectory dir_;  // options_.run_dir's layout.
   const Placement placement_;
   comm::Communicator& comm_;
   const std::string config_text_;
@@ -158,6 +161,7 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
                          comm::Communicator& world)
     : exp_((config::validate_or_throw(exp, "the run's config"), exp)),
       options_(options),
+      dir_(options.run_dir),
       placement_(place_rank(exp, world)),
       comm_(*placement_.comm),
       config_text_(config::to_text(exp)),
@@ -182,7 +186,7 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
   if (data_.validation) box_sets.push_back(data_.validation.get());
   eval::compute_missing_boxes(exp_, *model_, box_sets, comm_, &cache_);
   if (comm_.is_root() && model_->uses_visual_prompt()) {
-    cache_.save((options_.run_dir / "cam_cache.tsv").string());
+    cache_.save(dir_.cam_cache().string());
   }
   build_loader();
 }
@@ -191,9 +195,8 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
 void TrainingRun::open_run_directory() {
   comm::decide_on_root(comm_, [&] {
     fs::ensure_writable_directory(options_.run_dir);
-    run_lock_ = util::FileLock::acquire(options_.run_dir / "run.lock",
-                                        "run directory " + options_.run_dir.string());
-    fs::ensure_writable_directory(options_.run_dir / "checkpoints");
+    run_lock_ = util::FileLock::acquire(dir_.lock(), "run directory " + options_.run_dir.string());
+    fs::ensure_writable_directory(dir_.checkpoints());
     return std::string();
   });
   logging::configure_for_rank(comm_.rank(), options_.log_all_ranks, options_.run_dir);
@@ -249,7 +252,7 @@ void TrainingRun::resume() {
   request.manifest_lines = data_.identity.lines;
   request.clip_weights_sha256 = weights_sha256_;
   request.force = options_.force;
-  const stdfs::path cam_path = options_.run_dir / "cam_cache.tsv";
+  const stdfs::path cam_path = dir_.cam_cache();
   if (auto ckpt = resolve_resume(comm_, store_, request)) {
     const std::string source = ckpt->path.string();
     resumed_from_ = source;
@@ -497,8 +500,7 @@ void TrainingRun::on_non_finite_step(const model::LossBreakdown& loss, double to
                                        "max_consecutive_skips " +
                                        std::to_string(policy.max_consecutive_skips()) + "). "
                                  : std::string();
-  message += "No result is written; the last checkpoint in " +
-             (options_.run_dir / "checkpoints").string() +
+  message += "No result is written; the last checkpoint in " + dir_.checkpoints().string() +
              " is kept. Lower optim.lr, or set train.non_finite { action: skip_step } "
              "(docs/training.md, \"Divergence\")";
   comm::throw_on_every_rank(comm_, message, kExitDiverged);  // The verdict is collective.
@@ -566,7 +568,7 @@ void TrainingRun::write_epoch_record(const nlohmann::json& record) {
 // starts with a SessionLog START at the resumed step, so that each epoch is logged once.
 void TrainingRun::mark_restart() {
   const auto& pos = state_->position;
-  const auto path = options_.run_dir / "metrics.jsonl";
+  const auto path = dir_.metrics_log();
   nlohmann::json marker = {
       {"event", "restart"},
       {"resumed_at_epoch", pos.epoch},
@@ -583,7 +585,7 @@ void TrainingRun::mark_restart() {
   }
   metrics_log_ = std::make_unique<run::MetricsLog>(path);
   if (exp_.logging().tensorboard()) {
-    tb_ = std::make_unique<run::TfEventsWriter>(options_.run_dir / "tb");
+    tb_ = std::make_unique<run::TfEventsWriter>(dir_.tensorboard());
     // TensorBoard's step is the 1-based epoch: the first epoch this run logs.
     if (dropped >= 0 || !resumed_from_.empty())
       tb_->add_session_start(pos.epoch + 1, resumed_from_);
@@ -614,56 +616,50 @@ void TrainingRun::save_checkpoint() {
 
 // Model selection, the final evaluation (threshold from the training clips) and result.json.
 void TrainingRun::write_result() {
-  const nlohmann::json selection = selector_->choose(*model_, total_epochs_);
+  const run::RunSelection selection = selector_->choose(*model_, total_epochs_);
   const auto test = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
   const auto train_pred = eval::predict(exp_, *model_, *data_.train, cache_, comm_);
   const auto result = eval::evaluate(exp_, test, eval::scores_of(exp_, train_pred));
   if (!comm_.is_root()) return;
-  nlohmann::json j;
-  j["name"] = exp_.name();
-  j["method"] = config::Method_Name(exp_.method());
-  j["config_hash"] = config_hash_;
-  j["manifest_fingerprint"] = data_.manifest_fingerprint;
+  run::RunResult r;
+  r.name = exp_.name();
+  r.method = config::Method_Name(exp_.method());
+  r.config_hash = config_hash_;
+  r.manifest_fingerprint = data_.manifest_fingerprint;
   // Identity by content (run_identity.h): what a sweep rerun and `hesp predict` compare.
-  j["config_identity"] = config_identity_;
-  j["clip_weights"] = exp_.model().clip_weights();
-  j["clip_weights_sha256"] = weights_sha256_;
-  j["epochs"] = total_epochs_;
-  j["ranks"] = comm_.size();
-  j["known_classes"] = data_.classes.known;
-  j["unknown_classes"] = data_.classes.unknown;
-  j["openness"] = data_.classes.openness;
-  j["split"] = data_.classes.description;
-  j["metrics"] = eval::to_json(result);
-  j["selection"] = selection;
+  r.config_identity = config_identity_;
+  r.clip_weights = exp_.model().clip_weights();
+  r.clip_weights_sha256 = weights_sha256_;
+  r.epochs = total_epochs_;
+  r.ranks = comm_.size();
+  r.known_classes = data_.classes.known;
+  r.unknown_classes = data_.classes.unknown;
+  r.openness = data_.classes.openness;
+  r.split = data_.classes.description;
+  r.metrics = run_metrics(result);
+  r.selection = selection;
   // What decides whether the numbers are comparable with the paper's (hesp report).
-  j["protocol"] = {{"clip_architecture", clip::architecture_name(model_->clip().config())},
-                   {"datasets", data_.dataset_formats},
-                   {"train_split", exp_.data().train_split()},
-                   {"test_split", exp_.data().test_split()}};
+  r.protocol =
+      run::RunProtocol{clip::architecture_name(model_->clip().config()), data_.dataset_formats,
+                       exp_.data().train_split(), exp_.data().test_split()};
   const auto scores = eval::scores_of(exp_, test);
   const auto pred = std::get<1>(test.logits.max(1));
-  nlohmann::json clips = nlohmann::json::array();
   for (int64_t i = 0; i < data_.test->size(); ++i) {
-    clips.push_back({{"clip_id", data_.test->clip(i).clip_id},
-                     {"label", test.labels[i].item<int64_t>()},
-                     {"prediction", pred[i].item<int64_t>()},
-                     {"score", scores[static_cast<size_t>(i)]}});
+    r.clips.push_back({data_.test->clip(i).clip_id, test.labels[i].item<int64_t>(),
+                       pred[i].item<int64_t>(), scores[static_cast<size_t>(i)]});
   }
-  j["clips"] = clips;
-  j["train_scores"] = eval::scores_of(exp_, train_pred);
-  fs::atomic_write_file(options_.run_dir / "result.json", j.dump(1));
-  run::write_test_features(options_.run_dir / "test_features.h5",
-                           eval::test_features(*data_.test, test));
-  nlohmann::json last = eval::to_json(result);
+  r.train_scores = eval::scores_of(exp_, train_pred);
+  run::write_run_result(dir_.result(), r);
+  run::write_test_features(dir_.test_features(), test_features(*data_.test, test));
+  nlohmann::json last = to_json(result);
   last["final"] = true;
-  last["epoch"] = selection["epoch"];
-  last["selection"] = selection["by"];
+  last["epoch"] = selection.epoch;
+  last["selection"] = selection.by;
   metrics_log_->append(last);
-  LOG(INFO) << "result (epoch " << selection["epoch"].get<int64_t>() << ", "
-            << (selection["by"] == "validation" ? "chosen on validation" : "last epoch")
-            << "): AUROC " << result.auroc << " OSCR " << result.oscr << " accuracy "
-            << result.closed_set_accuracy << " -> " << (options_.run_dir / "result.json").string();
+  LOG(INFO) << "result (epoch " << selection.epoch << ", "
+            << (selection.by == "validation" ? "chosen on validation" : "last epoch") << "): AUROC "
+            << result.auroc << " OSCR " << result.oscr << " accuracy " << result.closed_set_accuracy
+            << " -> " << dir_.result().string();
 }
 
 }  // namespace

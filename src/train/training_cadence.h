@@ -27,7 +27,7 @@ struct StepDecision {
 };
 
 struct EpochDecision {
-  bool evaluate = false;        // Test metrics in the epoch's record.
+  bool evaluate = false;       // Test metrics in the epoch's record.
   bool checkpoint = false;       // Checkpoint at the start of the next epoch.
   bool stop = false;             // Then stop the run (exit kExitPreempted).
   const char* stop_reason = "";  // For the log line.

@@ -36,7 +36,7 @@ void expect(bool ok, const std::string& what) {
 }
 
 // Runs a shell command, returns its stdout; stderr goes to `err_file`.
-std::string run(const std::string& cmd, const stdfs::path& err_file) {
+std::string run_command(const std::string& cmd, const stdfs::path& err_file) {
   FILE* pipe = popen((cmd + " 2>" + err_file.string()).c_str(), "r");
   if (!pipe) return {};
   std::string out;
@@ -112,9 +112,9 @@ int main() {
       (dir / "chromium-profile").string();
   for (const char* page : {"index.html", "probe.html"}) {
     const stdfs::path err = dir / (std::string(page) + ".stderr");
-    const std::string dom =
-        run("timeout 120 chromium " + flags + " --dump-dom file://" + (dir / "out" / page).string(),
-            err);
+    const std::string dom = run_command(
+        "timeout 120 chromium " + flags + " --dump-dom file://" + (dir / "out" / page).string(),
+        err);
     const std::string log = fs::read_file(err);
     expect(log.find("Uncaught") == std::string::npos, std::string(page) + ": JS error:\n" + log);
     expect(dom.find("<table class=\"results\" id=\"table-afew\">") != std::string::npos,
@@ -173,9 +173,9 @@ int main() {
       "</body></html>\n";
   fs::atomic_write_file(dir / "out/bounds.html", inline_page);
   {
-    const std::string dom = run("timeout 120 chromium " + flags + " --dump-dom file://" +
-                                    (dir / "out/bounds.html").string(),
-                                dir / "bounds.stderr");
+    const std::string dom = run_command("timeout 120 chromium " + flags + " --dump-dom file://" +
+                                            (dir / "out/bounds.html").string(),
+                                        dir / "bounds.stderr");
     // Only the report the script appended (its own source names the words too).
     const size_t at = dom.find("<pre id=\"bounds\">");
     const std::string measured =
