@@ -725,6 +725,195 @@ data::Manifest build_manifest(const ConvertOptions& opts, const ImportResult& im
   return m;
 }
 
+// Rank 0 makes the output folder and removes its manifest: a manifest must never describe
+// a dataset that is being rewritten.
+void prepare_output(comm::Communicator& world, const stdfs::path& out) {
+  if (world.rank() == 0) {
+    fs::ensure_writable_directory(out);
+    stdfs::remove(out / data::shard::kManifestFile);
+  }
+  world.barrier();
+}
+
+// The importer's clips (the same on every rank); with --strict, none of its integrity
+// findings.
+ImportResult import_clips(const ConvertOptions& opts, const comm::Communicator& world,
+                          int threads) {
+  ImportResult imported = import_dataset(opts.format, opts.import);
+  if (opts.strict && !imported.issues.empty()) {
+    const auto& i = imported.issues.front();
+    throw UserError("--strict: " + std::to_string(imported.issues.size()) +
+                    " integrity finding(s) in the annotations, first: " + i.kind + " " + i.clip_id +
+                    " vs " + i.other_clip_id + ": " + i.detail);
+  }
+  if (world.rank() == 0) {
+    LOG(INFO) << "importer " << opts.format << ": " << imported.clips.size() << " clip(s), "
+              << imported.class_names.size() << " classes, packing on " << world.size()
+              << " rank(s) x " << threads << " thread(s)";
+  }
+  return imported;
+}
+
+// Whether any rank stopped (a signal) before every clip was packed: then no manifest for
+// a dataset that is not all packed; a rerun of the same command reuses what is complete.
+bool stopped_on_any_rank(comm::Communicator& world, const RankResult& mine) {
+  if (!comm::any_rank(world, mine.stopped || util::stop_requested())) return false;
+  if (world.rank() == 0) {
+    std::cerr << "hesp-pack convert: stopped by a signal before every clip was packed; "
+                 "rerun the same command to continue (complete shards are reused); exit "
+              << kExitPreempted << std::endl;
+  }
+  return true;
+}
+
+// Clips of the earlier pack that are not in this input (same on every rank).
+std::vector<std::string> removed_clips(const RankPlan& plan, const std::vector<std::string>& keys) {
+  std::vector<std::string> removed;
+  const std::set<std::string> now(keys.begin(), keys.end());
+  for (const auto& [key, e] : plan.earlier) {
+    if (!now.count(key)) removed.push_back(key);
+  }
+  return removed;
+}
+
+// Every rank's part, on every rank: each broadcasts its own in turn (rank order = global
+// clip order). Throws a rank's --strict error.
+std::vector<RankResult> gather_parts(comm::Communicator& world, const RankResult& mine) {
+  const int rank = world.rank(), size = world.size();
+  std::vector<RankResult> parts(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    std::string bytes = r == rank ? serialize(mine) : std::string();
+    world.broadcast_bytes(bytes, r);
+    parts[r] = r == rank ? mine : deserialize(bytes);
+  }
+  for (const auto& p : parts) {
+    if (!p.strict_error.empty()) throw UserError("--strict: " + p.strict_error);
+  }
+  return parts;
+}
+
+// Integrity: findings of the importer plus byte-identical clips among the packed ones;
+// with --strict, none.
+std::vector<IntegrityIssue> integrity_issues(const ConvertOptions& opts,
+                                             const ImportResult& imported,
+                                             const std::vector<RankResult>& parts) {
+  std::vector<IntegrityIssue> issues = imported.issues;
+  const auto duplicates = content_duplicates(imported, parts);
+  issues.insert(issues.end(), duplicates.begin(), duplicates.end());
+  if (opts.strict && !issues.empty()) {
+    throw UserError("--strict: " + std::to_string(issues.size()) +
+                    " integrity finding(s), first: " + issues.front().kind + " " +
+                    issues.front().clip_id + " vs " + issues.front().other_clip_id + ": " +
+                    issues.front().detail);
+  }
+  return issues;
+}
+
+// rejected.tsv and integrity.tsv (rank 0).
+void write_rejections_and_integrity(const stdfs::path& out, const std::vector<RankResult>& parts,
+                                    const std::vector<IntegrityIssue>& issues) {
+  std::string tsv;
+  for (const auto& p : parts) {
+    for (const auto& r : p.rejections) {
+      tsv += tsv_field(r.clip_id) + "\t" + tsv_field(r.path) + "\t" + r.reason + "\t" +
+             tsv_field(r.detail) + "\n";
+    }
+  }
+  fs::atomic_write_file(out / data::shard::kRejectedFile, tsv);
+  std::string report;
+  for (const auto& i : issues) {
+    report += i.kind + "\t" + tsv_field(printable(i.clip_id)) + "\t" +
+              tsv_field(printable(i.other_clip_id)) + "\t" + tsv_field(printable(i.detail)) + "\n";
+  }
+  fs::atomic_write_file(out / data::shard::kIntegrityFile, report);
+}
+
+// The re-pack rule's account (docs/datasets.md, "Packing again after the sources change"):
+// reused, re-packed, new and removed clips (rank 0).
+void print_source_account(const std::vector<RankResult>& parts,
+                          const std::vector<std::string>& removed) {
+  int64_t reused_clips = 0, repacked = 0, fresh = 0;
+  std::vector<std::string> repacked_ids;
+  for (const auto& p : parts) {
+    reused_clips += p.reused_clips;
+    repacked += p.repacked_clips;
+    fresh += p.new_clips;
+    for (const auto& id : p.repacked_ids) {
+      if (repacked_ids.size() < 10) repacked_ids.push_back(id);
+    }
+  }
+  std::printf("sources: reused %lld, re-packed %lld (sources changed), new %lld, removed %zu\n",
+              static_cast<long long>(reused_clips), static_cast<long long>(repacked),
+              static_cast<long long>(fresh), removed.size());
+  auto some = [](const std::vector<std::string>& ids, int64_t total) {
+    std::string s;
+    for (const auto& id : ids) s += (s.empty() ? "" : ", ") + printable(id);
+    if (total > static_cast<int64_t>(ids.size())) s += ", ...";
+    return s;
+  };
+  if (repacked > 0) std::printf("  re-packed: %s\n", some(repacked_ids, repacked).c_str());
+  if (!removed.empty()) {
+    const std::vector<std::string> first(removed.begin(),
+                                         removed.begin() + std::min<size_t>(removed.size(), 10));
+    std::printf("  removed: %s\n", some(first, static_cast<int64_t>(removed.size())).c_str());
+  }
+}
+
+// A pack with clips (rank 0): removes shard files not in the manifest (an earlier run
+// with other ranks), writes the manifest and prints the summary.
+void publish_manifest(const stdfs::path& out, const data::Manifest& m, int size,
+                      const std::vector<RankResult>& parts,
+                      const std::vector<IntegrityIssue>& issues) {
+  std::set<std::string> live;
+  for (const auto& s : m.shards()) {
+    live.insert(s.file());
+    live.insert(s.file() + ".clips.json");
+  }
+  for (int r = 0; r < size; ++r) live.insert(tail_sidecar_name(r, size));
+  for (const auto& e : stdfs::directory_iterator(out)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());
+  }
+  data::write_manifest(out, m);
+  int reused = 0;
+  for (const auto& p : parts) reused += p.reused_shards;
+  std::printf("packed %lld clip(s) into %d shard(s) (%d reused) in %s\n",
+              static_cast<long long>(m.num_clips()), m.shards_size(), reused, out.c_str());
+  if (m.num_rejected() > 0) {
+    std::printf("rejected %lld clip(s): see %s\n", static_cast<long long>(m.num_rejected()),
+                (out / data::shard::kRejectedFile).c_str());
+  }
+  std::printf("integrity: %s label conflict(s), %s leakage, %s duplicate content: see %s\n",
+              count_of(issues, integrity::kLabelConflict).c_str(),
+              count_of(issues, integrity::kLeakage).c_str(),
+              count_of(issues, integrity::kDuplicateContent).c_str(),
+              (out / data::shard::kIntegrityFile).c_str());
+  std::printf("input %lld = packed %lld + rejected %lld\n",
+              static_cast<long long>(m.num_input_clips()), static_cast<long long>(m.num_clips()),
+              static_cast<long long>(m.num_rejected()));
+  std::fflush(stdout);
+}
+
+// The error of a pack with nothing in it (no manifest, non-zero exit, one line why).
+UserError nothing_packed(const ConvertOptions& opts, const data::Manifest& m,
+                         const std::vector<RankResult>& parts, const stdfs::path& out) {
+  if (m.num_input_clips() == 0) {
+    return UserError("nothing to pack: the " + opts.format + " importer found no clip under " +
+                     opts.import.root);
+  }
+  std::map<std::string, int64_t> reasons;
+  for (const auto& p : parts) {
+    for (const auto& r : p.rejections) ++reasons[r.reason];
+  }
+  std::string why;
+  for (const auto& [r, n] : reasons) {
+    why += (why.empty() ? "" : ", ") + std::to_string(n) + " " + r;
+  }
+  return UserError("nothing packed: all " + std::to_string(m.num_input_clips()) +
+                   " input clip(s) were rejected (" + why + "): see " +
+                   (out / data::shard::kRejectedFile).string());
+}
+
 }  // namespace
 
 std::string shard_file_name(int rank, int size, int k) {
@@ -744,26 +933,9 @@ int run_convert(const ConvertOptions& opts) {
   const int threads = threads::threads_per_rank(opts.threads, comm->local_size());
   cv::setNumThreads(1);  // Parallelism comes from our pool; OpenCV's own would oversubscribe.
   const stdfs::path out(opts.output);
-  if (rank == 0) {
-    fs::ensure_writable_directory(out);
-    // A manifest must never describe a dataset that is being rewritten.
-    stdfs::remove(out / data::shard::kManifestFile);
-  }
-  comm->barrier();
-
-  const ImportResult imported = import_dataset(opts.format, opts.import);
+  prepare_output(*comm, out);
+  const ImportResult imported = import_clips(opts, *comm, threads);
   const size_t n = imported.clips.size();
-  if (opts.strict && !imported.issues.empty()) {
-    const auto& i = imported.issues.front();
-    throw UserError("--strict: " + std::to_string(imported.issues.size()) +
-                    " integrity finding(s) in the annotations, first: " + i.kind + " " + i.clip_id +
-                    " vs " + i.other_clip_id + ": " + i.detail);
-  }
-  if (rank == 0) {
-    LOG(INFO) << "importer " << opts.format << ": " << n << " clip(s), "
-              << imported.class_names.size() << " classes, packing on " << size << " rank(s) x "
-              << threads << " thread(s)";
-  }
   const size_t begin = n * rank / size, end = n * (rank + 1) / size;
   // Hash the sources and open the earlier shards to copy from on every rank before any
   // rank removes or replaces a file of the earlier pack.
@@ -777,143 +949,24 @@ int run_convert(const ConvertOptions& opts) {
   RankResult mine;
   pack_rank(opts, imported.clips, begin, end, rank, size, threads, plan, &mine);
   plan.readers.clear();
-  // Every rank agrees on a stop: no manifest for a dataset that is not all packed; a rerun
-  // of the same command reuses what is complete.
-  if (comm::any_rank(*comm, mine.stopped || util::stop_requested())) {
-    if (rank == 0) {
-      std::cerr << "hesp-pack convert: stopped by a signal before every clip was packed; "
-                   "rerun the same command to continue (complete shards are reused); exit "
-                << kExitPreempted << std::endl;
-    }
-    return kExitPreempted;
-  }
-  // Clips of the earlier pack that are not in this input (same on every rank).
-  std::vector<std::string> removed;
-  {
-    const std::set<std::string> now(keys.begin(), keys.end());
-    for (const auto& [key, e] : plan.earlier) {
-      if (!now.count(key)) removed.push_back(key);
-    }
-  }
-
-  // Gather: every rank broadcasts its part in turn (rank order = global clip order).
-  std::vector<RankResult> parts(static_cast<size_t>(size));
-  for (int r = 0; r < size; ++r) {
-    std::string bytes = r == rank ? serialize(mine) : std::string();
-    comm->broadcast_bytes(bytes, r);
-    parts[r] = r == rank ? mine : deserialize(bytes);
-  }
-  for (const auto& p : parts) {
-    if (!p.strict_error.empty()) throw UserError("--strict: " + p.strict_error);
-  }
-  // Integrity: findings of the importer plus byte-identical clips among the packed ones.
-  std::vector<IntegrityIssue> issues = imported.issues;
-  const auto duplicates = content_duplicates(imported, parts);
-  issues.insert(issues.end(), duplicates.begin(), duplicates.end());
-  if (opts.strict && !issues.empty()) {
-    throw UserError("--strict: " + std::to_string(issues.size()) +
-                    " integrity finding(s), first: " + issues.front().kind + " " +
-                    issues.front().clip_id + " vs " + issues.front().other_clip_id + ": " +
-                    issues.front().detail);
-  }
+  if (stopped_on_any_rank(*comm, mine)) return kExitPreempted;
+  const std::vector<std::string> removed = removed_clips(plan, keys);
+  const std::vector<RankResult> parts = gather_parts(*comm, mine);
+  const std::vector<IntegrityIssue> issues = integrity_issues(opts, imported, parts);
   const data::Manifest m = build_manifest(opts, imported, parts);
   if (rank == 0) {
-    std::string tsv;
-    for (const auto& p : parts) {
-      for (const auto& r : p.rejections) {
-        tsv += tsv_field(r.clip_id) + "\t" + tsv_field(r.path) + "\t" + r.reason + "\t" +
-               tsv_field(r.detail) + "\n";
-      }
-    }
-    fs::atomic_write_file(out / data::shard::kRejectedFile, tsv);
-    std::string report;
-    for (const auto& i : issues) {
-      report += i.kind + "\t" + tsv_field(printable(i.clip_id)) + "\t" +
-                tsv_field(printable(i.other_clip_id)) + "\t" + tsv_field(printable(i.detail)) +
-                "\n";
-    }
-    fs::atomic_write_file(out / data::shard::kIntegrityFile, report);
-    // The re-pack rule's account (docs/datasets.md, "Packing again after the sources change").
-    int64_t reused_clips = 0, repacked = 0, fresh = 0;
-    std::vector<std::string> repacked_ids;
-    for (const auto& p : parts) {
-      reused_clips += p.reused_clips;
-      repacked += p.repacked_clips;
-      fresh += p.new_clips;
-      for (const auto& id : p.repacked_ids) {
-        if (repacked_ids.size() < 10) repacked_ids.push_back(id);
-      }
-    }
-    std::printf("sources: reused %lld, re-packed %lld (sources changed), new %lld, removed %zu\n",
-                static_cast<long long>(reused_clips), static_cast<long long>(repacked),
-                static_cast<long long>(fresh), removed.size());
-    auto some = [](const std::vector<std::string>& ids, int64_t total) {
-      std::string s;
-      for (const auto& id : ids) s += (s.empty() ? "" : ", ") + printable(id);
-      if (total > static_cast<int64_t>(ids.size())) s += ", ...";
-      return s;
-    };
-    if (repacked > 0) std::printf("  re-packed: %s\n", some(repacked_ids, repacked).c_str());
-    if (!removed.empty()) {
-      const std::vector<std::string> first(removed.begin(),
-                                           removed.begin() + std::min<size_t>(removed.size(), 10));
-      std::printf("  removed: %s\n", some(first, static_cast<int64_t>(removed.size())).c_str());
-    }
-    if (m.num_clips() == 0) {
+    write_rejections_and_integrity(out, parts, issues);
+    print_source_account(parts, removed);
+    if (m.num_clips() > 0) {
+      publish_manifest(out, m, size, parts, issues);
+    } else {
       std::printf("input %lld = packed 0 + rejected %lld\n",
                   static_cast<long long>(m.num_input_clips()),
                   static_cast<long long>(m.num_rejected()));
       std::fflush(stdout);
-    } else {
-      // Shard files not in this manifest (an earlier run with other ranks) are stale.
-      std::set<std::string> live;
-      for (const auto& s : m.shards()) {
-        live.insert(s.file());
-        live.insert(s.file() + ".clips.json");
-      }
-      for (int r = 0; r < size; ++r) live.insert(tail_sidecar_name(r, size));
-      for (const auto& e : stdfs::directory_iterator(out)) {
-        const std::string name = e.path().filename().string();
-        if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());
-      }
-      data::write_manifest(out, m);
-      int reused = 0;
-      for (const auto& p : parts) reused += p.reused_shards;
-      std::printf("packed %lld clip(s) into %d shard(s) (%d reused) in %s\n",
-                  static_cast<long long>(m.num_clips()), m.shards_size(), reused, out.c_str());
-      if (m.num_rejected() > 0) {
-        std::printf("rejected %lld clip(s): see %s\n", static_cast<long long>(m.num_rejected()),
-                    (out / data::shard::kRejectedFile).c_str());
-      }
-      std::printf("integrity: %s label conflict(s), %s leakage, %s duplicate content: see %s\n",
-                  count_of(issues, integrity::kLabelConflict).c_str(),
-                  count_of(issues, integrity::kLeakage).c_str(),
-                  count_of(issues, integrity::kDuplicateContent).c_str(),
-                  (out / data::shard::kIntegrityFile).c_str());
-      std::printf("input %lld = packed %lld + rejected %lld\n",
-                  static_cast<long long>(m.num_input_clips()),
-                  static_cast<long long>(m.num_clips()), static_cast<long long>(m.num_rejected()));
-      std::fflush(stdout);
     }
   }
-  if (m.num_clips() == 0) {
-    // A pack with nothing in it has failed: no manifest, non-zero exit, one line why.
-    if (m.num_input_clips() == 0) {
-      throw UserError("nothing to pack: the " + opts.format + " importer found no clip under " +
-                      opts.import.root);
-    }
-    std::map<std::string, int64_t> reasons;
-    for (const auto& p : parts) {
-      for (const auto& r : p.rejections) ++reasons[r.reason];
-    }
-    std::string why;
-    for (const auto& [r, n] : reasons) {
-      why += (why.empty() ? "" : ", ") + std::to_string(n) + " " + r;
-    }
-    throw UserError("nothing packed: all " + std::to_string(m.num_input_clips()) +
-                    " input clip(s) were rejected (" + why + "): see " +
-                    (out / data::shard::kRejectedFile).string());
-  }
+  if (m.num_clips() == 0) throw nothing_packed(opts, m, parts, out);
   comm->barrier();
   return 0;
 }
