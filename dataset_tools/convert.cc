@@ -435,19 +435,193 @@ size_t resume(const stdfs::path& out, int rank, int size, const std::vector<Clip
   return cursor;
 }
 
+// This rank's shards, written in clip order: the open shard with its sidecar's entries,
+// and what each closed shard adds to the rank's result.
+class ShardSink {
+ public:
+  // Shards are numbered from `k` (after the ones resume() reused); the first starts at
+  // clip `start`.
+  ShardSink(const ConvertOptions& opts, const RankPlan& rp, size_t begin, size_t start, int rank,
+            int size, int k, RankResult* result)
+      : opts_(opts),
+        rp_(rp),
+        out_(opts.output),
+        begin_(begin),
+        rank_(rank),
+        size_(size),
+        limit_(static_cast<uint64_t>(std::max(1, opts.params.shard_size_mb())) << 20),
+        result_(result),
+        k_(k),
+        shard_first_(start) {}
+
+  // Adds packed clip i (frames either freshly encoded or copied) to the open shard, after
+  // closing it when the clip would take it over the size bound.
+  void add(size_t i, const data::shard::ClipRecord& rec, uint64_t payload,
+           const std::vector<std::string>& jpeg, const std::vector<uint8_t>& raw, int stored,
+           const std::string& content_hash) {
+    if (writer_ && writer_->num_clips() > 0 && writer_->payload_bytes() + payload > limit_) {
+      close_shard(i);
+    }
+    if (!writer_) writer_.emplace(out_ / shard_file_name(rank_, size_, k_), opts_.params);
+    const int64_t row = writer_->num_clips();
+    if (opts_.params.encoding() == data::PackParams::jpeg) {
+      writer_->add_jpeg_clip(rec, jpeg);
+    } else {
+      writer_->add_raw_clip(rec, raw.data(), stored);
+    }
+    shard_hashes_.push_back(content_hash);
+    shard_clips_.push_back({{"k", (*rp_.keys)[i]},
+                            {"s", rp_.sigs[i - begin_].hash},
+                            {"t", rp_.sigs[i - begin_].stat_hash},
+                            {"r", row}});
+  }
+
+  // Records clip i's rejection in the open shard's range.
+  void reject(size_t i, const Rejection& r) {
+    shard_clips_.push_back({{"k", (*rp_.keys)[i]},
+                            {"s", rp_.sigs[i - begin_].hash},
+                            {"t", rp_.sigs[i - begin_].stat_hash},
+                            {"r", -1},
+                            {"j", shard_rejections_.size()}});
+    shard_rejections_.push_back(r);
+  }
+
+  // Finishes the open shard (if any) as covering clips up to `shard_end`: its sidecar, and
+  // its shard, records, hashes and rejections into the result.
+  void close_shard(size_t shard_end) {
+    if (!writer_) return;
+    data::ShardInfo info = writer_->finish();
+    json j = sidecar(shard_end);
+    j["shard"] = shard_json(info);
+    j["records"] = json::array();
+    for (const auto& r : writer_->records()) j["records"].push_back(record_json(r));
+    j["hashes"] = shard_hashes_;
+    fs::atomic_write_file(sidecar_path(writer_->final_path()), dump(j));
+    result_->shards.push_back(info);
+    result_->records.insert(result_->records.end(), writer_->records().begin(),
+                            writer_->records().end());
+    result_->hashes.insert(result_->hashes.end(), shard_hashes_.begin(), shard_hashes_.end());
+    shard_hashes_.clear();
+    result_->rejections.insert(result_->rejections.end(), shard_rejections_.begin(),
+                               shard_rejections_.end());
+    shard_rejections_.clear();
+    shard_clips_ = json::array();
+    writer_.reset();
+    shard_first_ = shard_end;
+    ++k_;
+    // Tests of a stop signal mid-conversion hold the rank here (util/failpoint.h).
+    util::failpoint("pack.shard_written", util::stop_requested);
+  }
+
+  // After the rank's last clip `end`: closes the shard. Rejections after the last shard
+  // (or with no shard at all) still count, and are recorded for the next run in this
+  // rank's tail sidecar.
+  void finish(size_t end) {
+    close_shard(end);
+    if (!shard_rejections_.empty()) {
+      json j = sidecar(end);
+      j["shard"] = nullptr;
+      j["records"] = json::array();
+      fs::atomic_write_file(out_ / tail_sidecar_name(rank_, size_), dump(j));
+    }
+    result_->rejections.insert(result_->rejections.end(), shard_rejections_.begin(),
+                               shard_rejections_.end());
+  }
+
+ private:
+  json sidecar(size_t shard_end) const {
+    json j = {{"params", rp_.params_fp},
+              {"tool", tool_version()},
+              {"first", shard_first_},
+              {"end", shard_end},
+              {"clips", shard_clips_}};
+    j["rejections"] = json::array();
+    for (const auto& r : shard_rejections_) j["rejections"].push_back(rejection_json(r));
+    return j;
+  }
+
+  const ConvertOptions& opts_;
+  const RankPlan& rp_;
+  const stdfs::path out_;
+  const size_t begin_;
+  const int rank_, size_;
+  const uint64_t limit_;  // shard_size_mb in bytes.
+  RankResult* result_;
+  int k_;  // The open (or next) shard's number.
+  std::optional<data::ShardWriter> writer_;
+  size_t shard_first_;
+  std::vector<Rejection> shard_rejections_;
+  std::vector<std::string> shard_hashes_;
+  json shard_clips_ = json::array();  // Every input clip of the shard's range, in order.
+};
+
+// Clip i with unchanged sources: its earlier result, without decoding (its stored frames
+// copied from the earlier shard, or its earlier rejection).
+void add_earlier_clip(size_t i, const ClipSource& c, const ConvertOptions& opts, const RankPlan& rp,
+                      ShardSink* sink) {
+  const EarlierClip& e = rp.earlier.at((*rp.keys)[i]);
+  if (e.row < 0) {
+    sink->reject(i, e.rejection);
+    return;
+  }
+  const data::ShardReader& reader = *rp.readers.at(e.shard);
+  const data::shard::ClipRecord rec{
+      c.clip_id, c.label, c.compound_label, c.split, e.record.source_num_frames, 0};
+  std::vector<std::string> jpeg;
+  std::vector<uint8_t> raw;
+  uint64_t payload = 0;
+  if (opts.params.encoding() == data::PackParams::jpeg) {
+    jpeg = reader.read_jpeg_frames(e.row);
+    for (const auto& f : jpeg) payload += f.size();
+  } else {
+    raw = reader.read_rgb_frames(e.row);
+    payload = raw.size();
+  }
+  sink->add(i, rec, payload, jpeg, raw, reader.stored_frames(e.row), e.content_hash);
+}
+
+// Clip i packed now (new or changed sources), or its rejection. Returns false when
+// --strict ends the packing (result->strict_error says why).
+bool add_packed_clip(size_t i, const ClipSource& c, const PackedClip& p, const ConvertOptions& opts,
+                     ShardSink* sink, RankResult* result) {
+  if (!p.reject_reason.empty()) {
+    sink->reject(i, {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
+    if (opts.strict) {
+      result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
+                             ") rejected: " + p.reject_reason + ": " + printable(p.reject_detail);
+      return false;
+    }
+    return true;
+  }
+  const data::shard::ClipRecord rec{c.clip_id,           c.label,        c.compound_label, c.split,
+                                    p.source_num_frames, p.stored_frames};
+  sink->add(i, rec, p.payload_bytes(), p.jpeg_frames, p.raw_frames, p.stored_frames,
+            p.content_hash);
+  return true;
+}
+
+// The re-pack rule's count of clip c packed now: re-packed (its sources changed) or new.
+void count_packed_clip(const ClipSource& c, Plan plan, RankResult* result) {
+  if (plan == Plan::kChanged) {
+    ++result->repacked_clips;
+    if (result->repacked_ids.size() < 10) result->repacked_ids.push_back(c.clip_id);
+  } else {
+    ++result->new_clips;
+  }
+}
+
 // Packs clips [begin, end) of this rank into shards; fills `result`. Clips the plan
 // reuses are copied from the earlier shards (stored frames as they are, records from this
 // import) or keep their earlier rejection; the rest are decoded and packed.
 void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips, size_t begin,
                size_t end, int rank, int size, int threads, RankPlan& rp, RankResult* result) {
-  const stdfs::path out(opts.output);
   int k = 0;
-  const size_t start = resume(out, rank, size, clips, begin, end, rp, result, &k);
+  const size_t start =
+      resume(stdfs::path(opts.output), rank, size, clips, begin, end, rp, result, &k);
   if (result->reused_shards > 0) {
     LOG(INFO) << "rank " << rank << ": reusing " << result->reused_shards
               << " complete shard(s) from an earlier run; " << (end - start) << " clip(s) left";
   }
-  const uint64_t limit = static_cast<uint64_t>(std::max(1, opts.params.shard_size_mb())) << 20;
   auto reuse = [&](size_t i) { return rp.plan[i - begin] == Plan::kReuse; };
   // Workers pack what is not reused; a new clip's signature is completed from the content
   // hash the packer computed while reading its files (no second read). Each worker writes
@@ -465,75 +639,7 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
       },
       start, end, threads);
   Progress progress("rank " + std::to_string(rank) + " packing", static_cast<int64_t>(end - start));
-
-  std::optional<data::ShardWriter> writer;
-  size_t shard_first = start;
-  std::vector<Rejection> shard_rejections;
-  std::vector<std::string> shard_hashes;
-  json shard_clips = json::array();  // Every input clip of the shard's range, in order.
-  auto sidecar = [&](size_t shard_end) {
-    json j = {{"params", rp.params_fp},
-              {"tool", tool_version()},
-              {"first", shard_first},
-              {"end", shard_end},
-              {"clips", shard_clips}};
-    j["rejections"] = json::array();
-    for (const auto& r : shard_rejections) j["rejections"].push_back(rejection_json(r));
-    return j;
-  };
-  auto close_shard = [&](size_t shard_end) {
-    if (!writer) return;
-    data::ShardInfo info = writer->finish();
-    json j = sidecar(shard_end);
-    j["shard"] = shard_json(info);
-    j["records"] = json::array();
-    for (const auto& r : writer->records()) j["records"].push_back(record_json(r));
-    j["hashes"] = shard_hashes;
-    fs::atomic_write_file(sidecar_path(writer->final_path()), dump(j));
-    result->shards.push_back(info);
-    result->records.insert(result->records.end(), writer->records().begin(),
-                           writer->records().end());
-    result->hashes.insert(result->hashes.end(), shard_hashes.begin(), shard_hashes.end());
-    shard_hashes.clear();
-    result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
-                              shard_rejections.end());
-    shard_rejections.clear();
-    shard_clips = json::array();
-    writer.reset();
-    shard_first = shard_end;
-    ++k;
-    // Tests of a stop signal mid-conversion hold the rank here (util/failpoint.h).
-    util::failpoint("pack.shard_written", util::stop_requested);
-  };
-  // Adds one packed clip (frames either freshly encoded or copied) to the open shard.
-  auto add = [&](size_t i, const data::shard::ClipRecord& rec, uint64_t payload,
-                 const std::vector<std::string>& jpeg, const std::vector<uint8_t>& raw, int stored,
-                 const std::string& content_hash) {
-    if (writer && writer->num_clips() > 0 && writer->payload_bytes() + payload > limit) {
-      close_shard(i);
-    }
-    if (!writer) writer.emplace(out / shard_file_name(rank, size, k), opts.params);
-    const int64_t row = writer->num_clips();
-    if (opts.params.encoding() == data::PackParams::jpeg) {
-      writer->add_jpeg_clip(rec, jpeg);
-    } else {
-      writer->add_raw_clip(rec, raw.data(), stored);
-    }
-    shard_hashes.push_back(content_hash);
-    shard_clips.push_back({{"k", (*rp.keys)[i]},
-                           {"s", rp.sigs[i - begin].hash},
-                           {"t", rp.sigs[i - begin].stat_hash},
-                           {"r", row}});
-  };
-  auto reject = [&](size_t i, const Rejection& r) {
-    shard_clips.push_back({{"k", (*rp.keys)[i]},
-                           {"s", rp.sigs[i - begin].hash},
-                           {"t", rp.sigs[i - begin].stat_hash},
-                           {"r", -1},
-                           {"j", shard_rejections.size()}});
-    shard_rejections.push_back(r);
-  };
-
+  ShardSink sink(opts, rp, begin, start, rank, size, k, result);
   // A stop signal (util/stop_signal.h) ends the loop after the clip in hand; the clips
   // packed so far become a complete shard that a rerun reuses.
   size_t packed_end = start;
@@ -543,50 +649,12 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
       break;
     }
     PackedClip p = pool.take(i);
-    const ClipSource& c = clips[i];
     if (reuse(i)) {
-      // Unchanged sources: the earlier result, without decoding.
-      const EarlierClip& e = rp.earlier.at((*rp.keys)[i]);
-      if (e.row < 0) {
-        reject(i, e.rejection);
-      } else {
-        const data::ShardReader& reader = *rp.readers.at(e.shard);
-        const data::shard::ClipRecord rec{
-            c.clip_id, c.label, c.compound_label, c.split, e.record.source_num_frames, 0};
-        std::vector<std::string> jpeg;
-        std::vector<uint8_t> raw;
-        uint64_t payload = 0;
-        if (opts.params.encoding() == data::PackParams::jpeg) {
-          jpeg = reader.read_jpeg_frames(e.row);
-          for (const auto& f : jpeg) payload += f.size();
-        } else {
-          raw = reader.read_rgb_frames(e.row);
-          payload = raw.size();
-        }
-        add(i, rec, payload, jpeg, raw, reader.stored_frames(e.row), e.content_hash);
-      }
+      add_earlier_clip(i, clips[i], opts, rp, &sink);
       ++result->reused_clips;
     } else {
-      if (rp.plan[i - begin] == Plan::kChanged) {
-        ++result->repacked_clips;
-        if (result->repacked_ids.size() < 10) result->repacked_ids.push_back(c.clip_id);
-      } else {
-        ++result->new_clips;
-      }
-      if (!p.reject_reason.empty()) {
-        reject(i, {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
-        if (opts.strict) {
-          result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
-                                 ") rejected: " + p.reject_reason + ": " +
-                                 printable(p.reject_detail);
-          break;
-        }
-      } else {
-        const data::shard::ClipRecord rec{
-            c.clip_id, c.label, c.compound_label, c.split, p.source_num_frames, p.stored_frames};
-        add(i, rec, p.payload_bytes(), p.jpeg_frames, p.raw_frames, p.stored_frames,
-            p.content_hash);
-      }
+      count_packed_clip(clips[i], rp.plan[i - begin], result);
+      if (!add_packed_clip(i, clips[i], p, opts, &sink, result)) break;
     }
     progress.update(static_cast<int64_t>(i - start + 1));
     packed_end = i + 1;
@@ -594,22 +662,12 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
   pool.stop();
   if (!result->strict_error.empty()) return;  // The partial shard is removed by ~ShardWriter.
   if (result->stopped) {
-    close_shard(packed_end);
+    sink.close_shard(packed_end);
     LOG(WARNING) << "rank " << rank << ": stop signal: " << (packed_end - start) << " of "
                  << (end - start) << " clip(s) packed, in complete shards";
     return;
   }
-  close_shard(end);
-  // Rejections after the last shard (or with no shard at all) still count, and are
-  // recorded for the next run in this rank's tail sidecar.
-  if (!shard_rejections.empty()) {
-    json j = sidecar(end);
-    j["shard"] = nullptr;
-    j["records"] = json::array();
-    fs::atomic_write_file(out / tail_sidecar_name(rank, size), dump(j));
-  }
-  result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
-                            shard_rejections.end());
+  sink.finish(end);
   if (start < end) progress.finish();
 }
 
