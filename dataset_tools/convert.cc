@@ -435,19 +435,193 @@ size_t resume(const stdfs::path& out, int rank, int size, const std::vector<Clip
   return cursor;
 }
 
+// This rank's shards, written in clip order: the open shard with its sidecar's entries,
+// and what each closed shard adds to the rank's result.
+class ShardSink {
+ public:
+  // Shards are numbered from `k` (after the ones resume() reused); the first starts at
+  // clip `start`.
+  ShardSink(const ConvertOptions& opts, const RankPlan& rp, size_t begin, size_t start, int rank,
+            int size, int k, RankResult* result)
+      : opts_(opts),
+        rp_(rp),
+        out_(opts.output),
+        begin_(begin),
+        rank_(rank),
+        size_(size),
+        limit_(static_cast<uint64_t>(std::max(1, opts.params.shard_size_mb())) << 20),
+        result_(result),
+        k_(k),
+        shard_first_(start) {}
+
+  // Adds packed clip i (frames either freshly encoded or copied) to the open shard, after
+  // closing it when the clip would take it over the size bound.
+  void add(size_t i, const data::shard::ClipRecord& rec, uint64_t payload,
+           const std::vector<std::string>& jpeg, const std::vector<uint8_t>& raw, int stored,
+           const std::string& content_hash) {
+    if (writer_ && writer_->num_clips() > 0 && writer_->payload_bytes() + payload > limit_) {
+      close_shard(i);
+    }
+    if (!writer_) writer_.emplace(out_ / shard_file_name(rank_, size_, k_), opts_.params);
+    const int64_t row = writer_->num_clips();
+    if (opts_.params.encoding() == data::PackParams::jpeg) {
+      writer_->add_jpeg_clip(rec, jpeg);
+    } else {
+      writer_->add_raw_clip(rec, raw.data(), stored);
+    }
+    shard_hashes_.push_back(content_hash);
+    shard_clips_.push_back({{"k", (*rp_.keys)[i]},
+                            {"s", rp_.sigs[i - begin_].hash},
+                            {"t", rp_.sigs[i - begin_].stat_hash},
+                            {"r", row}});
+  }
+
+  // Records clip i's rejection in the open shard's range.
+  void reject(size_t i, const Rejection& r) {
+    shard_clips_.push_back({{"k", (*rp_.keys)[i]},
+                            {"s", rp_.sigs[i - begin_].hash},
+                            {"t", rp_.sigs[i - begin_].stat_hash},
+                            {"r", -1},
+                            {"j", shard_rejections_.size()}});
+    shard_rejections_.push_back(r);
+  }
+
+  // Finishes the open shard (if any) as covering clips up to `shard_end`: its sidecar, and
+  // its shard, records, hashes and rejections into the result.
+  void close_shard(size_t shard_end) {
+    if (!writer_) return;
+    data::ShardInfo info = writer_->finish();
+    json j = sidecar(shard_end);
+    j["shard"] = shard_json(info);
+    j["records"] = json::array();
+    for (const auto& r : writer_->records()) j["records"].push_back(record_json(r));
+    j["hashes"] = shard_hashes_;
+    fs::atomic_write_file(sidecar_path(writer_->final_path()), dump(j));
+    result_->shards.push_back(info);
+    result_->records.insert(result_->records.end(), writer_->records().begin(),
+                            writer_->records().end());
+    result_->hashes.insert(result_->hashes.end(), shard_hashes_.begin(), shard_hashes_.end());
+    shard_hashes_.clear();
+    result_->rejections.insert(result_->rejections.end(), shard_rejections_.begin(),
+                               shard_rejections_.end());
+    shard_rejections_.clear();
+    shard_clips_ = json::array();
+    writer_.reset();
+    shard_first_ = shard_end;
+    ++k_;
+    // Tests of a stop signal mid-conversion hold the rank here (util/failpoint.h).
+    util::failpoint("pack.shard_written", util::stop_requested);
+  }
+
+  // After the rank's last clip `end`: closes the shard. Rejections after the last shard
+  // (or with no shard at all) still count, and are recorded for the next run in this
+  // rank's tail sidecar.
+  void finish(size_t end) {
+    close_shard(end);
+    if (!shard_rejections_.empty()) {
+      json j = sidecar(end);
+      j["shard"] = nullptr;
+      j["records"] = json::array();
+      fs::atomic_write_file(out_ / tail_sidecar_name(rank_, size_), dump(j));
+    }
+    result_->rejections.insert(result_->rejections.end(), shard_rejections_.begin(),
+                               shard_rejections_.end());
+  }
+
+ private:
+  json sidecar(size_t shard_end) const {
+    json j = {{"params", rp_.params_fp},
+              {"tool", tool_version()},
+              {"first", shard_first_},
+              {"end", shard_end},
+              {"clips", shard_clips_}};
+    j["rejections"] = json::array();
+    for (const auto& r : shard_rejections_) j["rejections"].push_back(rejection_json(r));
+    return j;
+  }
+
+  const ConvertOptions& opts_;
+  const RankPlan& rp_;
+  const stdfs::path out_;
+  const size_t begin_;
+  const int rank_, size_;
+  const uint64_t limit_;  // shard_size_mb in bytes.
+  RankResult* result_;
+  int k_;  // The open (or next) shard's number.
+  std::optional<data::ShardWriter> writer_;
+  size_t shard_first_;
+  std::vector<Rejection> shard_rejections_;
+  std::vector<std::string> shard_hashes_;
+  json shard_clips_ = json::array();  // Every input clip of the shard's range, in order.
+};
+
+// Clip i with unchanged sources: its earlier result, without decoding (its stored frames
+// copied from the earlier shard, or its earlier rejection).
+void add_earlier_clip(size_t i, const ClipSource& c, const ConvertOptions& opts, const RankPlan& rp,
+                      ShardSink* sink) {
+  const EarlierClip& e = rp.earlier.at((*rp.keys)[i]);
+  if (e.row < 0) {
+    sink->reject(i, e.rejection);
+    return;
+  }
+  const data::ShardReader& reader = *rp.readers.at(e.shard);
+  const data::shard::ClipRecord rec{
+      c.clip_id, c.label, c.compound_label, c.split, e.record.source_num_frames, 0};
+  std::vector<std::string> jpeg;
+  std::vector<uint8_t> raw;
+  uint64_t payload = 0;
+  if (opts.params.encoding() == data::PackParams::jpeg) {
+    jpeg = reader.read_jpeg_frames(e.row);
+    for (const auto& f : jpeg) payload += f.size();
+  } else {
+    raw = reader.read_rgb_frames(e.row);
+    payload = raw.size();
+  }
+  sink->add(i, rec, payload, jpeg, raw, reader.stored_frames(e.row), e.content_hash);
+}
+
+// Clip i packed now (new or changed sources), or its rejection. Returns false when
+// --strict ends the packing (result->strict_error says why).
+bool add_packed_clip(size_t i, const ClipSource& c, const PackedClip& p, const ConvertOptions& opts,
+                     ShardSink* sink, RankResult* result) {
+  if (!p.reject_reason.empty()) {
+    sink->reject(i, {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
+    if (opts.strict) {
+      result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
+                             ") rejected: " + p.reject_reason + ": " + printable(p.reject_detail);
+      return false;
+    }
+    return true;
+  }
+  const data::shard::ClipRecord rec{c.clip_id,           c.label,        c.compound_label, c.split,
+                                    p.source_num_frames, p.stored_frames};
+  sink->add(i, rec, p.payload_bytes(), p.jpeg_frames, p.raw_frames, p.stored_frames,
+            p.content_hash);
+  return true;
+}
+
+// The re-pack rule's count of clip c packed now: re-packed (its sources changed) or new.
+void count_packed_clip(const ClipSource& c, Plan plan, RankResult* result) {
+  if (plan == Plan::kChanged) {
+    ++result->repacked_clips;
+    if (result->repacked_ids.size() < 10) result->repacked_ids.push_back(c.clip_id);
+  } else {
+    ++result->new_clips;
+  }
+}
+
 // Packs clips [begin, end) of this rank into shards; fills `result`. Clips the plan
 // reuses are copied from the earlier shards (stored frames as they are, records from this
 // import) or keep their earlier rejection; the rest are decoded and packed.
 void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips, size_t begin,
                size_t end, int rank, int size, int threads, RankPlan& rp, RankResult* result) {
-  const stdfs::path out(opts.output);
   int k = 0;
-  const size_t start = resume(out, rank, size, clips, begin, end, rp, result, &k);
+  const size_t start =
+      resume(stdfs::path(opts.output), rank, size, clips, begin, end, rp, result, &k);
   if (result->reused_shards > 0) {
     LOG(INFO) << "rank " << rank << ": reusing " << result->reused_shards
               << " complete shard(s) from an earlier run; " << (end - start) << " clip(s) left";
   }
-  const uint64_t limit = static_cast<uint64_t>(std::max(1, opts.params.shard_size_mb())) << 20;
   auto reuse = [&](size_t i) { return rp.plan[i - begin] == Plan::kReuse; };
   // Workers pack what is not reused; a new clip's signature is completed from the content
   // hash the packer computed while reading its files (no second read). Each worker writes
@@ -465,75 +639,7 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
       },
       start, end, threads);
   Progress progress("rank " + std::to_string(rank) + " packing", static_cast<int64_t>(end - start));
-
-  std::optional<data::ShardWriter> writer;
-  size_t shard_first = start;
-  std::vector<Rejection> shard_rejections;
-  std::vector<std::string> shard_hashes;
-  json shard_clips = json::array();  // Every input clip of the shard's range, in order.
-  auto sidecar = [&](size_t shard_end) {
-    json j = {{"params", rp.params_fp},
-              {"tool", tool_version()},
-              {"first", shard_first},
-              {"end", shard_end},
-              {"clips", shard_clips}};
-    j["rejections"] = json::array();
-    for (const auto& r : shard_rejections) j["rejections"].push_back(rejection_json(r));
-    return j;
-  };
-  auto close_shard = [&](size_t shard_end) {
-    if (!writer) return;
-    data::ShardInfo info = writer->finish();
-    json j = sidecar(shard_end);
-    j["shard"] = shard_json(info);
-    j["records"] = json::array();
-    for (const auto& r : writer->records()) j["records"].push_back(record_json(r));
-    j["hashes"] = shard_hashes;
-    fs::atomic_write_file(sidecar_path(writer->final_path()), dump(j));
-    result->shards.push_back(info);
-    result->records.insert(result->records.end(), writer->records().begin(),
-                           writer->records().end());
-    result->hashes.insert(result->hashes.end(), shard_hashes.begin(), shard_hashes.end());
-    shard_hashes.clear();
-    result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
-                              shard_rejections.end());
-    shard_rejections.clear();
-    shard_clips = json::array();
-    writer.reset();
-    shard_first = shard_end;
-    ++k;
-    // Tests of a stop signal mid-conversion hold the rank here (util/failpoint.h).
-    util::failpoint("pack.shard_written", util::stop_requested);
-  };
-  // Adds one packed clip (frames either freshly encoded or copied) to the open shard.
-  auto add = [&](size_t i, const data::shard::ClipRecord& rec, uint64_t payload,
-                 const std::vector<std::string>& jpeg, const std::vector<uint8_t>& raw, int stored,
-                 const std::string& content_hash) {
-    if (writer && writer->num_clips() > 0 && writer->payload_bytes() + payload > limit) {
-      close_shard(i);
-    }
-    if (!writer) writer.emplace(out / shard_file_name(rank, size, k), opts.params);
-    const int64_t row = writer->num_clips();
-    if (opts.params.encoding() == data::PackParams::jpeg) {
-      writer->add_jpeg_clip(rec, jpeg);
-    } else {
-      writer->add_raw_clip(rec, raw.data(), stored);
-    }
-    shard_hashes.push_back(content_hash);
-    shard_clips.push_back({{"k", (*rp.keys)[i]},
-                           {"s", rp.sigs[i - begin].hash},
-                           {"t", rp.sigs[i - begin].stat_hash},
-                           {"r", row}});
-  };
-  auto reject = [&](size_t i, const Rejection& r) {
-    shard_clips.push_back({{"k", (*rp.keys)[i]},
-                           {"s", rp.sigs[i - begin].hash},
-                           {"t", rp.sigs[i - begin].stat_hash},
-                           {"r", -1},
-                           {"j", shard_rejections.size()}});
-    shard_rejections.push_back(r);
-  };
-
+  ShardSink sink(opts, rp, begin, start, rank, size, k, result);
   // A stop signal (util/stop_signal.h) ends the loop after the clip in hand; the clips
   // packed so far become a complete shard that a rerun reuses.
   size_t packed_end = start;
@@ -543,50 +649,12 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
       break;
     }
     PackedClip p = pool.take(i);
-    const ClipSource& c = clips[i];
     if (reuse(i)) {
-      // Unchanged sources: the earlier result, without decoding.
-      const EarlierClip& e = rp.earlier.at((*rp.keys)[i]);
-      if (e.row < 0) {
-        reject(i, e.rejection);
-      } else {
-        const data::ShardReader& reader = *rp.readers.at(e.shard);
-        const data::shard::ClipRecord rec{
-            c.clip_id, c.label, c.compound_label, c.split, e.record.source_num_frames, 0};
-        std::vector<std::string> jpeg;
-        std::vector<uint8_t> raw;
-        uint64_t payload = 0;
-        if (opts.params.encoding() == data::PackParams::jpeg) {
-          jpeg = reader.read_jpeg_frames(e.row);
-          for (const auto& f : jpeg) payload += f.size();
-        } else {
-          raw = reader.read_rgb_frames(e.row);
-          payload = raw.size();
-        }
-        add(i, rec, payload, jpeg, raw, reader.stored_frames(e.row), e.content_hash);
-      }
+      add_earlier_clip(i, clips[i], opts, rp, &sink);
       ++result->reused_clips;
     } else {
-      if (rp.plan[i - begin] == Plan::kChanged) {
-        ++result->repacked_clips;
-        if (result->repacked_ids.size() < 10) result->repacked_ids.push_back(c.clip_id);
-      } else {
-        ++result->new_clips;
-      }
-      if (!p.reject_reason.empty()) {
-        reject(i, {c.clip_id, printable(c.path), p.reject_reason, printable(p.reject_detail)});
-        if (opts.strict) {
-          result->strict_error = "clip " + c.clip_id + " (" + printable(c.path) +
-                                 ") rejected: " + p.reject_reason + ": " +
-                                 printable(p.reject_detail);
-          break;
-        }
-      } else {
-        const data::shard::ClipRecord rec{
-            c.clip_id, c.label, c.compound_label, c.split, p.source_num_frames, p.stored_frames};
-        add(i, rec, p.payload_bytes(), p.jpeg_frames, p.raw_frames, p.stored_frames,
-            p.content_hash);
-      }
+      count_packed_clip(clips[i], rp.plan[i - begin], result);
+      if (!add_packed_clip(i, clips[i], p, opts, &sink, result)) break;
     }
     progress.update(static_cast<int64_t>(i - start + 1));
     packed_end = i + 1;
@@ -594,22 +662,12 @@ void pack_rank(const ConvertOptions& opts, const std::vector<ClipSource>& clips,
   pool.stop();
   if (!result->strict_error.empty()) return;  // The partial shard is removed by ~ShardWriter.
   if (result->stopped) {
-    close_shard(packed_end);
+    sink.close_shard(packed_end);
     LOG(WARNING) << "rank " << rank << ": stop signal: " << (packed_end - start) << " of "
                  << (end - start) << " clip(s) packed, in complete shards";
     return;
   }
-  close_shard(end);
-  // Rejections after the last shard (or with no shard at all) still count, and are
-  // recorded for the next run in this rank's tail sidecar.
-  if (!shard_rejections.empty()) {
-    json j = sidecar(end);
-    j["shard"] = nullptr;
-    j["records"] = json::array();
-    fs::atomic_write_file(out / tail_sidecar_name(rank, size), dump(j));
-  }
-  result->rejections.insert(result->rejections.end(), shard_rejections.begin(),
-                            shard_rejections.end());
+  sink.finish(end);
   if (start < end) progress.finish();
 }
 
@@ -725,6 +783,195 @@ data::Manifest build_manifest(const ConvertOptions& opts, const ImportResult& im
   return m;
 }
 
+// Rank 0 makes the output folder and removes its manifest: a manifest must never describe
+// a dataset that is being rewritten.
+void prepare_output(comm::Communicator& world, const stdfs::path& out) {
+  if (world.rank() == 0) {
+    fs::ensure_writable_directory(out);
+    stdfs::remove(out / data::shard::kManifestFile);
+  }
+  world.barrier();
+}
+
+// The importer's clips (the same on every rank); with --strict, none of its integrity
+// findings.
+ImportResult import_clips(const ConvertOptions& opts, const comm::Communicator& world,
+                          int threads) {
+  ImportResult imported = import_dataset(opts.format, opts.import);
+  if (opts.strict && !imported.issues.empty()) {
+    const auto& i = imported.issues.front();
+    throw UserError("--strict: " + std::to_string(imported.issues.size()) +
+                    " integrity finding(s) in the annotations, first: " + i.kind + " " + i.clip_id +
+                    " vs " + i.other_clip_id + ": " + i.detail);
+  }
+  if (world.rank() == 0) {
+    LOG(INFO) << "importer " << opts.format << ": " << imported.clips.size() << " clip(s), "
+              << imported.class_names.size() << " classes, packing on " << world.size()
+              << " rank(s) x " << threads << " thread(s)";
+  }
+  return imported;
+}
+
+// Whether any rank stopped (a signal) before every clip was packed: then no manifest for
+// a dataset that is not all packed; a rerun of the same command reuses what is complete.
+bool stopped_on_any_rank(comm::Communicator& world, const RankResult& mine) {
+  if (!comm::any_rank(world, mine.stopped || util::stop_requested())) return false;
+  if (world.rank() == 0) {
+    std::cerr << "hesp-pack convert: stopped by a signal before every clip was packed; "
+                 "rerun the same command to continue (complete shards are reused); exit "
+              << kExitPreempted << std::endl;
+  }
+  return true;
+}
+
+// Clips of the earlier pack that are not in this input (same on every rank).
+std::vector<std::string> removed_clips(const RankPlan& plan, const std::vector<std::string>& keys) {
+  std::vector<std::string> removed;
+  const std::set<std::string> now(keys.begin(), keys.end());
+  for (const auto& [key, e] : plan.earlier) {
+    if (!now.count(key)) removed.push_back(key);
+  }
+  return removed;
+}
+
+// Every rank's part, on every rank: each broadcasts its own in turn (rank order = global
+// clip order). Throws a rank's --strict error.
+std::vector<RankResult> gather_parts(comm::Communicator& world, const RankResult& mine) {
+  const int rank = world.rank(), size = world.size();
+  std::vector<RankResult> parts(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    std::string bytes = r == rank ? serialize(mine) : std::string();
+    world.broadcast_bytes(bytes, r);
+    parts[r] = r == rank ? mine : deserialize(bytes);
+  }
+  for (const auto& p : parts) {
+    if (!p.strict_error.empty()) throw UserError("--strict: " + p.strict_error);
+  }
+  return parts;
+}
+
+// Integrity: findings of the importer plus byte-identical clips among the packed ones;
+// with --strict, none.
+std::vector<IntegrityIssue> integrity_issues(const ConvertOptions& opts,
+                                             const ImportResult& imported,
+                                             const std::vector<RankResult>& parts) {
+  std::vector<IntegrityIssue> issues = imported.issues;
+  const auto duplicates = content_duplicates(imported, parts);
+  issues.insert(issues.end(), duplicates.begin(), duplicates.end());
+  if (opts.strict && !issues.empty()) {
+    throw UserError("--strict: " + std::to_string(issues.size()) +
+                    " integrity finding(s), first: " + issues.front().kind + " " +
+                    issues.front().clip_id + " vs " + issues.front().other_clip_id + ": " +
+                    issues.front().detail);
+  }
+  return issues;
+}
+
+// rejected.tsv and integrity.tsv (rank 0).
+void write_rejections_and_integrity(const stdfs::path& out, const std::vector<RankResult>& parts,
+                                    const std::vector<IntegrityIssue>& issues) {
+  std::string tsv;
+  for (const auto& p : parts) {
+    for (const auto& r : p.rejections) {
+      tsv += tsv_field(r.clip_id) + "\t" + tsv_field(r.path) + "\t" + r.reason + "\t" +
+             tsv_field(r.detail) + "\n";
+    }
+  }
+  fs::atomic_write_file(out / data::shard::kRejectedFile, tsv);
+  std::string report;
+  for (const auto& i : issues) {
+    report += i.kind + "\t" + tsv_field(printable(i.clip_id)) + "\t" +
+              tsv_field(printable(i.other_clip_id)) + "\t" + tsv_field(printable(i.detail)) + "\n";
+  }
+  fs::atomic_write_file(out / data::shard::kIntegrityFile, report);
+}
+
+// The re-pack rule's account (docs/datasets.md, "Packing again after the sources change"):
+// reused, re-packed, new and removed clips (rank 0).
+void print_source_account(const std::vector<RankResult>& parts,
+                          const std::vector<std::string>& removed) {
+  int64_t reused_clips = 0, repacked = 0, fresh = 0;
+  std::vector<std::string> repacked_ids;
+  for (const auto& p : parts) {
+    reused_clips += p.reused_clips;
+    repacked += p.repacked_clips;
+    fresh += p.new_clips;
+    for (const auto& id : p.repacked_ids) {
+      if (repacked_ids.size() < 10) repacked_ids.push_back(id);
+    }
+  }
+  std::printf("sources: reused %lld, re-packed %lld (sources changed), new %lld, removed %zu\n",
+              static_cast<long long>(reused_clips), static_cast<long long>(repacked),
+              static_cast<long long>(fresh), removed.size());
+  auto some = [](const std::vector<std::string>& ids, int64_t total) {
+    std::string s;
+    for (const auto& id : ids) s += (s.empty() ? "" : ", ") + printable(id);
+    if (total > static_cast<int64_t>(ids.size())) s += ", ...";
+    return s;
+  };
+  if (repacked > 0) std::printf("  re-packed: %s\n", some(repacked_ids, repacked).c_str());
+  if (!removed.empty()) {
+    const std::vector<std::string> first(removed.begin(),
+                                         removed.begin() + std::min<size_t>(removed.size(), 10));
+    std::printf("  removed: %s\n", some(first, static_cast<int64_t>(removed.size())).c_str());
+  }
+}
+
+// A pack with clips (rank 0): removes shard files not in the manifest (an earlier run
+// with other ranks), writes the manifest and prints the summary.
+void publish_manifest(const stdfs::path& out, const data::Manifest& m, int size,
+                      const std::vector<RankResult>& parts,
+                      const std::vector<IntegrityIssue>& issues) {
+  std::set<std::string> live;
+  for (const auto& s : m.shards()) {
+    live.insert(s.file());
+    live.insert(s.file() + ".clips.json");
+  }
+  for (int r = 0; r < size; ++r) live.insert(tail_sidecar_name(r, size));
+  for (const auto& e : stdfs::directory_iterator(out)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());
+  }
+  data::write_manifest(out, m);
+  int reused = 0;
+  for (const auto& p : parts) reused += p.reused_shards;
+  std::printf("packed %lld clip(s) into %d shard(s) (%d reused) in %s\n",
+              static_cast<long long>(m.num_clips()), m.shards_size(), reused, out.c_str());
+  if (m.num_rejected() > 0) {
+    std::printf("rejected %lld clip(s): see %s\n", static_cast<long long>(m.num_rejected()),
+                (out / data::shard::kRejectedFile).c_str());
+  }
+  std::printf("integrity: %s label conflict(s), %s leakage, %s duplicate content: see %s\n",
+              count_of(issues, integrity::kLabelConflict).c_str(),
+              count_of(issues, integrity::kLeakage).c_str(),
+              count_of(issues, integrity::kDuplicateContent).c_str(),
+              (out / data::shard::kIntegrityFile).c_str());
+  std::printf("input %lld = packed %lld + rejected %lld\n",
+              static_cast<long long>(m.num_input_clips()), static_cast<long long>(m.num_clips()),
+              static_cast<long long>(m.num_rejected()));
+  std::fflush(stdout);
+}
+
+// The error of a pack with nothing in it (no manifest, non-zero exit, one line why).
+UserError nothing_packed(const ConvertOptions& opts, const data::Manifest& m,
+                         const std::vector<RankResult>& parts, const stdfs::path& out) {
+  if (m.num_input_clips() == 0) {
+    return UserError("nothing to pack: the " + opts.format + " importer found no clip under " +
+                     opts.import.root);
+  }
+  std::map<std::string, int64_t> reasons;
+  for (const auto& p : parts) {
+    for (const auto& r : p.rejections) ++reasons[r.reason];
+  }
+  std::string why;
+  for (const auto& [r, n] : reasons) {
+    why += (why.empty() ? "" : ", ") + std::to_string(n) + " " + r;
+  }
+  return UserError("nothing packed: all " + std::to_string(m.num_input_clips()) +
+                   " input clip(s) were rejected (" + why + "): see " +
+                   (out / data::shard::kRejectedFile).string());
+}
+
 }  // namespace
 
 std::string shard_file_name(int rank, int size, int k) {
@@ -744,26 +991,9 @@ int run_convert(const ConvertOptions& opts) {
   const int threads = threads::threads_per_rank(opts.threads, comm->local_size());
   cv::setNumThreads(1);  // Parallelism comes from our pool; OpenCV's own would oversubscribe.
   const stdfs::path out(opts.output);
-  if (rank == 0) {
-    fs::ensure_writable_directory(out);
-    // A manifest must never describe a dataset that is being rewritten.
-    stdfs::remove(out / data::shard::kManifestFile);
-  }
-  comm->barrier();
-
-  const ImportResult imported = import_dataset(opts.format, opts.import);
+  prepare_output(*comm, out);
+  const ImportResult imported = import_clips(opts, *comm, threads);
   const size_t n = imported.clips.size();
-  if (opts.strict && !imported.issues.empty()) {
-    const auto& i = imported.issues.front();
-    throw UserError("--strict: " + std::to_string(imported.issues.size()) +
-                    " integrity finding(s) in the annotations, first: " + i.kind + " " + i.clip_id +
-                    " vs " + i.other_clip_id + ": " + i.detail);
-  }
-  if (rank == 0) {
-    LOG(INFO) << "importer " << opts.format << ": " << n << " clip(s), "
-              << imported.class_names.size() << " classes, packing on " << size << " rank(s) x "
-              << threads << " thread(s)";
-  }
   const size_t begin = n * rank / size, end = n * (rank + 1) / size;
   // Hash the sources and open the earlier shards to copy from on every rank before any
   // rank removes or replaces a file of the earlier pack.
@@ -777,143 +1007,24 @@ int run_convert(const ConvertOptions& opts) {
   RankResult mine;
   pack_rank(opts, imported.clips, begin, end, rank, size, threads, plan, &mine);
   plan.readers.clear();
-  // Every rank agrees on a stop: no manifest for a dataset that is not all packed; a rerun
-  // of the same command reuses what is complete.
-  if (comm::any_rank(*comm, mine.stopped || util::stop_requested())) {
-    if (rank == 0) {
-      std::cerr << "hesp-pack convert: stopped by a signal before every clip was packed; "
-                   "rerun the same command to continue (complete shards are reused); exit "
-                << kExitPreempted << std::endl;
-    }
-    return kExitPreempted;
-  }
-  // Clips of the earlier pack that are not in this input (same on every rank).
-  std::vector<std::string> removed;
-  {
-    const std::set<std::string> now(keys.begin(), keys.end());
-    for (const auto& [key, e] : plan.earlier) {
-      if (!now.count(key)) removed.push_back(key);
-    }
-  }
-
-  // Gather: every rank broadcasts its part in turn (rank order = global clip order).
-  std::vector<RankResult> parts(static_cast<size_t>(size));
-  for (int r = 0; r < size; ++r) {
-    std::string bytes = r == rank ? serialize(mine) : std::string();
-    comm->broadcast_bytes(bytes, r);
-    parts[r] = r == rank ? mine : deserialize(bytes);
-  }
-  for (const auto& p : parts) {
-    if (!p.strict_error.empty()) throw UserError("--strict: " + p.strict_error);
-  }
-  // Integrity: findings of the importer plus byte-identical clips among the packed ones.
-  std::vector<IntegrityIssue> issues = imported.issues;
-  const auto duplicates = content_duplicates(imported, parts);
-  issues.insert(issues.end(), duplicates.begin(), duplicates.end());
-  if (opts.strict && !issues.empty()) {
-    throw UserError("--strict: " + std::to_string(issues.size()) +
-                    " integrity finding(s), first: " + issues.front().kind + " " +
-                    issues.front().clip_id + " vs " + issues.front().other_clip_id + ": " +
-                    issues.front().detail);
-  }
+  if (stopped_on_any_rank(*comm, mine)) return kExitPreempted;
+  const std::vector<std::string> removed = removed_clips(plan, keys);
+  const std::vector<RankResult> parts = gather_parts(*comm, mine);
+  const std::vector<IntegrityIssue> issues = integrity_issues(opts, imported, parts);
   const data::Manifest m = build_manifest(opts, imported, parts);
   if (rank == 0) {
-    std::string tsv;
-    for (const auto& p : parts) {
-      for (const auto& r : p.rejections) {
-        tsv += tsv_field(r.clip_id) + "\t" + tsv_field(r.path) + "\t" + r.reason + "\t" +
-               tsv_field(r.detail) + "\n";
-      }
-    }
-    fs::atomic_write_file(out / data::shard::kRejectedFile, tsv);
-    std::string report;
-    for (const auto& i : issues) {
-      report += i.kind + "\t" + tsv_field(printable(i.clip_id)) + "\t" +
-                tsv_field(printable(i.other_clip_id)) + "\t" + tsv_field(printable(i.detail)) +
-                "\n";
-    }
-    fs::atomic_write_file(out / data::shard::kIntegrityFile, report);
-    // The re-pack rule's account (docs/datasets.md, "Packing again after the sources change").
-    int64_t reused_clips = 0, repacked = 0, fresh = 0;
-    std::vector<std::string> repacked_ids;
-    for (const auto& p : parts) {
-      reused_clips += p.reused_clips;
-      repacked += p.repacked_clips;
-      fresh += p.new_clips;
-      for (const auto& id : p.repacked_ids) {
-        if (repacked_ids.size() < 10) repacked_ids.push_back(id);
-      }
-    }
-    std::printf("sources: reused %lld, re-packed %lld (sources changed), new %lld, removed %zu\n",
-                static_cast<long long>(reused_clips), static_cast<long long>(repacked),
-                static_cast<long long>(fresh), removed.size());
-    auto some = [](const std::vector<std::string>& ids, int64_t total) {
-      std::string s;
-      for (const auto& id : ids) s += (s.empty() ? "" : ", ") + printable(id);
-      if (total > static_cast<int64_t>(ids.size())) s += ", ...";
-      return s;
-    };
-    if (repacked > 0) std::printf("  re-packed: %s\n", some(repacked_ids, repacked).c_str());
-    if (!removed.empty()) {
-      const std::vector<std::string> first(removed.begin(),
-                                           removed.begin() + std::min<size_t>(removed.size(), 10));
-      std::printf("  removed: %s\n", some(first, static_cast<int64_t>(removed.size())).c_str());
-    }
-    if (m.num_clips() == 0) {
+    write_rejections_and_integrity(out, parts, issues);
+    print_source_account(parts, removed);
+    if (m.num_clips() > 0) {
+      publish_manifest(out, m, size, parts, issues);
+    } else {
       std::printf("input %lld = packed 0 + rejected %lld\n",
                   static_cast<long long>(m.num_input_clips()),
                   static_cast<long long>(m.num_rejected()));
       std::fflush(stdout);
-    } else {
-      // Shard files not in this manifest (an earlier run with other ranks) are stale.
-      std::set<std::string> live;
-      for (const auto& s : m.shards()) {
-        live.insert(s.file());
-        live.insert(s.file() + ".clips.json");
-      }
-      for (int r = 0; r < size; ++r) live.insert(tail_sidecar_name(r, size));
-      for (const auto& e : stdfs::directory_iterator(out)) {
-        const std::string name = e.path().filename().string();
-        if (name.rfind("shard-", 0) == 0 && !live.count(name)) stdfs::remove(e.path());
-      }
-      data::write_manifest(out, m);
-      int reused = 0;
-      for (const auto& p : parts) reused += p.reused_shards;
-      std::printf("packed %lld clip(s) into %d shard(s) (%d reused) in %s\n",
-                  static_cast<long long>(m.num_clips()), m.shards_size(), reused, out.c_str());
-      if (m.num_rejected() > 0) {
-        std::printf("rejected %lld clip(s): see %s\n", static_cast<long long>(m.num_rejected()),
-                    (out / data::shard::kRejectedFile).c_str());
-      }
-      std::printf("integrity: %s label conflict(s), %s leakage, %s duplicate content: see %s\n",
-                  count_of(issues, integrity::kLabelConflict).c_str(),
-                  count_of(issues, integrity::kLeakage).c_str(),
-                  count_of(issues, integrity::kDuplicateContent).c_str(),
-                  (out / data::shard::kIntegrityFile).c_str());
-      std::printf("input %lld = packed %lld + rejected %lld\n",
-                  static_cast<long long>(m.num_input_clips()),
-                  static_cast<long long>(m.num_clips()), static_cast<long long>(m.num_rejected()));
-      std::fflush(stdout);
     }
   }
-  if (m.num_clips() == 0) {
-    // A pack with nothing in it has failed: no manifest, non-zero exit, one line why.
-    if (m.num_input_clips() == 0) {
-      throw UserError("nothing to pack: the " + opts.format + " importer found no clip under " +
-                      opts.import.root);
-    }
-    std::map<std::string, int64_t> reasons;
-    for (const auto& p : parts) {
-      for (const auto& r : p.rejections) ++reasons[r.reason];
-    }
-    std::string why;
-    for (const auto& [r, n] : reasons) {
-      why += (why.empty() ? "" : ", ") + std::to_string(n) + " " + r;
-    }
-    throw UserError("nothing packed: all " + std::to_string(m.num_input_clips()) +
-                    " input clip(s) were rejected (" + why + "): see " +
-                    (out / data::shard::kRejectedFile).string());
-  }
+  if (m.num_clips() == 0) throw nothing_packed(opts, m, parts, out);
   comm->barrier();
   return 0;
 }

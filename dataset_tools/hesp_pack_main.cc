@@ -5,6 +5,9 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "comm/communicator.h"
 #include "comm/job_end.h"
@@ -57,10 +60,29 @@ struct PackFlags {
   bool deflate = false;
 };
 
-void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
-                 std::vector<std::string>& lists, std::vector<std::string>& maps,
-                 std::string& class_map_file, std::string& class_names, std::string& encoding,
-                 std::string& resize, int& dfew_set) {
+// `convert`'s flags: the options CLI11 fills directly, and those turned into options after
+// parsing (convert_options).
+struct ConvertFlags {
+  hesp::pack::ConvertOptions options;
+  PackFlags pack;
+  std::vector<std::string> lists, maps;
+  std::string class_map_file, class_names, encoding = "jpeg", resize = "stretch";
+  int dfew_set = 1;
+};
+
+// Every subcommand's flags.
+struct Flags {
+  ConvertFlags convert;
+  std::string verify_dir;
+  bool quick = false;
+  std::string inspect_dir, dump_clip, dump_out;
+  hesp::pack::SynthOptions synth;
+  hesp::pack::ExportOptions exporter;
+};
+
+void add_convert(CLI::App& app, ConvertFlags& flags) {
+  hesp::pack::ConvertOptions& o = flags.options;
+  PackFlags& f = flags.pack;
   auto* c = app.add_subcommand("convert", "convert a dataset tree into sharded HDF5");
   c->footer(kFormatsHelp);
   c->add_option("--format", o.format, "afew|mafw|reference-list|dfew|ferv39k|csv")
@@ -74,9 +96,9 @@ void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
                 "more keeps the middle frame of each of T segments)")
       ->check(CLI::Range(0, 1 << 20));
   c->add_option("--size", f.size, "stored frame size S (S x S)")->check(CLI::Range(8, 4096));
-  c->add_option("--encoding", encoding, "jpeg|raw")->check(CLI::IsMember({"jpeg", "raw"}));
+  c->add_option("--encoding", flags.encoding, "jpeg|raw")->check(CLI::IsMember({"jpeg", "raw"}));
   c->add_option("--jpeg-quality", f.quality, "JPEG quality 1..100")->check(CLI::Range(1, 100));
-  c->add_option("--resize", resize, "stretch|center-crop")
+  c->add_option("--resize", flags.resize, "stretch|center-crop")
       ->check(CLI::IsMember({"stretch", "center-crop"}));
   c->add_option("--shard-size-mb", f.shard_mb, "shard payload bound (MiB)")
       ->check(CLI::Range(1, 1 << 20));
@@ -85,10 +107,11 @@ void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
   c->add_flag("--strict", o.strict,
               "any rejected clip or integrity finding (label conflict, leakage, duplicate "
               "content) is a fatal error");
-  c->add_option("--class-map", class_map_file, "file of 'from to' class renames");
-  c->add_option("--map", maps, "class rename from=to (repeatable)");
-  c->add_option("--class-names", class_names, "output class names in label order, comma-separated");
-  c->add_option("--list", lists, "reference-list: split=FILE (repeatable)");
+  c->add_option("--class-map", flags.class_map_file, "file of 'from to' class renames");
+  c->add_option("--map", flags.maps, "class rename from=to (repeatable)");
+  c->add_option("--class-names", flags.class_names,
+                "output class names in label order, comma-separated");
+  c->add_option("--list", flags.lists, "reference-list: split=FILE (repeatable)");
   c->add_option("--csv", o.import.csv_file, "csv: annotation file (default ROOT/clips.csv)");
   c->add_option("--mafw-labels", o.import.mafw_labels, "single|compound")
       ->check(CLI::IsMember({"single", "compound"}));
@@ -96,9 +119,45 @@ void add_convert(CLI::App& app, hesp::pack::ConvertOptions& o, PackFlags& f,
       ->check(CLI::Range(0, 5));
   c->add_option("--mafw-caption", o.import.mafw_caption, "no_caption|with_caption split files")
       ->check(CLI::IsMember({"no_caption", "with_caption"}));
-  c->add_option("--dfew-set", dfew_set, "DFEW fold 1..5")->check(CLI::Range(1, 5));
+  c->add_option("--dfew-set", flags.dfew_set, "DFEW fold 1..5")->check(CLI::Range(1, 5));
   c->add_option("--source", o.import.source, "auto|frames|video: which media to read")
       ->check(CLI::IsMember({"auto", "frames", "video"}));
+}
+
+void add_verify_and_inspect(CLI::App& app, Flags& f) {
+  auto* verify = app.add_subcommand("verify", "check checksums and structure, decode every frame");
+  verify->add_option("dir", f.verify_dir, "packed dataset folder")->required();
+  verify->add_flag("--quick", f.quick, "skip decoding frames");
+
+  auto* inspect = app.add_subcommand("inspect", "counts per class x split, shards, parameters");
+  inspect->add_option("dir", f.inspect_dir, "packed dataset folder")->required();
+  inspect->add_option("--dump", f.dump_clip, "clip id whose frames to write as JPEGs");
+  inspect->add_option("--out", f.dump_out, "folder for --dump");
+}
+
+void add_synth(CLI::App& app, hesp::pack::SynthOptions& syn) {
+  auto* synth = app.add_subcommand("synth", "write a synthetic dataset in a real layout");
+  synth->add_option("--layout", syn.layout, "afew|mafw|reference-list|dfew")
+      ->required()
+      ->check(CLI::IsMember({"afew", "mafw", "reference-list", "dfew"}));
+  synth->add_option("--out", syn.out, "output folder")->required();
+  synth->add_option("--clips-per-class", syn.clips_per_class, "clips per class");
+  synth->add_option("--frames", syn.frames, "frames per clip (varied a little per clip)");
+  synth->add_option("--size", syn.size, "frame size");
+  synth->add_option("--seed", syn.seed, "random seed");
+  synth->add_flag("--video", syn.video, "AFEW .avi / MAFW .mp4 instead of frame folders");
+  synth->add_flag("--defects", syn.defects,
+                  "plant one clip per bad-input case (DIR/expected_rejections.tsv)");
+}
+
+void add_export(CLI::App& app, hesp::pack::ExportOptions& exp) {
+  auto* exporter = app.add_subcommand(
+      "export", "write packed clips as PNG frame folders or lossless (FFV1) AVI videos");
+  exporter->add_option("dir", exp.dir, "packed dataset folder")->required();
+  exporter->add_option("--out", exp.out, "output folder")->required();
+  exporter->add_option("--split", exp.split, "only clips of this split");
+  exporter->add_option("--as", exp.as, "frames|video")->check(CLI::IsMember({"frames", "video"}));
+  exporter->add_option("--max-clips", exp.max_clips, "at most this many clips (0: all)");
 }
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -107,6 +166,84 @@ std::vector<std::string> split_commas(const std::string& s) {
     if (!item.empty()) out.push_back(std::move(item));
   }
   return out;
+}
+
+// The renames of a --class-map file ('from to' or 'from,to' lines; # comments).
+void read_class_map_file(const std::string& file, std::map<std::string, std::string>* map) {
+  for (const auto& line : hesp::pack::read_text_lines(file, "--class-map file")) {
+    auto f = hesp::pack::split_fields(line.text);
+    if (f.size() == 1) f = hesp::pack::split_csv(line.text);  // "from,to"
+    if (f.empty() || f[0][0] == '#') continue;
+    if (f.size() != 2) {
+      throw hesp::ConfigError(file + ":" + std::to_string(line.number) + ": want 'from to', got " +
+                              hesp::pack::printable(line.text));
+    }
+    (*map)[f[0]] = f[1];
+  }
+}
+
+// `convert`'s options from its flags: the pack parameters, the lists and the class names
+// and renames. Throws ConfigError on a malformed --list, --map or --class-map line.
+hesp::pack::ConvertOptions convert_options(const ConvertFlags& flags) {
+  hesp::pack::ConvertOptions conv = flags.options;
+  const PackFlags& f = flags.pack;
+  conv.params.set_frames_per_clip(f.frames);
+  conv.params.set_size(f.size);
+  conv.params.set_jpeg_quality(f.quality);
+  conv.params.set_shard_size_mb(f.shard_mb);
+  conv.params.set_raw_deflate(f.deflate);
+  conv.params.set_encoding(flags.encoding == "raw" ? hesp::data::PackParams::raw
+                                                   : hesp::data::PackParams::jpeg);
+  conv.params.set_resize(flags.resize == "center-crop" ? hesp::data::PackParams::center_crop
+                                                       : hesp::data::PackParams::stretch);
+  if (conv.format == "dfew") conv.import.dataset_set = flags.dfew_set;
+  conv.import.class_names = split_commas(flags.class_names);
+  for (const auto& l : flags.lists) {
+    const auto eq = l.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw hesp::ConfigError("--list wants split=FILE, got " + l);
+    }
+    conv.import.lists[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  if (!flags.class_map_file.empty())
+    read_class_map_file(flags.class_map_file, &conv.import.class_map);
+  for (const auto& m : flags.maps) {
+    const auto eq = m.find('=');
+    if (eq == std::string::npos) throw hesp::ConfigError("--map wants from=to, got " + m);
+    conv.import.class_map[m.substr(0, eq)] = m.substr(eq + 1);
+  }
+  return conv;
+}
+
+int convert(const ConvertFlags& flags) {
+  // First thing: SIGUSR1/SIGTERM (a job's end under SLURM) stop the packing after the
+  // clip in hand, keep the complete shards and exit 75, instead of killing it (138).
+  hesp::util::catch_stop_signals();
+  const hesp::pack::ConvertOptions conv = convert_options(flags);
+  auto comm = hesp::comm::world();
+  hesp::logging::configure_for_rank(comm->rank(), false);
+  return hesp::pack::run_convert(conv);
+}
+
+// The parsed subcommand. Errors end the job (every rank under mpirun) with their exit code.
+int run_subcommand(const CLI::App& app, const Flags& f) {
+  try {
+    if (app.got_subcommand("convert")) return convert(f.convert);
+    if (app.got_subcommand("verify")) return hesp::pack::run_verify(f.verify_dir, f.quick);
+    if (app.got_subcommand("inspect")) {
+      return hesp::pack::run_inspect(f.inspect_dir, f.dump_clip, f.dump_out);
+    }
+    if (app.got_subcommand("synth")) return hesp::pack::run_synth(f.synth);
+    if (app.got_subcommand("export")) return hesp::pack::run_export(f.exporter);
+  } catch (const hesp::UserError& e) {
+    // Under mpirun (convert), an error of one rank ends the whole job at once.
+    return hesp::comm::end_job_after_error(e.what(), e.exit_code(),
+                                           hesp::comm::raised_on_every_rank(e), "hesp-pack");
+  } catch (const std::exception& e) {
+    // Never an abort on input we did not foresee: say what failed and exit 1.
+    return hesp::comm::end_job_after_error(e.what(), hesp::kExitFailure, false, "hesp-pack");
+  }
+  return hesp::kExitFailure;
 }
 
 }  // namespace
@@ -120,50 +257,11 @@ int main(int argc, char** argv) {
   CLI::App app{"hesp-pack: convert facial-expression video datasets into sharded HDF5"};
   app.footer(kFormatsHelp);
   app.require_subcommand(1);
-
-  hesp::pack::ConvertOptions conv;
-  std::vector<std::string> lists, maps;
-  std::string class_map_file, class_names, encoding = "jpeg", resize = "stretch";
-  int dfew_set = 1;
-  PackFlags flags;
-  add_convert(app, conv, flags, lists, maps, class_map_file, class_names, encoding, resize,
-              dfew_set);
-
-  std::string verify_dir;
-  bool quick = false;
-  auto* verify = app.add_subcommand("verify", "check checksums and structure, decode every frame");
-  verify->add_option("dir", verify_dir, "packed dataset folder")->required();
-  verify->add_flag("--quick", quick, "skip decoding frames");
-
-  std::string inspect_dir, dump_clip, dump_out;
-  auto* inspect = app.add_subcommand("inspect", "counts per class x split, shards, parameters");
-  inspect->add_option("dir", inspect_dir, "packed dataset folder")->required();
-  inspect->add_option("--dump", dump_clip, "clip id whose frames to write as JPEGs");
-  inspect->add_option("--out", dump_out, "folder for --dump");
-
-  hesp::pack::SynthOptions syn;
-  auto* synth = app.add_subcommand("synth", "write a synthetic dataset in a real layout");
-  synth->add_option("--layout", syn.layout, "afew|mafw|reference-list|dfew")
-      ->required()
-      ->check(CLI::IsMember({"afew", "mafw", "reference-list", "dfew"}));
-  synth->add_option("--out", syn.out, "output folder")->required();
-  synth->add_option("--clips-per-class", syn.clips_per_class, "clips per class");
-  synth->add_option("--frames", syn.frames, "frames per clip (varied a little per clip)");
-  synth->add_option("--size", syn.size, "frame size");
-  synth->add_option("--seed", syn.seed, "random seed");
-  synth->add_flag("--video", syn.video, "AFEW .avi / MAFW .mp4 instead of frame folders");
-  synth->add_flag("--defects", syn.defects,
-                  "plant one clip per bad-input case (DIR/expected_rejections.tsv)");
-
-  hesp::pack::ExportOptions exp;
-  auto* exporter = app.add_subcommand(
-      "export", "write packed clips as PNG frame folders or lossless (FFV1) AVI videos");
-  exporter->add_option("dir", exp.dir, "packed dataset folder")->required();
-  exporter->add_option("--out", exp.out, "output folder")->required();
-  exporter->add_option("--split", exp.split, "only clips of this split");
-  exporter->add_option("--as", exp.as, "frames|video")->check(CLI::IsMember({"frames", "video"}));
-  exporter->add_option("--max-clips", exp.max_clips, "at most this many clips (0: all)");
-
+  Flags flags;
+  add_convert(app, flags.convert);
+  add_verify_and_inspect(app, flags);
+  add_synth(app, flags.synth);
+  add_export(app, flags.exporter);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -172,62 +270,5 @@ int main(int argc, char** argv) {
     app.exit(e);
     return hesp::kExitConfigError;
   }
-  try {
-    if (app.got_subcommand("convert")) {
-      // First thing: SIGUSR1/SIGTERM (a job's end under SLURM) stop the packing after the
-      // clip in hand, keep the complete shards and exit 75, instead of killing it (138).
-      hesp::util::catch_stop_signals();
-      conv.params.set_frames_per_clip(flags.frames);
-      conv.params.set_size(flags.size);
-      conv.params.set_jpeg_quality(flags.quality);
-      conv.params.set_shard_size_mb(flags.shard_mb);
-      conv.params.set_raw_deflate(flags.deflate);
-      conv.params.set_encoding(encoding == "raw" ? hesp::data::PackParams::raw
-                                                 : hesp::data::PackParams::jpeg);
-      conv.params.set_resize(resize == "center-crop" ? hesp::data::PackParams::center_crop
-                                                     : hesp::data::PackParams::stretch);
-      if (conv.format == "dfew") conv.import.dataset_set = dfew_set;
-      conv.import.class_names = split_commas(class_names);
-      for (const auto& l : lists) {
-        const auto eq = l.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          throw hesp::ConfigError("--list wants split=FILE, got " + l);
-        }
-        conv.import.lists[l.substr(0, eq)] = l.substr(eq + 1);
-      }
-      if (!class_map_file.empty()) {
-        for (const auto& line : hesp::pack::read_text_lines(class_map_file, "--class-map file")) {
-          auto f = hesp::pack::split_fields(line.text);
-          if (f.size() == 1) f = hesp::pack::split_csv(line.text);  // "from,to"
-          if (f.empty() || f[0][0] == '#') continue;
-          if (f.size() != 2) {
-            throw hesp::ConfigError(class_map_file + ":" + std::to_string(line.number) +
-                                    ": want 'from to', got " + hesp::pack::printable(line.text));
-          }
-          conv.import.class_map[f[0]] = f[1];
-        }
-      }
-      for (const auto& m : maps) {
-        const auto eq = m.find('=');
-        if (eq == std::string::npos) throw hesp::ConfigError("--map wants from=to, got " + m);
-        conv.import.class_map[m.substr(0, eq)] = m.substr(eq + 1);
-      }
-      auto comm = hesp::comm::world();
-      hesp::logging::configure_for_rank(comm->rank(), false);
-      return hesp::pack::run_convert(conv);
-    }
-    if (app.got_subcommand("verify")) return hesp::pack::run_verify(verify_dir, quick);
-    if (app.got_subcommand("inspect"))
-      return hesp::pack::run_inspect(inspect_dir, dump_clip, dump_out);
-    if (app.got_subcommand("synth")) return hesp::pack::run_synth(syn);
-    if (app.got_subcommand("export")) return hesp::pack::run_export(exp);
-  } catch (const hesp::UserError& e) {
-    // Under mpirun (convert), an error of one rank ends the whole job at once.
-    return hesp::comm::end_job_after_error(e.what(), e.exit_code(),
-                                           hesp::comm::raised_on_every_rank(e), "hesp-pack");
-  } catch (const std::exception& e) {
-    // Never an abort on input we did not foresee: say what failed and exit 1.
-    return hesp::comm::end_job_after_error(e.what(), hesp::kExitFailure, false, "hesp-pack");
-  }
-  return hesp::kExitFailure;
+  return run_subcommand(app, flags);
 }

@@ -175,8 +175,10 @@ int run_step(const StepOptions& o) {
   } else {
     for (const auto& s : o.overrides) config::apply_override(s, &exp);
   }
-  if (exp.method() == config::clip_zeroshot) {
-    throw ConfigError("hesp step: method clip_zeroshot has nothing to train (no step)");
+  const config::MethodTraits& traits = config::method_traits(exp.method());
+  if (!traits.trains) {
+    throw ConfigError("hesp step: method " + config::Method_Name(exp.method()) +
+                      " has nothing to train (no step)");
   }
   exp.mutable_model()->set_clip_weights(o.weights);
   auto clip = clip::ClipModel::load(o.weights);
@@ -189,7 +191,8 @@ int run_step(const StepOptions& o) {
   // The frozen CLIP in the step's precision before the model encodes its fixed texts.
   clip->to(dtype);
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp.model().vocab()));
-  model::HespModel model(exp, clip, tokenizer, input.class_names);
+  model::HespModel model(traits, exp.model(), exp.prompts(), exp.data(), exp.losses(), clip,
+                         tokenizer, input.class_names);
   model->to(dtype);
   std::map<std::string, std::vector<int64_t>> param_shapes;
   load_params(in, *model, &param_shapes);

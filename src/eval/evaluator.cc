@@ -9,11 +9,10 @@
 
 namespace hesp::eval {
 
-metrics::ScoreKind score_kind(const config::Experiment& exp) {
-  // clip_zeroshot is defined with MSP (spec §10); the other methods follow eval.score.
-  if (exp.method() == config::clip_zeroshot) return metrics::ScoreKind::kMsp;
-  return exp.eval().score() == config::EvalConfig::msp ? metrics::ScoreKind::kMsp
-                                                       : metrics::ScoreKind::kMaxLogit;
+metrics::ScoreKind score_kind(const config::EvalConfig& eval, const config::MethodTraits& traits) {
+  if (traits.msp_score) return metrics::ScoreKind::kMsp;
+  return eval.score() == config::EvalConfig::msp ? metrics::ScoreKind::kMsp
+                                                 : metrics::ScoreKind::kMaxLogit;
 }
 
 Predictions predict(const config::Experiment& exp, const model::HespModelImpl& model,
@@ -38,7 +37,7 @@ Predictions predict(const config::Experiment& exp, const model::HespModelImpl& m
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> logits, labels, features;
   // With combine = probs the MSP is taken of P_H itself: log P_H has softmax P_H.
-  const bool msp = score_kind(exp) == metrics::ScoreKind::kMsp;
+  const bool msp = score_kind(exp.eval(), model.traits()) == metrics::ScoreKind::kMsp;
   while (auto batch = loader.next()) {
     const auto centers = model.uses_visual_prompt()
                              ? batch_centers(exp, cache, batch->clip_ids)
@@ -65,11 +64,13 @@ Predictions predict(const config::Experiment& exp, const model::HespModelImpl& m
   return p;
 }
 
-std::vector<double> scores_of(const config::Experiment& exp, const Predictions& p) {
-  return metrics::score_rows(p.logits, score_kind(exp)).scores;
+std::vector<double> scores_of(const config::EvalConfig& eval, const config::MethodTraits& traits,
+                              const Predictions& p) {
+  return metrics::score_rows(p.logits, score_kind(eval, traits)).scores;
 }
 
-metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions& test,
+metrics::OpenSetResult evaluate(const config::EvalConfig& eval, const config::MethodTraits& traits,
+                                const Predictions& test,
                                 const std::optional<std::vector<double>>& train_scores) {
   const auto known = test.labels >= 0;
   const auto known_idx = known.nonzero().view(-1);
@@ -80,8 +81,8 @@ metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions
                     ", unknown: " + std::to_string(unknown_idx.numel()) + ")");
   }
   metrics::OpenSetOptions o;
-  o.score = score_kind(exp);
-  o.threshold_percentile = exp.eval().threshold_percentile();
+  o.score = score_kind(eval, traits);
+  o.threshold_percentile = eval.threshold_percentile();
   return metrics::evaluate_open_set(test.logits.index_select(0, known_idx),
                                     test.labels.index_select(0, known_idx),
                                     test.logits.index_select(0, unknown_idx), train_scores, o);
@@ -138,24 +139,23 @@ ValidationSelection ValidationSelection::from_json(const nlohmann::json& j,
   return s;
 }
 
-ModelSelector::ModelSelector(const config::Experiment& exp, const data::Dataset* validation)
-    : exp_(exp), validation_(validation) {
-  CHECK(!exp.eval().best_by_validation() || validation != nullptr)
+ModelSelector::ModelSelector(const config::EvalConfig& eval, const config::DataConfig& data,
+                             const data::Dataset* validation)
+    : best_by_validation_(eval.best_by_validation()),
+      validation_fraction_(data.validation_fraction()),
+      validation_(validation) {
+  CHECK(!best_by_validation_ || validation != nullptr)
       << "best_by_validation without a hold-out (validation rejects this config)";
 }
 
-bool ModelSelector::evaluates(int64_t epoch, int64_t total) const {
-  return validation_ != nullptr && (epoch == total || epoch % exp_.eval().every_epochs() == 0);
-}
-
-nlohmann::json ModelSelector::evaluate_epoch(int64_t epoch, const model::HespModelImpl& model,
-                                             const model::CamCache& cache,
-                                             comm::Communicator& comm) {
+nlohmann::json ModelSelector::observe_epoch(int64_t epoch, const Predictions& validation,
+                                            const model::HespModelImpl& model) {
   CHECK(validation_ != nullptr);
-  const double accuracy = closed_set_accuracy(predict(exp_, model, *validation_, cache, comm));
+  CHECK_EQ(validation.labels.size(0), validation_->size());
+  const double accuracy = closed_set_accuracy(validation);
   last_accuracy_ = accuracy;
   bool chosen = false;
-  if (exp_.eval().best_by_validation() && best_.observe(epoch, accuracy)) {
+  if (best_by_validation_ && best_.observe(epoch, accuracy)) {
     chosen = true;
     torch::NoGradGuard no_grad;
     best_tensors_.clear();
@@ -167,13 +167,13 @@ nlohmann::json ModelSelector::evaluate_epoch(int64_t epoch, const model::HespMod
 }
 
 void ModelSelector::save(checkpoint::CheckpointState* state) const {
-  if (!exp_.eval().best_by_validation()) return;
+  if (!best_by_validation_) return;
   state->blobs["selection"] = best_.to_json().dump();
   for (const auto& [name, t] : best_tensors_) state->tensors["selection/" + name] = t;
 }
 
 void ModelSelector::restore(const checkpoint::CheckpointState& state, const std::string& path) {
-  if (!exp_.eval().best_by_validation()) return;
+  if (!best_by_validation_) return;
   const auto blob = state.blobs.find("selection");
   if (blob == state.blobs.end()) return;  // Saved before any evaluation epoch.
   nlohmann::json j;
@@ -195,7 +195,7 @@ void ModelSelector::restore(const checkpoint::CheckpointState& state, const std:
 
 run::RunSelection ModelSelector::choose(model::HespModelImpl& model, int64_t last_epoch) {
   run::RunSelection s;
-  if (exp_.eval().best_by_validation() && best_.epoch > 0) {
+  if (best_by_validation_ && best_.epoch > 0) {
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : model.learnable()) {
       const auto it = best_tensors_.find(name);
@@ -214,7 +214,7 @@ run::RunSelection ModelSelector::choose(model::HespModelImpl& model, int64_t las
   }
   if (validation_ != nullptr) {
     s.validation_clips = validation_->size();
-    s.validation_fraction = exp_.data().validation_fraction();
+    s.validation_fraction = validation_fraction_;
   }
   return s;
 }

@@ -6,6 +6,7 @@
 
 #include "comm/communicator.h"
 #include "config/experiment.pb.h"
+#include "config/method_traits.h"
 #include "data/loader/dataset.h"
 #include "metrics/open_set.h"
 #include "model/grad_cam.h"
@@ -22,19 +23,25 @@ struct Predictions {
   torch::Tensor features;  // [N, E] float32 video features F_V (the paper's Fig. 6)
 };
 
-// Collective.
+// Collective. Reads the run's eval.batch_size, train (seed, bf16_autocast), data (T, S,
+// loader threads, prefetch) and prompts.visual.box (the CAM boxes); the score kind from
+// eval.score and the model's method traits.
 Predictions predict(const config::Experiment& exp, const model::HespModelImpl& model,
                     const data::Dataset& dataset, const model::CamCache& cache,
                     comm::Communicator& comm);
 
-metrics::ScoreKind score_kind(const config::Experiment& exp);
+// eval.score, or MSP for a method defined with it (config::MethodTraits::msp_score).
+metrics::ScoreKind score_kind(const config::EvalConfig& eval, const config::MethodTraits& traits);
 
-// The open-set metrics of test predictions; train_scores (optional) give the threshold.
-metrics::OpenSetResult evaluate(const config::Experiment& exp, const Predictions& test,
+// The open-set metrics of test predictions; train_scores (optional) give the threshold
+// (eval.threshold_percentile).
+metrics::OpenSetResult evaluate(const config::EvalConfig& eval, const config::MethodTraits& traits,
+                                const Predictions& test,
                                 const std::optional<std::vector<double>>& train_scores);
 
 // The known-ness scores of predictions (for the threshold and the report's histograms).
-std::vector<double> scores_of(const config::Experiment& exp, const Predictions& p);
+std::vector<double> scores_of(const config::EvalConfig& eval, const config::MethodTraits& traits,
+                              const Predictions& p);
 
 // result.json's "metrics" (run/run_result.h) of an evaluation; to_json is its JSON, also
 // metrics.jsonl's record of a test evaluation.
@@ -59,24 +66,23 @@ struct ValidationSelection {
   static ValidationSelection from_json(const nlohmann::json& j, const std::string& source);
 };
 
-// A run's model selection (spec §9): evaluates the validation hold-out (if any) after
-// evaluation epochs and the last epoch, and with eval.best_by_validation keeps a copy of
-// the learnable tensors of the chosen epoch, which the final evaluation then uses.
+// A run's model selection (spec §9): given the validation hold-out's predictions (when
+// the cadence evaluates it: TrainingCadence, EpochDecision::validate), with
+// eval.best_by_validation keeps a copy of the learnable tensors of the chosen epoch, which
+// the final evaluation then uses.
 class ModelSelector {
  public:
-  // `validation`: the hold-out (RunData::validation), null when there is none. Not owned.
-  ModelSelector(const config::Experiment& exp, const data::Dataset* validation);
+  // Reads eval.best_by_validation and data.validation_fraction. `validation`: the hold-out
+  // (RunData::validation), null when there is none. Not owned.
+  ModelSelector(const config::EvalConfig& eval, const config::DataConfig& data,
+                const data::Dataset* validation);
 
-  // Whether epoch `epoch` (1-based) of `total` evaluates the hold-out: every
-  // eval.every_epochs and the last, when there is a hold-out.
-  bool evaluates(int64_t epoch, int64_t total) const;
-
-  // Collective. Evaluates the hold-out after epoch `epoch` (1-based) and returns its
-  // metrics.jsonl record {"closed_set_accuracy", "clips", "chosen"}; with
+  // The hold-out's predictions after epoch `epoch` (1-based) with `model`: returns the
+  // epoch's metrics.jsonl record {"closed_set_accuracy", "clips", "chosen"}; with
   // best_by_validation, keeps the model's learnable tensors when the epoch becomes the
   // chosen one (the later epoch on ties).
-  nlohmann::json evaluate_epoch(int64_t epoch, const model::HespModelImpl& model,
-                                const model::CamCache& cache, comm::Communicator& comm);
+  nlohmann::json observe_epoch(int64_t epoch, const Predictions& validation,
+                               const model::HespModelImpl& model);
 
   // Checkpoint state: tensors "selection/<name>" (the chosen epoch's learnable tensors) and
   // blob "selection". restore() throws UserError naming `path` on a malformed record.
@@ -90,7 +96,8 @@ class ModelSelector {
   run::RunSelection choose(model::HespModelImpl& model, int64_t last_epoch);
 
  private:
-  const config::Experiment& exp_;
+  bool best_by_validation_;
+  double validation_fraction_;
   const data::Dataset* validation_;
   ValidationSelection best_;
   std::map<std::string, torch::Tensor> best_tensors_;  // The chosen epoch's, on the CPU.

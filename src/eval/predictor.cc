@@ -7,6 +7,7 @@
 #include "clip/tokenizer/tokenizer.h"
 #include "clip/tokenizer/vocab_path.h"
 #include "config/config_loader.h"
+#include "config/method_traits.h"
 #include "data/format/manifest_io.h"
 #include "data/loader/clip_transform.h"
 #include "metrics/open_set.h"
@@ -58,7 +59,7 @@ void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, do
 }
 
 // The run's checkpoint: the chosen file, or the newest one, which must be the last
-// epoch's. Returns nullopt for runs that train nothing (clip_zeroshot).
+// epoch's. Returns nullopt for runs that train nothing (config::MethodTraits::trains).
 std::optional<checkpoint::LoadedCheckpoint> finished_checkpoint(const config::Experiment& exp,
                                                     const PredictorOptions& o, bool trainable) {
   const std::string hash = config::config_hash(exp);
@@ -133,8 +134,8 @@ Predictor::Predictor(const PredictorOptions& o) {
   exp_ = config::load_experiment(config_path);
   TrainedWeights trained;
   read_result(o.run_dir, &known_, &threshold_, &trained);
-  const bool trainable = exp_.method() != config::clip_zeroshot;
-  const auto ckpt = finished_checkpoint(exp_, o, trainable);
+  const config::MethodTraits& traits = config::method_traits(exp_.method());
+  const auto ckpt = finished_checkpoint(exp_, o, traits.trains);
   if (ckpt) checkpoint_ = ckpt->path;
   pack_params_ = run_pack_params(exp_);
   if (!o.weights.empty()) exp_.mutable_model()->set_clip_weights(o.weights);
@@ -148,7 +149,8 @@ Predictor::Predictor(const PredictorOptions& o) {
   }
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp_.model().vocab()));
   torch::manual_seed(exp_.train().seed());
-  model_ = std::make_unique<model::HespModel>(exp_, clip_, tokenizer, known_);
+  model_ = std::make_unique<model::HespModel>(traits, exp_.model(), exp_.prompts(), exp_.data(),
+                                              exp_.losses(), clip_, tokenizer, known_);
   if (ckpt) {
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : (*model_)->learnable()) {
@@ -221,7 +223,7 @@ std::vector<ClipPrediction> Predictor::predict(const torch::Tensor& frames) cons
   }
   // --- forward, scores (as train/evaluator.cc) ---
   torch::NoGradGuard no_grad;
-  const auto kind = score_kind(exp_);
+  const auto kind = score_kind(exp_.eval(), model.traits());
   model::Outputs out;
   {
     compat::CudaBf16Autocast autocast(model.device().is_cuda() && exp_.train().bf16_autocast());

@@ -10,15 +10,22 @@
 
 namespace hesp::model {
 
-HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip::ClipModel> clip,
+HespModelImpl::HespModelImpl(const config::MethodTraits& traits,
+                             const config::ModelConfig& model_config, const config::PromptConfig& p,
+                             const config::DataConfig& data, const config::LossConfig& loss_config,
+                             std::shared_ptr<clip::ClipModel> clip,
                              const clip::Tokenizer& tokenizer,
                              const std::vector<std::string>& class_names)
-    : exp_(exp), method_(exp.method()), clip_(std::move(clip)) {
+    : traits_(traits),
+      cut_text_at_eot_(model_config.cut_text_at_eot()),
+      euclidean_negative_(traits.euclidean_negative_logits ||
+                          p.negative().neg_logits() == config::NegativePromptConfig::euclidean),
+      combine_(loss_config.combine() == config::LossConfig::probs ? losses::Combine::kProbs
+                                                                  : losses::Combine::kLogits),
+      clip_(std::move(clip)) {
   CHECK(clip_);
-  const auto& p = exp.prompts();
-  const config::MethodTraits& traits = config::method_traits(method_);
   const int64_t K = static_cast<int64_t>(class_names.size());
-  const int64_t S = exp.data().image_size();
+  const int64_t S = data.image_size();
   const int64_t E = clip_->config().embed_dim;
   CHECK_EQ(S, clip_->config().image_resolution)
       << "data.image_size must equal the CLIP input resolution (the trainer checks this)";
@@ -66,10 +73,10 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
   }
   if (traits.trains) {
     temporal_ = register_module(
-        "temporal", TemporalPooling(exp.model().temporal(), exp.data().frames_per_clip(), E));
+        "temporal", TemporalPooling(model_config.temporal(), data.frames_per_clip(), E));
   } else {
     temporal_ = register_module(
-        "temporal", TemporalPooling(config::ModelConfig::mean, exp.data().frames_per_clip(), E));
+        "temporal", TemporalPooling(config::ModelConfig::mean, data.frames_per_clip(), E));
   }
   // Last, so that the random draws above are those of runs without it.
   if (traits.hesp_prompts && p.negative().text_enabled() && p.negative().text_learnable()) {
@@ -82,7 +89,7 @@ HespModelImpl::HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip
 
 torch::Tensor HespModelImpl::negative_text_features() const {
   if (!negative_text_prompts_.is_empty()) {
-    return negative_text_prompts_->forward(*clip_, exp_.model().cut_text_at_eot());
+    return negative_text_prompts_->forward(*clip_, cut_text_at_eot_);
   }
   return negative_text_features_;
 }
@@ -109,7 +116,7 @@ Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor&
   auto cosine_logits = [&](const torch::Tensor& a, const torch::Tensor& b) {
     return scale * torch::matmul(a / a.norm(2, -1, true), (b / b.norm(2, -1, true)).t());
   };
-  if (!config::method_traits(method_).reciprocal_points) {
+  if (!traits_.reciprocal_points) {
     out.text_features = known_text_features();
     out.known_logits = cosine_logits(out.video_features, out.text_features);
   }
@@ -118,8 +125,7 @@ Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor&
   if (negative_images_.defined()) {
     out.negative_image_features = clip_->encode_image(negative_images_);
     points = out.negative_image_features;
-    euclidean = config::method_traits(method_).euclidean_negative_logits ||
-                exp_.prompts().negative().neg_logits() == config::NegativePromptConfig::euclidean;
+    euclidean = euclidean_negative_;
   } else if (reciprocal_points_.defined()) {
     points = reciprocal_points_;
   }
@@ -130,10 +136,8 @@ Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor&
   // The prediction (spec §9): (s + l) / 2 when both branches exist.
   if (out.known_logits.defined() && out.negative_logits.defined()) {
     out.combined_logits = (out.known_logits + out.negative_logits) / 2;
-    out.combined_log_probs = losses::combined_log_probs(
-        out.known_logits, out.negative_logits,
-        exp_.losses().combine() == config::LossConfig::probs ? losses::Combine::kProbs
-                                                             : losses::Combine::kLogits);
+    out.combined_log_probs =
+        losses::combined_log_probs(out.known_logits, out.negative_logits, combine_);
   } else {
     out.combined_logits = out.known_logits.defined() ? out.known_logits : out.negative_logits;
     out.combined_log_probs = torch::log_softmax(out.combined_logits, 1);
@@ -143,7 +147,7 @@ Outputs HespModelImpl::forward(const torch::Tensor& frames, const torch::Tensor&
 
 torch::Tensor HespModelImpl::known_text_features() const {
   return text_prompts_.is_empty() ? fixed_text_features_
-                                  : text_prompts_->forward(*clip_, exp_.model().cut_text_at_eot());
+                                  : text_prompts_->forward(*clip_, cut_text_at_eot_);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> HespModelImpl::learnable() const {

@@ -14,6 +14,8 @@
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "config/experiment.pb.h"
+#include "config/method_traits.h"
+#include "losses/classification.h"
 #include "model/padding_prompt.h"
 #include "model/temporal_pooling.h"
 #include "model/text_prompts.h"
@@ -39,7 +41,12 @@ struct Outputs {
 
 class HespModelImpl : public torch::nn::Module {
  public:
-  HespModelImpl(const config::Experiment& exp, std::shared_ptr<clip::ClipModel> clip,
+  // The run's method (its traits) and the config sections the model reads: model
+  // (temporal pooling, cut_text_at_eot), prompts, data (frames_per_clip, image_size) and
+  // losses (combine).
+  HespModelImpl(const config::MethodTraits& traits, const config::ModelConfig& model_config,
+                const config::PromptConfig& prompts, const config::DataConfig& data,
+                const config::LossConfig& loss_config, std::shared_ptr<clip::ClipModel> clip,
                 const clip::Tokenizer& tokenizer, const std::vector<std::string>& class_names);
 
   // frames [B, T, 3, S, S] on [0, 1] pixels; centers [B, 2] int64 box centres (ignored
@@ -75,7 +82,8 @@ class HespModelImpl : public torch::nn::Module {
   const clip::ClipModel& clip() const { return *clip_; }
   // Where the model lives (the trainer moves it): inputs go there before forward.
   torch::Device device() const { return cam_text_features_.device(); }
-  config::Method method() const { return method_; }
+  config::Method method() const { return traits_.method; }
+  const config::MethodTraits& traits() const { return traits_; }
   // A box prompt (placed by the centres forward takes) or the padding prompt.
   bool uses_visual_prompt() const {
     return !visual_prompt_.is_empty() || !padding_prompt_.is_empty();
@@ -86,8 +94,10 @@ class HespModelImpl : public torch::nn::Module {
   // Per-frame CLIP embeddings [B, T, 3, S, S] -> [B, T, E] (before temporal pooling).
   torch::Tensor encode_frames(const torch::Tensor& frames) const;
 
-  config::Experiment exp_;
-  config::Method method_;
+  config::MethodTraits traits_;
+  bool cut_text_at_eot_ = false;     // model.cut_text_at_eot
+  bool euclidean_negative_ = false;  // Negative image logits by euclidean distance.
+  losses::Combine combine_ = losses::Combine::kLogits;  // losses.combine
   std::shared_ptr<clip::ClipModel> clip_;
   VisualPrompt visual_prompt_{nullptr};
   PaddingPrompt padding_prompt_{nullptr};       // prompts.visual.box = padding

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/method_traits.h"
 #include "report/figures.h"
 #include "report/text_format.h"
 #include "report/xml_text.h"
@@ -367,9 +368,9 @@ PairedComparison pair_values(const std::vector<std::pair<const Cell*, const Cell
 }  // namespace
 
 std::string baseline_of(const std::string& method) {
-  if (method == "hesp") return "clip_arpl";
-  if (method == "hesp_b1") return "clip_zeroshot";
-  return "";
+  const config::MethodTraits* traits = config::method_traits_by_name(method);
+  if (traits == nullptr || !traits->baseline) return "";
+  return config::Method_Name(*traits->baseline);
 }
 
 std::string p_value_text(const SignFlipTest& t) {
@@ -395,7 +396,9 @@ Comparisons build_comparisons(const std::vector<SettingTable>& tables, const Pap
   for (const SettingTable& t : tables) c.settings.push_back(compare_setting(t, paper));
   if (ablation) c.ablation = compare_ablation(*ablation, c.settings, tables, paper);
   for (const SettingTable& t : tables) {
-    for (const std::string method : {"hesp_b1", "hesp"}) {
+    for (const config::Method with_hesp : config::methods_in_paper_order()) {
+      if (!config::method_traits(with_hesp).baseline) continue;
+      const std::string method = config::Method_Name(with_hesp);
       const std::string baseline = baseline_of(method);
       const Row *m = nullptr, *b = nullptr;
       for (const Row& r : t.rows) {

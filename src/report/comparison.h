@@ -87,8 +87,8 @@ struct Comparisons {
   std::vector<std::string> unpaired_notes;
 };
 
-// The baseline HESP builds on (docs/method.md): hesp -> clip_arpl (Baseline 2), hesp_b1 ->
-// clip_zeroshot (Baseline 1); "" for other methods.
+// The baseline HESP builds on (docs/method.md; config::MethodTraits::baseline): hesp ->
+// clip_arpl (Baseline 2), hesp_b1 -> clip_zeroshot (Baseline 1); "" for other methods.
 std::string baseline_of(const std::string& method);
 
 Comparisons build_comparisons(const std::vector<SettingTable>& tables, const PaperTables& paper,

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "config/method_traits.h"
 #include "report/text_format.h"
 #include "report/xml_text.h"
 
@@ -37,10 +38,10 @@ std::pair<std::string, std::string> split_variant(const std::string& dir) {
   return {dir.substr(0, dash), dir.substr(dash + 1)};
 }
 
+// A method's paper row (config/method_traits.h); unknown methods after every known one.
 int method_rank(const std::string& m) {
-  static const std::vector<std::string> order = {"clip_zeroshot", "clip_arpl", "hesp_b1", "hesp"};
-  const auto it = std::find(order.begin(), order.end(), split_variant(m).first);
-  return it == order.end() ? static_cast<int>(order.size()) : static_cast<int>(it - order.begin());
+  const config::MethodTraits* traits = config::method_traits_by_name(split_variant(m).first);
+  return traits ? traits->paper_row : static_cast<int>(config::methods_in_paper_order().size());
 }
 
 std::string setting_title(const std::string& setting, int number) {
@@ -98,11 +99,8 @@ MeanStd mean_std(const std::vector<double>& values) {
 std::string method_row_name(const std::string& dir) {
   const auto [method, variant] = split_variant(dir);
   if (!variant.empty()) return method_row_name(method) + " [" + variant + "]";
-  if (method == "clip_zeroshot") return "Baseline 1";
-  if (method == "clip_arpl") return "Baseline 2";
-  if (method == "hesp_b1") return "Baseline 1 + HESP";
-  if (method == "hesp") return "Baseline 2 + HESP";
-  return method;
+  const config::MethodTraits* traits = config::method_traits_by_name(method);
+  return traits ? traits->paper_name : method;
 }
 
 std::string cell_text(const Cell& cell, const std::optional<MeanStd>& metric) {

@@ -55,10 +55,6 @@ SweepConfig load_sweep_config(const std::filesystem::path& path);
 SweepPlan make_plan(const SweepConfig& config, const std::filesystem::path& base_dir,
                     bool check_data = true);
 
-// Relative training cost per clip and epoch of each method (hesp's Grad-CAM boxes and
-// prompts = 1).
-double method_cost(config::Method method);
-
 // Epochs the run will train (schedule kind or explicit epochs).
 int planned_epochs(const config::Experiment& exp);
 

@@ -13,6 +13,7 @@
 #include "clip/tokenizer/vocab_path.h"
 #include "comm/root_decision.h"
 #include "config/config_loader.h"
+#include "config/method_traits.h"
 #include "config/validate.h"
 #include "data/loader/device_prefetch.h"
 #include "data/loader/loader.h"
@@ -113,7 +114,7 @@ class TrainingRun {
   void on_non_finite_step(const model::LossBreakdown& loss, double total, bool local_finite,
                           const std::string& gradient);
   nlohmann::json report_epoch(const EpochStatistics& statistics);
-  void evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record);
+  void evaluate_epoch(int64_t epoch, const EpochDecision& decision, nlohmann::json* record);
   void write_epoch_record(const nlohmann::json& record);
   void mark_restart();
   void save_checkpoint();
@@ -124,6 +125,7 @@ class TrainingRun {
   // declared first, released last.
   std::unique_ptr<util::FileLock> run_lock_;
   const config::Experiment& exp_;
+  const config::MethodTraits& traits_;  // Of exp_.method().
   const TrainOptions& options_;
   const run::RunDirectory dir_;  // options_.run_dir's layout.
   const Placement placement_;
@@ -160,6 +162,7 @@ class TrainingRun {
 TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& options,
                          comm::Communicator& world)
     : exp_((config::validate_or_throw(exp, "the run's config"), exp)),
+      traits_(config::method_traits(exp.method())),
       options_(options),
       dir_(options.run_dir),
       placement_(place_rank(exp, world)),
@@ -179,7 +182,7 @@ TrainingRun::TrainingRun(const config::Experiment& exp, const TrainOptions& opti
                       ")");
   }
   data_ = run::open_run_data(exp_);  // Preconditions checked: nothing trains on bad data.
-  selector_.emplace(exp_, data_.validation.get());
+  selector_.emplace(exp_.eval(), exp_.data(), data_.validation.get());
   build_model();
   resume();
   std::vector<const data::Dataset*> box_sets{data_.train.get(), data_.test.get()};
@@ -223,7 +226,8 @@ void TrainingRun::build_model() {
       comm::decide_on_root(comm_, [&] { return run::weights_sha256(exp_.model().clip_weights()); });
   clip_->set_activation_checkpointing(exp_.train().activation_checkpointing());
   const clip::Tokenizer tokenizer(clip::resolve_vocab_path(exp_.model().vocab()));
-  model_ = model::HespModel(exp_, clip_, tokenizer, data_.classes.known);
+  model_ = model::HespModel(traits_, exp_.model(), exp_.prompts(), exp_.data(), exp_.losses(),
+                            clip_, tokenizer, data_.classes.known);
   // Built on the CPU (same random draws on every device), then moved; `to` keeps the
   // parameter objects, so `learnable` below refers to the tensors on the device.
   clip_->to(placement_.device);
@@ -237,7 +241,7 @@ void TrainingRun::build_model() {
   }
   sgd_ = std::make_unique<optim::Sgd>(learnable, exp_.optim().momentum(), exp_.optim().weight_decay());
   state_.emplace(optim::LrSchedule::from_config(exp_.schedule(), exp_.optim().lr()));
-  // A method with nothing to learn (clip_zeroshot) only evaluates.
+  // A method with nothing to learn (config::MethodTraits::trains) only evaluates.
   total_epochs_ = learnable.empty() ? 0 : state_->schedule.total_epochs();
 }
 
@@ -293,6 +297,7 @@ void TrainingRun::build_loader() {
   cs.steps_per_epoch = steps_per_epoch;
   cs.log_every_steps = exp_.logging().log_every_steps();
   cs.evaluate_every_epochs = exp_.eval().every_epochs();
+  cs.has_validation = data_.validation != nullptr;
   cs.checkpoint_every_epochs = exp_.checkpoint().every_epochs();
   cs.max_epochs_this_run = options_.max_epochs_this_run;
   cadence_.emplace(cs);
@@ -342,7 +347,7 @@ int TrainingRun::run() {
     ++epochs_this_run;
     const EpochDecision decision = cadence_->after_epoch(epoch, epochs_this_run, ran.deferred);
     nlohmann::json record = report_epoch(ran.statistics);
-    evaluate_epoch(epoch, decision.evaluate, &record);
+    evaluate_epoch(epoch, decision, &record);
     write_epoch_record(record);
     // Tests of a crash between checkpoints end the run here (util/failpoint.h).
     util::failpoint("train.epoch_logged");
@@ -522,20 +527,23 @@ nlohmann::json TrainingRun::report_epoch(const EpochStatistics& s) {
   return record;
 }
 
-// Evaluation and selection after 0-based `epoch`: the test metrics of the current prompts
-// when the cadence asks (`test`), and the validation hold-out's accuracy, which the
-// selector uses to choose the reported epoch (spec §9), on its own cadence (every
-// eval.every_epochs and the last epoch).
-void TrainingRun::evaluate_epoch(int64_t epoch, bool test, nlohmann::json* record) {
-  const bool validation = selector_->evaluates(epoch + 1, total_epochs_);
+// Evaluation and selection after 0-based `epoch`, as the cadence decided: the test
+// metrics of the current prompts (`decision.evaluate`), and the validation hold-out's
+// accuracy (`decision.validate`), which the selector uses to choose the reported epoch
+// (spec §9).
+void TrainingRun::evaluate_epoch(int64_t epoch, const EpochDecision& decision,
+                                 nlohmann::json* record) {
   // Tests of a stop signal during the evaluation hold the run here (util/failpoint.h).
-  if (test || validation) util::failpoint("train.evaluating", util::stop_requested);
-  if (test) {
-    const auto predictions = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
-    (*record)["test"] = eval::to_json(eval::evaluate(exp_, predictions, std::nullopt));
+  if (decision.evaluate || decision.validate) {
+    util::failpoint("train.evaluating", util::stop_requested);
   }
-  if (validation) {
-    (*record)["validation"] = selector_->evaluate_epoch(epoch + 1, *model_, cache_, comm_);
+  if (decision.evaluate) {
+    const auto predictions = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
+    (*record)["test"] = to_json(eval::evaluate(exp_.eval(), traits_, predictions, std::nullopt));
+  }
+  if (decision.validate) {
+    const auto predictions = eval::predict(exp_, *model_, *data_.validation, cache_, comm_);
+    (*record)["validation"] = selector_->observe_epoch(epoch + 1, predictions, *model_);
   }
 }
 
@@ -616,10 +624,11 @@ void TrainingRun::save_checkpoint() {
 
 // Model selection, the final evaluation (threshold from the training clips) and result.json.
 void TrainingRun::write_result() {
-  const run::RunSelection selection = selector_->choose(*model_, total_epochs_);
+  const nlohmann::json selection = selector_->choose(*model_, total_epochs_);
   const auto test = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
   const auto train_pred = eval::predict(exp_, *model_, *data_.train, cache_, comm_);
-  const auto result = eval::evaluate(exp_, test, eval::scores_of(exp_, train_pred));
+  const auto result =
+      eval::evaluate(exp_.eval(), traits_, test, eval::scores_of(exp_.eval(), traits_, train_pred));
   if (!comm_.is_root()) return;
   run::RunResult r;
   r.name = exp_.name();
@@ -639,18 +648,20 @@ void TrainingRun::write_result() {
   r.metrics = run_metrics(result);
   r.selection = selection;
   // What decides whether the numbers are comparable with the paper's (hesp report).
-  r.protocol =
-      run::RunProtocol{clip::architecture_name(model_->clip().config()), data_.dataset_formats,
-                       exp_.data().train_split(), exp_.data().test_split()};
-  const auto scores = eval::scores_of(exp_, test);
+  j["protocol"] = {{"clip_architecture", clip::architecture_name(model_->clip().config())},
+                   {"datasets", data_.dataset_formats},
+                   {"train_split", exp_.data().train_split()},
+                   {"test_split", exp_.data().test_split()}};
+  const auto scores = eval::scores_of(exp_.eval(), traits_, test);
   const auto pred = std::get<1>(test.logits.max(1));
   for (int64_t i = 0; i < data_.test->size(); ++i) {
     r.clips.push_back({data_.test->clip(i).clip_id, test.labels[i].item<int64_t>(),
                        pred[i].item<int64_t>(), scores[static_cast<size_t>(i)]});
   }
-  r.train_scores = eval::scores_of(exp_, train_pred);
-  run::write_run_result(dir_.result(), r);
-  run::write_test_features(dir_.test_features(), test_features(*data_.test, test));
+  j["clips"] = clips;
+  j["train_scores"] = eval::scores_of(exp_.eval(), traits_, train_pred);
+  fs::atomic_write_file(options_.run_dir / "result.json", j.dump(1));
+  run::write_test_features(options_.run_dir / "test_features.h5", test_features(*data_.test, test));
   nlohmann::json last = to_json(result);
   last["final"] = true;
   last["epoch"] = selection.epoch;

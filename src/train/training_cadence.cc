@@ -30,7 +30,9 @@ EpochDecision TrainingCadence::after_epoch(int64_t epoch, int epochs_this_run,
   EpochDecision d;
   const int64_t done = epoch + 1;  // Epochs completed.
   const bool last = done == settings_.total_epochs;
-  d.evaluate = !last && done % settings_.evaluate_every_epochs == 0;
+  const bool evaluation_epoch = done % settings_.evaluate_every_epochs == 0;
+  d.evaluate = !last && evaluation_epoch;
+  d.validate = settings_.has_validation && (last || evaluation_epoch);
   if (deferred == StepAction::kCheckpointAndStop) {
     d.stop = true;
     d.stop_reason = "a preemption request";

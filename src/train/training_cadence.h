@@ -6,12 +6,15 @@
 //                   requested action (StepAction from the action source) is taken at once
 //                   mid-epoch, and at the epoch's end when the step was the epoch's last,
 //                   so that the epoch's record is written before a stop.
-//   after an epoch  evaluate every eval.every_epochs epochs (not the last: the final
-//                   evaluation follows); checkpoint on the last epoch, every
-//                   checkpoint.every_epochs epochs, on a requested action and when the run
-//                   stops after --max-epochs-this-run epochs (one checkpoint however many of
-//                   these coincide); stop on a requested stop or after
-//                   --max-epochs-this-run epochs (not after the last epoch).
+//   after an epoch  evaluate the test set every eval.every_epochs epochs (not the last:
+//                   the final evaluation follows); evaluate the validation hold-out, when
+//                   there is one, every eval.every_epochs epochs and on the last (model
+//                   selection, spec §9: ModelSelector compares what this asks for);
+//                   checkpoint on the last epoch, every checkpoint.every_epochs epochs, on
+//                   a requested action and when the run stops after --max-epochs-this-run
+//                   epochs (one checkpoint however many of these coincide); stop on a
+//                   requested stop or after --max-epochs-this-run epochs (not after the
+//                   last epoch).
 #include <cstdint>
 
 #include "data/loader/sampler.h"
@@ -27,7 +30,8 @@ struct StepDecision {
 };
 
 struct EpochDecision {
-  bool evaluate = false;       // Test metrics in the epoch's record.
+  bool evaluate = false;        // Test metrics in the epoch's record.
+  bool validate = false;         // Evaluate the validation hold-out (model selection).
   bool checkpoint = false;       // Checkpoint at the start of the next epoch.
   bool stop = false;             // Then stop the run (exit kExitPreempted).
   const char* stop_reason = "";  // For the log line.
@@ -40,6 +44,7 @@ class TrainingCadence {
     int64_t steps_per_epoch = 0;
     int log_every_steps = 1;          // logging.log_every_steps (>= 1)
     int evaluate_every_epochs = 1;    // eval.every_epochs (>= 1)
+    bool has_validation = false;      // A validation hold-out exists (RunData::validation)
     int checkpoint_every_epochs = 1;  // checkpoint.every_epochs (>= 1)
     int max_epochs_this_run = 0;      // --max-epochs-this-run; 0 = no limit
   };

@@ -69,7 +69,8 @@ nlohmann::json bench_method(config::Method method, const Options& o, int K, int 
   const std::vector<std::string> classes{"angry",   "disgust", "fear",    "happy",
                                          "neutral", "sad",     "surprise"};
   torch::manual_seed(0);
-  model::HespModel m(exp, clip, tok,
+  model::HespModel m(config::method_traits(exp.method()), exp.model(), exp.prompts(), exp.data(),
+                     exp.losses(), clip, tok,
                      std::vector<std::string>(classes.begin(), classes.begin() + K));
   const torch::Device device = o.cuda ? torch::Device(torch::kCUDA, 0) : torch::kCPU;
   clip->to(device);  // As the trainer: built on the CPU, then moved.

@@ -27,7 +27,7 @@ StepResult two_steps(bool checkpointing) {
   clip->set_activation_checkpointing(checkpointing);
   const auto exp = tiny_experiment();
   torch::manual_seed(0);
-  HespModel m(exp, clip, tokenizer(), kClasses);
+  HespModel m = testing::make_model(exp, clip, tokenizer(), kClasses);
   {
     torch::NoGradGuard g;  // A generic point: every loss term and path is active.
     for (auto& [name, t] : m->learnable()) {

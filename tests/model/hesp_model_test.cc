@@ -60,7 +60,7 @@ TEST(HespModel, MethodsProduceTheirBranches) {
   auto clip = tiny_clip();
   for (auto method : {config::hesp, config::hesp_b1, config::clip_arpl, config::clip_zeroshot}) {
     torch::manual_seed(0);
-    HespModel m(tiny_experiment(method), clip, tokenizer(), kClasses);
+    HespModel m = testing::make_model(tiny_experiment(method), clip, tokenizer(), kClasses);
     const auto out = run(m, 3, 1);
     EXPECT_EQ(out.video_features.sizes(), (std::vector<int64_t>{3, 64}));
     EXPECT_EQ(out.combined_logits.sizes(), (std::vector<int64_t>{3, 3}));
@@ -92,7 +92,7 @@ TEST(HespModel, MethodsProduceTheirBranches) {
 TEST(HespModel, ClipStaysFrozenAndPromptsLearn) {
   auto clip = tiny_clip();
   torch::manual_seed(0);
-  HespModel m(tiny_experiment(), clip, tokenizer(), kClasses);
+  HespModel m = testing::make_model(tiny_experiment(), clip, tokenizer(), kClasses);
   const auto out = run(m, 4, 2);
   comm::SingleCommunicator single;
   const auto labels = torch::tensor({0, 1, 2, 0}, torch::kLong);
@@ -118,7 +118,7 @@ TEST(HespModel, FiniteDifferenceGradients) {
   clip->to(torch::kFloat64);
   auto exp = tiny_experiment();
   torch::manual_seed(0);
-  HespModel m(exp, clip, tokenizer(), kClasses);
+  HespModel m = testing::make_model(exp, clip, tokenizer(), kClasses);
   m->to(torch::kFloat64);
   {
     // Non-zero delta and a radius where the margin is active, so every path matters.

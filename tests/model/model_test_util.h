@@ -3,10 +3,14 @@
 // experiment config whose sizes fit it (64 px images, 2 frames).
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "config/experiment.pb.h"
+#include "config/method_traits.h"
+#include "model/hesp_model.h"
 
 namespace hesp::model::testing {
 
@@ -33,6 +37,14 @@ inline config::Experiment tiny_experiment(config::Method method = config::hesp) 
   e.mutable_prompts()->mutable_visual()->set_size(16);
   e.mutable_prompts()->mutable_text()->set_num_contexts(4);
   return e;
+}
+
+// The model of `exp`, as the trainer builds it: the method's traits and the sections the
+// model reads.
+inline HespModel make_model(const config::Experiment& exp, std::shared_ptr<clip::ClipModel> clip,
+                            const clip::Tokenizer& tok, const std::vector<std::string>& classes) {
+  return HespModel(config::method_traits(exp.method()), exp.model(), exp.prompts(), exp.data(),
+                   exp.losses(), std::move(clip), tok, classes);
 }
 
 }  // namespace hesp::model::testing

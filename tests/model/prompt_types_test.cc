@@ -44,7 +44,7 @@ TEST(PaddingPrompt, HespModelUsesItAndCheckpointsItsDelta) {
   exp.mutable_prompts()->mutable_visual()->set_box(config::VisualPromptConfig::padding);
   exp.mutable_prompts()->mutable_visual()->set_size(4);
   const std::vector<std::string> classes = {"happy", "sad"};
-  HespModel m(exp, testing::tiny_clip(), testing::tokenizer(), classes);
+  HespModel m = testing::make_model(exp, testing::tiny_clip(), testing::tokenizer(), classes);
   EXPECT_TRUE(m->uses_visual_prompt());
   bool found = false;
   for (const auto& [name, t] : m->learnable()) {
@@ -89,8 +89,10 @@ TEST(NegativeTextPrompts, LearnableContextsStartAtTheFixedPromptAndLearn) {
   auto learn_exp = fixed_exp;
   learn_exp.mutable_prompts()->mutable_negative()->set_text_learnable(true);
   const std::vector<std::string> classes = {"happy", "sad", "anger_disgust"};
-  HespModel fixed(fixed_exp, testing::tiny_clip(), testing::tokenizer(), classes);
-  HespModel learn(learn_exp, testing::tiny_clip(), testing::tokenizer(), classes);
+  HespModel fixed =
+      testing::make_model(fixed_exp, testing::tiny_clip(), testing::tokenizer(), classes);
+  HespModel learn =
+      testing::make_model(learn_exp, testing::tiny_clip(), testing::tokenizer(), classes);
   EXPECT_TRUE(torch::allclose(learn->negative_text_features(), fixed->negative_text_features(),
                               1e-5, 1e-5));
   bool found = false;

@@ -80,8 +80,9 @@ TEST(NormalizedStep, DefaultHespStepMovesThePromptsByEtaPlusSgd) {
     auto exp = model::testing::tiny_experiment(method);
     ASSERT_TRUE(exp.optim().normalized_step());  // On by default for hesp and hesp_b1.
     torch::manual_seed(0);
-    model::HespModel m(exp, model::testing::tiny_clip(), model::testing::tokenizer(),
-                       std::vector<std::string>{"happy", "sad", "surprise"});
+    model::HespModel m =
+        model::testing::make_model(exp, model::testing::tiny_clip(), model::testing::tokenizer(),
+                                   std::vector<std::string>{"happy", "sad", "surprise"});
     optim::Sgd sgd(m->learnable(), exp.optim().momentum(), exp.optim().weight_decay());
     const double lr = 0.01, wd = exp.optim().weight_decay(), eta = 50.0;
     sgd.set_lr(lr);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace hesp::train {
 namespace {
 
@@ -77,6 +79,56 @@ TEST(TrainingCadence, MaxEpochsThisRunStopsWithOneCheckpoint) {
   EXPECT_TRUE(d.checkpoint);
   // Not after the last epoch: the run finishes instead.
   EXPECT_FALSE(c.after_epoch(5, 2, StepAction::kNone).stop);
+}
+
+// Model selection's timing (spec §9): the validation hold-out, when there is one, every
+// eval.every_epochs epochs and on the last epoch (which the test set's evaluation skips).
+TEST(TrainingCadence, ValidatesEveryNEpochsAndOnTheLastWithAHoldOut) {
+  auto s = settings();
+  s.total_epochs = 5;  // The last epoch (5) is not a multiple of eval.every_epochs (2).
+  s.has_validation = true;
+  const TrainingCadence c(s);
+  const std::vector<bool> expected = {false, true, false, true, true};
+  for (int64_t epoch = 0; epoch < 5; ++epoch) {
+    const auto d = c.after_epoch(epoch, static_cast<int>(epoch) + 1, StepAction::kNone);
+    EXPECT_EQ(d.validate, expected[static_cast<size_t>(epoch)]) << "epoch " << epoch + 1;
+  }
+  const auto last = c.after_epoch(4, 5, StepAction::kNone);
+  EXPECT_TRUE(last.validate);
+  EXPECT_FALSE(last.evaluate) << "the final evaluation follows the last epoch";
+  // On an evaluation epoch the test set and the hold-out are both evaluated.
+  const auto both = c.after_epoch(3, 4, StepAction::kNone);
+  EXPECT_TRUE(both.evaluate);
+  EXPECT_TRUE(both.validate);
+}
+
+TEST(TrainingCadence, NeverValidatesWithoutAHoldOut) {
+  auto s = settings();
+  s.has_validation = false;
+  const TrainingCadence c(s);
+  for (int64_t epoch = 0; epoch < s.total_epochs; ++epoch) {
+    EXPECT_FALSE(c.after_epoch(epoch, static_cast<int>(epoch) + 1, StepAction::kNone).validate)
+        << "epoch " << epoch + 1;
+  }
+  EXPECT_TRUE(c.after_epoch(1, 2, StepAction::kNone).evaluate) << "the test set still is";
+}
+
+TEST(TrainingCadence, ValidatesBeforeAStopOnItsEpochs) {
+  auto s = settings();
+  s.has_validation = true;
+  s.max_epochs_this_run = 1;
+  s.evaluate_every_epochs = 3;
+  const TrainingCadence c(s);
+  // A stop after epoch 3 (an evaluation epoch) still evaluates: the record comes first.
+  const auto stop = c.after_epoch(2, 1, StepAction::kNone);
+  EXPECT_TRUE(stop.stop);
+  EXPECT_TRUE(stop.validate);
+  const auto preempted = c.after_epoch(1, 1, StepAction::kCheckpointAndStop);
+  EXPECT_TRUE(preempted.stop);
+  EXPECT_FALSE(preempted.validate) << "epoch 2 is not an evaluation epoch";
+  // A resumed run validates on the same epochs as an uninterrupted one.
+  EXPECT_TRUE(c.after_epoch(5, 1, StepAction::kNone).validate) << "epoch 6: every 3rd, last";
+  EXPECT_FALSE(c.after_epoch(4, 1, StepAction::kNone).validate);
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "config/config_loader.h"
+#include "config/method_traits.h"
 #include "config/validate.h"
 #include "util/errors.h"
 
@@ -242,6 +244,36 @@ TEST(ConfigPrint, PrintsEveryFieldWithItsEffectiveValueAndParsesBack) {
   ASSERT_NO_THROW(parse_text_strict(text, "printed", &back)) << text;
   EXPECT_EQ(config_hash(back), config_hash(exp));
   EXPECT_EQ(to_text_all_fields(back), text);
+}
+
+// The method-traits table answers every method question, for every method of the enum.
+TEST(MethodTraits, EveryMethodHasOneRowAndThePapersOrder) {
+  const auto order = methods_in_paper_order();
+  ASSERT_EQ(static_cast<int>(order.size()), Method_descriptor()->value_count());
+  const std::vector<Method> paper = {clip_zeroshot, clip_arpl, hesp_b1, hesp};
+  EXPECT_EQ(order, paper);
+  for (size_t i = 0; i < order.size(); ++i) {
+    const MethodTraits& t = method_traits(order[i]);
+    EXPECT_EQ(t.method, order[i]);
+    EXPECT_EQ(t.paper_row, static_cast<int>(i));
+    ASSERT_EQ(method_traits_by_name(Method_Name(order[i])), &t);
+    // A baseline is a method that trains no HESP prompts itself.
+    if (t.baseline) {
+      EXPECT_FALSE(method_traits(*t.baseline).hesp_prompts) << Method_Name(t.method);
+    }
+  }
+  EXPECT_EQ(method_traits_by_name("hesp_b2"), nullptr);
+  EXPECT_EQ(method_traits_by_name(""), nullptr);
+  EXPECT_EQ(method_traits_by_name("HESP"), nullptr) << "names are exact, as in result.json";
+  // Only the method without training is scored by MSP regardless of eval.score, and costs
+  // nothing to train.
+  for (const Method m : order) {
+    EXPECT_EQ(method_traits(m).msp_score, !method_traits(m).trains) << Method_Name(m);
+    EXPECT_EQ(method_traits(m).sweep_cost == 0.0, !method_traits(m).trains) << Method_Name(m);
+  }
+  EXPECT_EQ(*method_traits(hesp).baseline, clip_arpl);
+  EXPECT_EQ(*method_traits(hesp_b1).baseline, clip_zeroshot);
+  EXPECT_STREQ(method_traits(hesp_b1).paper_name, "Baseline 1 + HESP");
 }
 
 }  // namespace
