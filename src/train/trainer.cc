@@ -539,7 +539,7 @@ void TrainingRun::evaluate_epoch(int64_t epoch, const EpochDecision& decision,
   }
   if (decision.evaluate) {
     const auto predictions = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
-    (*record)["test"] = to_json(eval::evaluate(exp_.eval(), traits_, predictions, std::nullopt));
+    (*record)["test"] = eval::to_json(eval::evaluate(exp_.eval(), traits_, predictions, std::nullopt));
   }
   if (decision.validate) {
     const auto predictions = eval::predict(exp_, *model_, *data_.validation, cache_, comm_);
@@ -624,11 +624,11 @@ void TrainingRun::save_checkpoint() {
 
 // Model selection, the final evaluation (threshold from the training clips) and result.json.
 void TrainingRun::write_result() {
-  const nlohmann::json selection = selector_->choose(*model_, total_epochs_);
+  const run::RunSelection selection = selector_->choose(*model_, total_epochs_);
   const auto test = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
   const auto train_pred = eval::predict(exp_, *model_, *data_.train, cache_, comm_);
-  const auto result =
-      eval::evaluate(exp_.eval(), traits_, test, eval::scores_of(exp_.eval(), traits_, train_pred));
+  const auto result = eval::evaluate(exp_.eval(), traits_, test,
+                                     eval::scores_of(exp_.eval(), traits_, train_pred));
   if (!comm_.is_root()) return;
   run::RunResult r;
   r.name = exp_.name();
@@ -648,20 +648,18 @@ void TrainingRun::write_result() {
   r.metrics = run_metrics(result);
   r.selection = selection;
   // What decides whether the numbers are comparable with the paper's (hesp report).
-  j["protocol"] = {{"clip_architecture", clip::architecture_name(model_->clip().config())},
-                   {"datasets", data_.dataset_formats},
-                   {"train_split", exp_.data().train_split()},
-                   {"test_split", exp_.data().test_split()}};
+  r.protocol =
+      run::RunProtocol{clip::architecture_name(model_->clip().config()), data_.dataset_formats,
+                       exp_.data().train_split(), exp_.data().test_split()};
   const auto scores = eval::scores_of(exp_.eval(), traits_, test);
   const auto pred = std::get<1>(test.logits.max(1));
   for (int64_t i = 0; i < data_.test->size(); ++i) {
     r.clips.push_back({data_.test->clip(i).clip_id, test.labels[i].item<int64_t>(),
                        pred[i].item<int64_t>(), scores[static_cast<size_t>(i)]});
   }
-  j["clips"] = clips;
-  j["train_scores"] = eval::scores_of(exp_.eval(), traits_, train_pred);
-  fs::atomic_write_file(options_.run_dir / "result.json", j.dump(1));
-  run::write_test_features(options_.run_dir / "test_features.h5", test_features(*data_.test, test));
+  r.train_scores = eval::scores_of(exp_.eval(), traits_, train_pred);
+  run::write_run_result(dir_.result(), r);
+  run::write_test_features(dir_.test_features(), eval::test_features(*data_.test, test));
   nlohmann::json last = to_json(result);
   last["final"] = true;
   last["epoch"] = selection.epoch;
