@@ -13,8 +13,8 @@
 // "sources: reused N, re-packed M (sources changed), new K, removed R".
 #include <string>
 
-#include "media/clip_source.h"
 #include "data/format/manifest.pb.h"
+#include "media/clip_source.h"
 
 namespace hesp::pack {
 

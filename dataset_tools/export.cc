@@ -10,9 +10,9 @@
 
 #include "data/format/manifest_io.h"
 #include "data/format/shard_reader.h"
+#include "media/video_decode.h"
 #include "util/errors.h"
 #include "util/fs.h"
-#include "media/video_decode.h"
 
 namespace hesp::pack {
 namespace {

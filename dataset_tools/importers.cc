@@ -9,9 +9,9 @@
 #include <utility>
 
 #include "media/source_paths.h"
+#include "media/video_decode.h"
 #include "text_lines.h"
 #include "util/errors.h"
-#include "media/video_decode.h"
 
 namespace hesp::pack {
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "comm/communicator.h"
 #include "checkpoint/checkpoint_format.h"
+#include "comm/communicator.h"
 
 namespace hesp::checkpoint {
 

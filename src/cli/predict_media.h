@@ -31,7 +31,6 @@ struct RawClip {
 // Decodes a video file (`is_video`) or a frame folder as the run's pack `params` say.
 // Throws UserError naming the path: a clip the packer would reject (with its reason), or
 // any clip in a build without the media library.
-RawClip decode_for_predict(const std::string& path, bool is_video,
-                           const data::PackParams& params);
+RawClip decode_for_predict(const std::string& path, bool is_video, const data::PackParams& params);
 
 }  // namespace hesp::cli

@@ -4,6 +4,7 @@
 // all-gathered so every rank holds them in dataset order. Metrics follow from those.
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/checkpoint_format.h"
 #include "comm/communicator.h"
 #include "config/experiment.pb.h"
 #include "config/method_traits.h"
@@ -13,7 +14,6 @@
 #include "model/hesp_model.h"
 #include "run/run_result.h"
 #include "run/test_features.h"
-#include "checkpoint/checkpoint_format.h"
 
 namespace hesp::eval {
 

@@ -4,20 +4,20 @@
 
 #include <sstream>
 
+#include "checkpoint/checkpoint_store.h"
 #include "clip/tokenizer/tokenizer.h"
 #include "clip/tokenizer/vocab_path.h"
 #include "config/config_loader.h"
 #include "config/method_traits.h"
 #include "data/format/manifest_io.h"
 #include "data/loader/clip_transform.h"
+#include "eval/evaluator.h"
 #include "metrics/open_set.h"
 #include "model/visual_prompt.h"
-#include "run/run_directory.h"
-#include "run/run_result.h"
-#include "checkpoint/checkpoint_store.h"
-#include "eval/evaluator.h"
 #include "optim/lr_schedule.h"
+#include "run/run_directory.h"
 #include "run/run_identity.h"
+#include "run/run_result.h"
 #include "util/errors.h"
 #include "util/torch_compat.h"
 
@@ -61,11 +61,13 @@ void read_result(const stdfs::path& run_dir, std::vector<std::string>* known, do
 // The run's checkpoint: the chosen file, or the newest one, which must be the last
 // epoch's. Returns nullopt for runs that train nothing (config::MethodTraits::trains).
 std::optional<checkpoint::LoadedCheckpoint> finished_checkpoint(const config::Experiment& exp,
-                                                    const PredictorOptions& o, bool trainable) {
+                                                                const PredictorOptions& o,
+                                                                bool trainable) {
   const std::string hash = config::config_hash(exp);
   // The same config, or the same but for where its data and weights were (run_identity.h).
   const auto same_run = [&](const checkpoint::CheckpointState& s) {
-    return s.config_hash == hash || run::config_identity_of_text(s.config_text) == run::config_identity(exp);
+    return s.config_hash == hash ||
+           run::config_identity_of_text(s.config_text) == run::config_identity(exp);
   };
   if (!o.checkpoint.empty()) {
     auto f = checkpoint::read_checkpoint_file(o.checkpoint);

@@ -11,10 +11,10 @@
 #include "data/format/jpeg_codec.h"
 #include "media/image_decode.h"
 #include "media/source_paths.h"
+#include "media/video_decode.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/hash.h"
-#include "media/video_decode.h"
 
 namespace hesp::pack {
 namespace {

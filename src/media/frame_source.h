@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "media/clip_source.h"
 #include "data/format/manifest.pb.h"
+#include "media/clip_source.h"
 
 namespace hesp::pack {
 

@@ -14,8 +14,8 @@
 #include <filesystem>
 #include <string>
 
-#include "config/experiment.pb.h"
 #include "checkpoint/checkpoint_format.h"
+#include "config/experiment.pb.h"
 
 namespace hesp::run {
 

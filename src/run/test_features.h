@@ -8,11 +8,10 @@
 // Small: a few hundred clips x E (512 for ViT-B) floats.
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
-#include <cstdint>
 #include <vector>
-
 
 namespace hesp::run {
 

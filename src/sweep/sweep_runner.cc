@@ -15,8 +15,8 @@
 
 #include "comm/root_decision.h"
 #include "run/run_directory.h"
-#include "run/run_result.h"
 #include "run/run_identity.h"
+#include "run/run_result.h"
 #include "util/dir_lock.h"
 #include "util/errors.h"
 #include "util/failpoint.h"
@@ -197,8 +197,7 @@ bool run_finished(const PlannedRun& run, const stdfs::path& out) {
   if (result->config_hash == run.config_hash) return true;
   // Identity by content (run/run_identity.h): the same run whose data or weights are
   // now read from another path (e.g. ${HESP_SWEEP_DATA} on a new scratch folder).
-  if (result->config_identity.empty() ||
-      result->config_identity != run::config_identity(run.exp)) {
+  if (result->config_identity.empty() || result->config_identity != run::config_identity(run.exp)) {
     return false;
   }
   try {

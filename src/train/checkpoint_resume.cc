@@ -170,8 +170,8 @@ void check_resume_compatible(const checkpoint::CheckpointState& ckpt, const std:
 }
 
 std::optional<checkpoint::LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
-                                               const checkpoint::CheckpointStore& store,
-                                               const ResumeRequest& request) {
+                                                           const checkpoint::CheckpointStore& store,
+                                                           const ResumeRequest& request) {
   // Rank 0's decision: the checkpoint's path (its bytes follow), or "" for none.
   std::optional<checkpoint::VerifiedCheckpointFile> file;
   const std::string path = comm::decide_on_root(comm, [&] {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "comm/communicator.h"
 #include "checkpoint/checkpoint_store.h"
+#include "comm/communicator.h"
 
 namespace hesp::train {
 
@@ -34,8 +34,8 @@ struct ResumeRequest {
 // Throws UserError (same message on every rank) for a damaged explicit file or an
 // incompatible checkpoint without force.
 std::optional<checkpoint::LoadedCheckpoint> resolve_resume(comm::Communicator& comm,
-                                               const checkpoint::CheckpointStore& store,
-                                               const ResumeRequest& request);
+                                                           const checkpoint::CheckpointStore& store,
+                                                           const ResumeRequest& request);
 
 // Throws UserError (exit code 2) when `ckpt` was written under another config, other
 // data or other CLIP weights, naming both hashes, the changed config fields, the changed

@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 
+#include "checkpoint/checkpoint_store.h"
 #include "clip/model/architecture_name.h"
 #include "clip/model/clip_model.h"
 #include "clip/tokenizer/tokenizer.h"
@@ -17,24 +18,23 @@
 #include "config/validate.h"
 #include "data/loader/device_prefetch.h"
 #include "data/loader/loader.h"
+#include "eval/cam_boxes.h"
+#include "eval/evaluator.h"
 #include "model/hesp_loss.h"
 #include "model/hesp_model.h"
-#include "run/run_directory.h"
-#include "run/run_result.h"
-#include "eval/cam_boxes.h"
-#include "train/checkpoint_resume.h"
-#include "checkpoint/checkpoint_store.h"
-#include "eval/evaluator.h"
 #include "optim/gradient_allreduce.h"
 #include "optim/lr_schedule.h"
-#include "run/metrics_log.h"
-#include "train/placement.h"
-#include "train/preemption.h"
-#include "run/run_data.h"
-#include "run/run_identity.h"
 #include "optim/sgd.h"
+#include "run/metrics_log.h"
+#include "run/run_data.h"
+#include "run/run_directory.h"
+#include "run/run_identity.h"
+#include "run/run_result.h"
 #include "run/test_features.h"
 #include "run/tfevents_writer.h"
+#include "train/checkpoint_resume.h"
+#include "train/placement.h"
+#include "train/preemption.h"
 #include "train/training_cadence.h"
 #include "train/training_state.h"
 #include "util/dir_lock.h"
@@ -239,7 +239,8 @@ void TrainingRun::build_model() {
     for (const auto& [n, t] : learnable) tensors.push_back(t);
     optim::broadcast_parameters(comm_, tensors);  // ...and identical for certain.
   }
-  sgd_ = std::make_unique<optim::Sgd>(learnable, exp_.optim().momentum(), exp_.optim().weight_decay());
+  sgd_ =
+      std::make_unique<optim::Sgd>(learnable, exp_.optim().momentum(), exp_.optim().weight_decay());
   state_.emplace(optim::LrSchedule::from_config(exp_.schedule(), exp_.optim().lr()));
   // A method with nothing to learn (config::MethodTraits::trains) only evaluates.
   total_epochs_ = learnable.empty() ? 0 : state_->schedule.total_epochs();
@@ -451,7 +452,8 @@ double TrainingRun::train_step() {
     return total;
   }
   skips_in_a_row_ = 0;
-  optim::apply_normalized_step(exp_.optim(), model_->delta(), model_->negative_images());  // Then SGD.
+  optim::apply_normalized_step(exp_.optim(), model_->delta(),
+                               model_->negative_images());  // Then SGD.
   sgd_->step();
   std::map<std::string, double> losses = {{"loss", total}};
   for (const auto& [k, v] : loss.terms) losses["loss/" + k] = v;
@@ -539,7 +541,8 @@ void TrainingRun::evaluate_epoch(int64_t epoch, const EpochDecision& decision,
   }
   if (decision.evaluate) {
     const auto predictions = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
-    (*record)["test"] = eval::to_json(eval::evaluate(exp_.eval(), traits_, predictions, std::nullopt));
+    (*record)["test"] =
+        eval::to_json(eval::evaluate(exp_.eval(), traits_, predictions, std::nullopt));
   }
   if (decision.validate) {
     const auto predictions = eval::predict(exp_, *model_, *data_.validation, cache_, comm_);
@@ -627,8 +630,8 @@ void TrainingRun::write_result() {
   const run::RunSelection selection = selector_->choose(*model_, total_epochs_);
   const auto test = eval::predict(exp_, *model_, *data_.test, cache_, comm_);
   const auto train_pred = eval::predict(exp_, *model_, *data_.train, cache_, comm_);
-  const auto result = eval::evaluate(exp_.eval(), traits_, test,
-                                     eval::scores_of(exp_.eval(), traits_, train_pred));
+  const auto result =
+      eval::evaluate(exp_.eval(), traits_, test, eval::scores_of(exp_.eval(), traits_, train_pred));
   if (!comm_.is_root()) return;
   run::RunResult r;
   r.name = exp_.name();
@@ -645,7 +648,7 @@ void TrainingRun::write_result() {
   r.unknown_classes = data_.classes.unknown;
   r.openness = data_.classes.openness;
   r.split = data_.classes.description;
-  r.metrics = run_metrics(result);
+  r.metrics = eval::run_metrics(result);
   r.selection = selection;
   // What decides whether the numbers are comparable with the paper's (hesp report).
   r.protocol =
@@ -660,7 +663,7 @@ void TrainingRun::write_result() {
   r.train_scores = eval::scores_of(exp_.eval(), traits_, train_pred);
   run::write_run_result(dir_.result(), r);
   run::write_test_features(dir_.test_features(), eval::test_features(*data_.test, test));
-  nlohmann::json last = to_json(result);
+  nlohmann::json last = eval::to_json(result);
   last["final"] = true;
   last["epoch"] = selection.epoch;
   last["selection"] = selection.by;

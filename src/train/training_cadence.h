@@ -30,7 +30,7 @@ struct StepDecision {
 };
 
 struct EpochDecision {
-  bool evaluate = false;        // Test metrics in the epoch's record.
+  bool evaluate = false;         // Test metrics in the epoch's record.
   bool validate = false;         // Evaluate the validation hold-out (model selection).
   bool checkpoint = false;       // Checkpoint at the start of the next epoch.
   bool stop = false;             // Then stop the run (exit kExitPreempted).

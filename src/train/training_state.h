@@ -11,11 +11,11 @@
 #include <map>
 #include <string>
 
+#include "checkpoint/checkpoint_format.h"
 #include "comm/communicator.h"
 #include "data/loader/sampler.h"
 #include "model/grad_cam.h"
 #include "model/hesp_model.h"
-#include "checkpoint/checkpoint_format.h"
 #include "optim/lr_schedule.h"
 #include "optim/sgd.h"
 

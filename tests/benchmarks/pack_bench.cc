@@ -16,8 +16,8 @@
 
 #include "bench_util.h"
 #include "data/format/manifest_io.h"
-#include "media/frame_source.h"
 #include "importers.h"
+#include "media/frame_source.h"
 #include "source_signature.h"
 
 namespace {

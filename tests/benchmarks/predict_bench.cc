@@ -57,8 +57,8 @@ int main() {
         eval::compute_missing_boxes(exp, predictor.model(), {&test}, *world, &cache);
       },
       3, 0);
-  const double eval_s = bench::time_median(
-      [&] { eval::predict(exp, predictor.model(), test, cache, *world); }, 3, 1);
+  const double eval_s =
+      bench::time_median([&] { eval::predict(exp, predictor.model(), test, cache, *world); }, 3, 1);
   const int T = exp.data().frames_per_clip(), S = exp.data().image_size();
   const int64_t batch = exp.eval().batch_size();
   const double predict_s = bench::time_median(

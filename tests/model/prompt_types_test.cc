@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "data/loader/loader.h"
+#include "eval/cam_boxes.h"
 #include "model/hesp_model.h"
 #include "model/padding_prompt.h"
 #include "model_test_util.h"
-#include "eval/cam_boxes.h"
 
 namespace hesp::model {
 namespace {

@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "importers.h"
 #include "media/clip_source.h"
 #include "media/frame_source.h"
-#include "importers.h"
+#include "media/video_decode.h"
 #include "packer_test_util.h"
 #include "util/errors.h"
 #include "util/fs.h"
-#include "media/video_decode.h"
 
 namespace hesp::pack::testing {
 namespace {

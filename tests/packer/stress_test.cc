@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "data/format/jpeg_codec.h"
-#include "media/frame_source.h"
 #include "importers.h"
+#include "media/frame_source.h"
 #include "packer_test_util.h"
 #include "util/errors.h"
 #include "util/fs.h"

@@ -11,8 +11,8 @@
 
 #include "report/projection.h"
 #include "report/report.h"
-#include "sweep_fixture.h"
 #include "run/test_features.h"
+#include "sweep_fixture.h"
 #include "util/fs.h"
 #include "xml_check.h"
 

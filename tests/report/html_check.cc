@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "report/report.h"
-#include "sweep_fixture.h"
 #include "run/test_features.h"
+#include "sweep_fixture.h"
 #include "util/fs.h"
 
 namespace stdfs = std::filesystem;

@@ -6,9 +6,9 @@
 
 #include <fstream>
 
+#include "checkpoint/checkpoint_store.h"
 #include "test_support.h"
 #include "train/checkpoint_resume.h"
-#include "checkpoint/checkpoint_store.h"
 #include "util/errors.h"
 
 namespace hesp::train {

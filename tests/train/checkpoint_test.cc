@@ -6,11 +6,11 @@
 #include <cstring>
 #include <fstream>
 
-#include "test_support.h"
 #include "checkpoint/checkpoint_format.h"
-#include "train/checkpoint_resume.h"
 #include "checkpoint/checkpoint_store.h"
 #include "run/run_identity.h"
+#include "test_support.h"
+#include "train/checkpoint_resume.h"
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/torch_compat.h"

@@ -3,8 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "test_support.h"
 #include "optim/gradient_allreduce.h"
+#include "test_support.h"
 #include "util/errors.h"
 
 namespace hesp::train {

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "test_support.h"
 #include "run/metrics_log.h"
+#include "test_support.h"
 #include "util/errors.h"
 #include "util/fs.h"
 

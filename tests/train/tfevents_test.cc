@@ -8,8 +8,8 @@
 #include <cstring>
 #include <map>
 
-#include "test_support.h"
 #include "run/tfevents_writer.h"
+#include "test_support.h"
 #include "util/fs.h"
 
 namespace hesp::train {

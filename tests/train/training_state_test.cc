@@ -19,7 +19,8 @@ TEST(TrainingState, PositionAndRunningSumsRoundTripThroughACheckpoint) {
   s.save(&ckpt);
   EXPECT_EQ(ckpt.epoch, 4);
   EXPECT_EQ(ckpt.step, 7);
-  const checkpoint::CheckpointState read = checkpoint::parse_checkpoint(checkpoint::serialize_checkpoint(ckpt), "memory");
+  const checkpoint::CheckpointState read =
+      checkpoint::parse_checkpoint(checkpoint::serialize_checkpoint(ckpt), "memory");
   TrainingState r(optim::LrSchedule(0.1, 10, {3, 6}, 0.5));
   r.restore(read);
   EXPECT_EQ(r.position, s.position);

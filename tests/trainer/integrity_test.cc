@@ -14,9 +14,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/checkpoint_store.h"
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
-#include "checkpoint/checkpoint_store.h"
 #include "train/preemption.h"
 #include "train/trainer.h"
 #include "trainer_test_util.h"

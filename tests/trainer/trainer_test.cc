@@ -24,13 +24,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "checkpoint/checkpoint_store.h"
 #include "data/loader/preconditions.h"
 #include "data/loader/validation_holdout.h"
+#include "run/run_data.h"
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
-#include "checkpoint/checkpoint_store.h"
 #include "train/preemption.h"
-#include "run/run_data.h"
 #include "train/trainer.h"
 #include "trainer_test_util.h"
 #include "util/errors.h"
