@@ -16,6 +16,7 @@
 
 #include "cli/app.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "data/loader/dataset.h"
 #include "data/loader/loader.h"
 #include "train/predictor.h"

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "comm/communicator_factory.h"
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
 #include "train/checkpoint_store.h"

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "comm/communicator_factory.h"
 #include "data/loader/preconditions.h"
 #include "data/loader/validation_holdout.h"
 #include "support/log_capture.h"
