@@ -23,6 +23,7 @@
 #include <opencv2/core.hpp>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "comm/root_decision.h"
 #include "data/format/manifest_io.h"
 #include "data/format/shard_format.h"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "comm/job_end.h"
 #include "comm/root_decision.h"
 #include "convert.h"

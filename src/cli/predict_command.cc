@@ -17,6 +17,7 @@
 #include "cli/app.h"
 #include "cli/predict_media.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "data/loader/dataset.h"
 #include "data/loader/loader.h"
 #include "eval/predictor.h"

@@ -5,6 +5,7 @@
 
 #include "cli/app.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "config/experiment.pb.h"
 #include "sweep/sweep_plan.h"
 #include "sweep/sweep_runner.h"

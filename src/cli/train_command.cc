@@ -1,6 +1,7 @@
 // `hesp train`: one run (one method, one open-set split), under mpirun or as one process.
 #include "cli/app.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "config/config_loader.h"
 #include "train/trainer.h"
 #include "util/logging.h"

@@ -2,13 +2,6 @@
 
 #include <glog/logging.h>
 
-#include <cstdlib>
-
-#include "util/errors.h"
-#if defined(HESP_HAVE_MPI)
-#include "comm/mpi_communicator.h"
-#endif
-
 namespace hesp::comm {
 
 namespace {
@@ -75,57 +68,6 @@ torch::Tensor SingleCommunicator::all_gather_v(const torch::Tensor& t) { return 
 
 std::unique_ptr<Communicator> SingleCommunicator::split(int, int) {
   return std::make_unique<SingleCommunicator>();
-}
-
-bool launched_by_mpi() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"}) {
-    if (std::getenv(var) != nullptr) return true;
-  }
-  return false;
-}
-
-namespace {
-
-// Refuses N silent singletons: a world of one rank inside an srun step of several tasks
-// (srun without a working PMI starts N copies that each believe they are alone). Only a
-// step says how many tasks this launch has: SLURM_STEP_NUM_TASKS is set by srun for the
-// tasks it starts, never in the batch script of `sbatch --ntasks=N` or the shell of
-// `salloc -n N`, where SLURM_NTASKS describes the allocation and a plain command is one
-// process (hesp-pack convert, hesp predict, ...). A larger world is one MPI job whatever
-// the step says: under mpirun the ranks of the other nodes run in the one-task step that
-// started their node's daemon (found on the two-node cluster, tests/cluster).
-void check_slurm_world(int world_size) {
-  const char* job = std::getenv("SLURM_JOB_ID");
-  const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS");
-  const char* skip = std::getenv("HESP_SKIP_SLURM_CHECK");
-  if (job == nullptr || step_tasks == nullptr || (skip != nullptr && std::string(skip) == "1")) {
-    return;
-  }
-  const int expected = std::atoi(step_tasks);
-  if (world_size == 1 && expected > 1) {
-    const char* step = std::getenv("SLURM_STEP_ID");
-    throw UserError("SLURM job " + std::string(job) + " step " + (step ? step : "?") +
-                    " has SLURM_STEP_NUM_TASKS=" + step_tasks + " tasks but the MPI world has " +
-                    std::to_string(world_size) +
-                    " rank: the tasks did not join one MPI job (launch with srun --mpi=pmix, or "
-                    "mpirun inside the allocation; set HESP_SKIP_SLURM_CHECK=1 if this is "
-                    "intended)");
-  }
-}
-
-}  // namespace
-
-std::shared_ptr<Communicator> world() {
-  static std::shared_ptr<Communicator> instance = [] {
-    std::shared_ptr<Communicator> c;
-#if defined(HESP_HAVE_MPI)
-    if (launched_by_mpi()) c = MpiCommunicator::world();
-#endif
-    if (!c) c = std::make_shared<SingleCommunicator>();
-    check_slurm_world(c->size());
-    return c;
-  }();
-  return instance;
 }
 
 }  // namespace hesp::comm

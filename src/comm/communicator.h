@@ -1,8 +1,10 @@
 #pragma once
-// The communicator: a thin API over collectives with build-time backends.
+// The communicator: a thin API over collectives with build-time backends (comm/backend.h).
 //   SingleCommunicator  one process, same semantics; every code path runs in unit tests.
 //   MpiCommunicator     CPU tensors over MPI (comm/mpi_communicator.h).
 //   NcclCommunicator    CUDA tensors over NCCL, bootstrapped by MPI (comm/nccl_communicator.h).
+// This header knows no backend but the single one: communicators are made by
+// comm/communicator_factory.h (the world, and NCCL for a CUDA device).
 // Collectives must be called by every rank of the communicator in the same order. All are
 // blocking except all_reduce_async, which returns a handle to complete later. Tensors must
 // be contiguous; in-place operations modify their argument.
@@ -11,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "comm/backend.h"
 #include "comm/stall_inspector.h"
 
 namespace hesp::comm {
@@ -37,7 +40,7 @@ class Communicator {
   // Rank and count among the ranks of this communicator that share a node.
   virtual int local_rank() const = 0;
   virtual int local_size() const = 0;
-  virtual std::string backend() const = 0;
+  virtual Backend backend() const = 0;
 
   virtual void barrier() = 0;
   // In place: `t` must have the same shape and dtype on every rank.
@@ -77,7 +80,7 @@ class SingleCommunicator final : public Communicator {
   int size() const override { return 1; }
   int local_rank() const override { return 0; }
   int local_size() const override { return 1; }
-  std::string backend() const override { return "single"; }
+  Backend backend() const override { return Backend::kSingle; }
   void barrier() override {}
   void broadcast(torch::Tensor& t, int root) override;
   void broadcast_bytes(std::string& s, int root) override;
@@ -86,14 +89,5 @@ class SingleCommunicator final : public Communicator {
   torch::Tensor all_gather_v(const torch::Tensor& t) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
 };
-
-// True when this process was started by mpirun/mpiexec/srun with an MPI world.
-bool launched_by_mpi();
-
-// The world communicator for this process: MPI when launched by an MPI launcher and
-// built with MPI, otherwise single-process. Initialises MPI on first use; MPI is
-// finalised at exit. Under SLURM, one rank in an srun step of SLURM_STEP_NUM_TASKS > 1 tasks
-// throws UserError (N silent singletons); a plain command in a batch/salloc shell does not.
-std::shared_ptr<Communicator> world();
 
 }  // namespace hesp::comm

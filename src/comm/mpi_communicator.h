@@ -29,7 +29,7 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
   int local_size() const override { return local_size_; }
-  std::string backend() const override { return "mpi"; }
+  Backend backend() const override { return Backend::kMpi; }
 
   void barrier() override;
   void broadcast(torch::Tensor& t, int root) override;

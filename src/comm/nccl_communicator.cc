@@ -73,12 +73,19 @@ struct NcclCommunicator::State {
   bool aborted = false;
 };
 
-NcclCommunicator::NcclCommunicator(std::shared_ptr<Communicator> bootstrap, double timeout_s)
-    : bootstrap_(std::move(bootstrap)), state_(std::make_unique<State>()), timeout_s_(timeout_s) {
+NcclCommunicator::NcclCommunicator(std::shared_ptr<Communicator> bootstrap, int device,
+                                   double timeout_s)
+    : bootstrap_(std::move(bootstrap)),
+      state_(std::make_unique<State>()),
+      device_(device),
+      timeout_s_(timeout_s) {
   int devices = 0;
   check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
   if (devices == 0) throw UserError("NCCL communicator: no CUDA device is visible");
-  device_ = bootstrap_->local_rank() % devices;
+  if (device_ < 0 || device_ >= devices) {
+    throw UserError("NCCL communicator: CUDA device " + std::to_string(device_) +
+                    " is not one of the " + std::to_string(devices) + " visible");
+  }
   check_cuda(cudaSetDevice(device_), "cudaSetDevice");
   ncclUniqueId id;
   std::string id_bytes(sizeof(id), '\0');
@@ -261,7 +268,7 @@ torch::Tensor NcclCommunicator::all_gather_v(const torch::Tensor& t) {
 
 std::unique_ptr<Communicator> NcclCommunicator::split(int color, int key) {
   std::shared_ptr<Communicator> sub = bootstrap_->split(color, key);
-  return std::make_unique<NcclCommunicator>(sub, timeout_s_);
+  return std::make_unique<NcclCommunicator>(sub, device_, timeout_s_);
 }
 
 }  // namespace hesp::comm

@@ -18,16 +18,17 @@ bool cuda_device_available();
 
 class NcclCommunicator final : public Communicator {
  public:
-  // Collective over `bootstrap`; uses CUDA device local_rank % visible devices.
+  // Collective over `bootstrap`; runs on CUDA device `device` (made by
+  // comm::make_communicator, communicator_factory.h, for the device placement chose).
   // timeout_s: the watchdog's limit per collective (distributed.nccl_timeout_s); 0 = never.
-  NcclCommunicator(std::shared_ptr<Communicator> bootstrap, double timeout_s = 600.0);
+  NcclCommunicator(std::shared_ptr<Communicator> bootstrap, int device, double timeout_s);
   ~NcclCommunicator() override;
 
   int rank() const override { return bootstrap_->rank(); }
   int size() const override { return bootstrap_->size(); }
   int local_rank() const override { return bootstrap_->local_rank(); }
   int local_size() const override { return bootstrap_->local_size(); }
-  std::string backend() const override { return "nccl"; }
+  Backend backend() const override { return Backend::kNccl; }
   int device() const { return device_; }
 
   void barrier() override;

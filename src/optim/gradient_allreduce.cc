@@ -130,16 +130,15 @@ int all_reduce_mean_bucketed(comm::Communicator& comm, const std::vector<torch::
 
 GradientAllReducer::GradientAllReducer(comm::Communicator& comm, std::vector<torch::Tensor> params,
                                        int64_t cap_bytes)
-    : comm_(comm), params_(std::move(params)), buckets_(plan_buckets(params_, cap_bytes)) {
-  bucket_of_.resize(params_.size());
-  slot_of_.resize(params_.size());
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    CHECK(torch::isFloatingType(buckets_[b].dtype))
-        << "gradients must be floating point, got " << buckets_[b].dtype;
-    for (size_t k = 0; k < buckets_[b].indices.size(); ++k) {
-      bucket_of_[buckets_[b].indices[k]] = b;
-      slot_of_[buckets_[b].indices[k]] = k;
+    : comm_(comm), params_(std::move(params)), slots_(params_.size()) {
+  for (auto& layout : plan_buckets(params_, cap_bytes)) {
+    CHECK(torch::isFloatingType(layout.dtype))
+        << "gradients must be floating point, got " << layout.dtype;
+    for (size_t k = 0; k < layout.indices.size(); ++k) {
+      slots_[layout.indices[k]].bucket = buckets_.size();
+      slots_[layout.indices[k]].slot = k;
     }
+    buckets_.push_back(Bucket{std::move(layout), {}, 0, nullptr});
   }
 }
 
@@ -158,7 +157,7 @@ void GradientAllReducer::all_reduce_grads() {
     grads.push_back(p.grad());
   }
   for (const auto& b : buckets_) {
-    reduce_bucket(comm_, b, grads);
+    reduce_bucket(comm_, b.layout, grads);
     ++collectives_;
   }
 }
@@ -167,10 +166,10 @@ void GradientAllReducer::enable_hooks() {
   CHECK(!hooks_) << "hooks already enabled";
   hooks_ = true;
   hook_thread_ = std::this_thread::get_id();
-  flat_.clear();
-  for (const auto& b : buckets_) {
-    const auto device = params_[b.indices.front()].device();
-    flat_.push_back(torch::zeros({b.numel}, torch::TensorOptions().dtype(b.dtype).device(device)));
+  for (auto& b : buckets_) {
+    const auto device = params_[b.layout.indices.front()].device();
+    b.flat =
+        torch::zeros({b.layout.numel}, torch::TensorOptions().dtype(b.layout.dtype).device(device));
   }
   reset_round();
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -185,40 +184,40 @@ void GradientAllReducer::enable_hooks() {
 }
 
 void GradientAllReducer::reset_round() {
-  for (auto& f : flat_) f.zero_();
-  pending_.assign(buckets_.size(), 0);
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    pending_[b] = static_cast<int>(buckets_[b].indices.size());
+  for (auto& b : buckets_) {
+    b.in_flight.reset();
+    b.flat.zero_();
+    b.pending = static_cast<int>(b.layout.indices.size());
   }
-  received_.assign(params_.size(), false);
-  in_flight_.clear();
-  in_flight_.resize(buckets_.size());
+  for (auto& s : slots_) s.received = false;
   next_launch_ = 0;
 }
 
 void GradientAllReducer::on_grad_ready(size_t i, const torch::Tensor& grad) {
   // MPI_THREAD_FUNNELED: only the thread that initialised MPI may call it. CPU backward
   // runs hooks on the calling thread; a device backward would not.
-  if (comm_.backend() == "mpi") {
+  if (comm_.backend() == comm::Backend::kMpi) {
     CHECK(std::this_thread::get_id() == hook_thread_)
         << "gradient hook ran on another thread; the MPI communicator needs the main "
            "thread: use all_reduce_grads() after backward instead of hooks";
   }
-  CHECK(!received_[i]) << "parameter " << i
-                       << " got a second gradient before finish(); call finish() after "
-                          "every backward()";
-  received_[i] = true;
-  const size_t b = bucket_of_[i];
+  ParamSlot& s = slots_[i];
+  CHECK(!s.received) << "parameter " << i
+                     << " got a second gradient before finish(); call finish() after "
+                        "every backward()";
+  s.received = true;
+  Bucket& b = buckets_[s.bucket];
   torch::NoGradGuard no_grad;
-  flat_[b].narrow(0, buckets_[b].offsets[slot_of_[i]], grad.numel()).copy_(grad.reshape(-1));
-  if (--pending_[b] == 0) launch_ready_buckets();
+  b.flat.narrow(0, b.layout.offsets[s.slot], grad.numel()).copy_(grad.reshape(-1));
+  if (--b.pending == 0) launch_ready_buckets();
   progress();
 }
 
 void GradientAllReducer::launch_ready_buckets() {
   // Index order on every rank: collectives must be issued in the same order everywhere.
-  while (next_launch_ < buckets_.size() && pending_[next_launch_] == 0) {
-    in_flight_[next_launch_] = comm_.all_reduce_async(flat_[next_launch_], comm::ReduceOp::kSum);
+  while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
+    Bucket& b = buckets_[next_launch_];
+    b.in_flight = comm_.all_reduce_async(b.flat, comm::ReduceOp::kSum);
     ++collectives_;
     ++next_launch_;
   }
@@ -227,26 +226,27 @@ void GradientAllReducer::launch_ready_buckets() {
 void GradientAllReducer::progress() {
   // MPI advances a non-blocking collective only inside MPI calls: poke the ones in flight
   // each time backward hands over a gradient, so they run while backward computes.
-  for (size_t b = 0; b < next_launch_; ++b) in_flight_[b]->test();
+  for (size_t b = 0; b < next_launch_; ++b) buckets_[b].in_flight->test();
 }
 
 void GradientAllReducer::finish() {
   CHECK(hooks_) << "finish() is for hook mode";
   torch::NoGradGuard no_grad;
   // Buckets with parameters that got no gradient: their slots stay zero.
-  for (size_t b = next_launch_; b < buckets_.size(); ++b) pending_[b] = 0;
+  for (size_t b = next_launch_; b < buckets_.size(); ++b) buckets_[b].pending = 0;
   launch_ready_buckets();
   const int ranks = comm_.size();
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    in_flight_[b]->wait();
-    in_flight_[b].reset();
+  for (auto& b : buckets_) {
+    b.in_flight->wait();
+    b.in_flight.reset();
     // The mean, as Communicator::all_reduce_mean computes it (sum, then one division).
-    if (ranks > 1) flat_[b].div_(ranks);
+    if (ranks > 1) b.flat.div_(ranks);
   }
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
-    const auto& b = buckets_[bucket_of_[i]];
-    const auto avg = slice_of(flat_[bucket_of_[i]], b, slot_of_[i], p);
+    const ParamSlot& s = slots_[i];
+    const Bucket& b = buckets_[s.bucket];
+    const auto avg = slice_of(b.flat, b.layout, s.slot, p);
     if (!p.grad().defined()) {
       p.mutable_grad() = avg.clone();
     } else {

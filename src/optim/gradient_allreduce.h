@@ -68,11 +68,26 @@ class GradientAllReducer {
   // results into .grad(). Call after every backward() in hook mode.
   void finish();
 
-  const std::vector<GradBucket>& buckets() const { return buckets_; }
+  size_t bucket_count() const { return buckets_.size(); }
   // All-reduce calls made so far (a test and benchmark hook).
   int64_t collectives() const { return collectives_; }
 
  private:
+  // One bucket: which parameters it packs and where (the plan), and its state this round.
+  struct Bucket {
+    GradBucket layout;
+    torch::Tensor flat;  // The packed gradients; hook mode only.
+    int pending = 0;     // Gradients still to arrive this round.
+    // Set from launch (bucket index < next_launch_) until finish().
+    std::unique_ptr<comm::PendingCollective> in_flight;
+  };
+  // Where one parameter's gradient goes, and whether it arrived this round.
+  struct ParamSlot {
+    size_t bucket = 0;  // Index into buckets_.
+    size_t slot = 0;    // Position inside its bucket's layout.
+    bool received = false;
+  };
+
   void on_grad_ready(size_t param_index, const torch::Tensor& grad);
   void launch_ready_buckets();
   void progress();
@@ -80,14 +95,8 @@ class GradientAllReducer {
 
   comm::Communicator& comm_;
   std::vector<torch::Tensor> params_;
-  std::vector<GradBucket> buckets_;
-  std::vector<size_t> bucket_of_;    // param index -> bucket index
-  std::vector<size_t> slot_of_;      // param index -> position inside its bucket
-  std::vector<torch::Tensor> flat_;  // per bucket, hook mode only
-  std::vector<int> pending_;         // per bucket: gradients still to arrive this round
-  std::vector<bool> received_;       // per param: gradient arrived this round
-  // Per bucket; set from launch (bucket index < next_launch_) until finish().
-  std::vector<std::unique_ptr<comm::PendingCollective>> in_flight_;
+  std::vector<Bucket> buckets_;
+  std::vector<ParamSlot> slots_;  // Per parameter.
   size_t next_launch_ = 0;
   std::vector<unsigned> hook_ids_;
   bool hooks_ = false;

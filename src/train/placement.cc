@@ -2,18 +2,14 @@
 
 #include <glog/logging.h>
 
+#include "comm/communicator_factory.h"
 #include "util/errors.h"
 
-#if defined(HESP_HAVE_NCCL)
-#include "comm/nccl_communicator.h"
-#endif
-
 namespace hesp::train {
+namespace {
 
-Placement place_rank(const config::Experiment& exp, comm::Communicator& world) {
-  Placement p;
-  p.comm = &world;
-  if (exp.train().device() != config::TrainConfig::cuda) return p;
+// The CUDA device of this rank: local rank mod visible devices.
+torch::Device cuda_device(const comm::Communicator& world) {
   const int devices = compat::cuda_device_count();
   if (devices == 0) {
 #if defined(HESP_TORCH_CUDA)
@@ -25,23 +21,29 @@ Placement place_rank(const config::Experiment& exp, comm::Communicator& world) {
         "official LibTorch with CUDA: docs/building.md)");
 #endif
   }
-  p.device =
-      torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(world.local_rank() % devices));
-  p.bf16_autocast = exp.train().bf16_autocast();
-  if (world.size() > 1 && world.backend() != "nccl") {
-#if defined(HESP_HAVE_NCCL)
-    // Non-owning view of the world: it outlives the run.
-    const std::shared_ptr<comm::Communicator> bootstrap(&world, [](comm::Communicator*) {});
-    p.owned =
-        std::make_shared<comm::NcclCommunicator>(bootstrap, exp.distributed().nccl_timeout_s());
-    p.comm = p.owned.get();
-#else
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(world.local_rank() % devices));
+}
+
+}  // namespace
+
+Placement place_rank(const config::Experiment& exp, comm::Communicator& world) {
+  Placement p;
+  const bool cuda = exp.train().device() == config::TrainConfig::cuda;
+  if (cuda) {
+    p.device = cuda_device(world);
+    p.bf16_autocast = exp.train().bf16_autocast();
+  }
+  const comm::Backend backend = comm::backend_for_device(p.device, world.backend(), world.size());
+  // The world's own backend is built; only NCCL, for CUDA with several ranks, may be missing.
+  if (!comm::backend_built(backend)) {
     throw ConfigError("train.device: cuda with " + std::to_string(world.size()) +
                       " ranks needs NCCL, and this build has none (docs/building.md)");
-#endif
   }
-  LOG(INFO) << "device " << p.device.str() << (p.bf16_autocast ? ", bf16 autocast" : "")
-            << ", collectives on " << p.comm->backend();
+  p.comm = comm::make_communicator(backend, world, p.device, exp.distributed().nccl_timeout_s());
+  if (cuda) {
+    LOG(INFO) << "device " << p.device.str() << (p.bf16_autocast ? ", bf16 autocast" : "")
+              << ", collectives on " << comm::backend_name(p.comm->backend());
+  }
   return p;
 }
 

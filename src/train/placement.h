@@ -1,7 +1,9 @@
 #pragma once
 // Where a rank computes. CPU by default. With train.device: cuda, CUDA device
-// local_rank mod visible devices, and, with more than one rank, the collectives on NCCL
-// over the MPI world (host tensors still travel over MPI; see comm/nccl_communicator.h).
+// local_rank mod visible devices. The communicator for that device comes from the
+// communicator factory (comm/communicator_factory.h): with more than one rank on CUDA,
+// NCCL over the MPI world (host tensors still travel over MPI; see
+// comm/nccl_communicator.h), the world itself otherwise.
 #include <memory>
 
 #include "comm/communicator.h"
@@ -13,9 +15,8 @@ namespace hesp::train {
 struct Placement {
   torch::Device device{torch::kCPU};
   bool bf16_autocast = false;  // train.bf16_autocast, on CUDA only.
-  // The communicator the run uses: the world, or an NCCL communicator over it.
-  comm::Communicator* comm = nullptr;
-  std::shared_ptr<comm::Communicator> owned;  // The NCCL communicator, when created here.
+  // The communicator the run uses: the world (not owned), or an NCCL communicator over it.
+  std::shared_ptr<comm::Communicator> comm;
 };
 
 // Collective when it creates an NCCL communicator. Throws ConfigError (naming

@@ -209,7 +209,7 @@ void TrainingRun::open_run_directory() {
   if (comm_.is_root()) config::write_effective_config(exp_, options_.run_dir);
   LOG(INFO) << "run " << options_.run_dir.string() << " (" << exp_.name() << "): method "
             << config::Method_Name(exp_.method()) << ", " << comm_.size() << " rank(s) x "
-            << threads << " thread(s), backend " << comm_.backend();
+            << threads << " thread(s), backend " << comm::backend_name(comm_.backend());
   // Every rank's own log: where it runs and its share of that node (local rank and size
   // come from the MPI shared-memory split, i.e. per node, not per world).
   LOG(INFO) << "rank " << comm_.rank() << " of " << comm_.size() << " on " << resources::host_name()

@@ -5,6 +5,7 @@
 // packing) and the sgemm ceiling of the machine.
 #include "bench_util.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "optim/gradient_allreduce.h"
 #include "util/logging.h"
 
@@ -25,7 +26,7 @@ int main(int, char** argv) {
 
   nlohmann::json j;
   j["ranks"] = world->size();
-  j["backend"] = world->backend();
+  j["backend"] = comm::backend_name(world->backend());
   j["tensors"] = grads.size();
   j["bytes"] = bytes;
   {
@@ -104,7 +105,7 @@ int main(int, char** argv) {
           hooked.finish();
         },
         5, 1);
-    j["overlap"] = {{"buckets", hooked.buckets().size()},
+    j["overlap"] = {{"buckets", hooked.bucket_count()},
                     {"backward_s", alone},
                     {"backward_then_allreduce_s", post},
                     {"backward_with_hooks_s", overlapped},

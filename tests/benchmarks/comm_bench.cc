@@ -3,6 +3,7 @@
 // conventional figure for ring all-reduce), beside a local memcpy rate as the ceiling.
 #include "bench_util.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "util/logging.h"
 
 int main(int, char** argv) {
@@ -13,7 +14,7 @@ int main(int, char** argv) {
   torch::set_num_threads(1);
   nlohmann::json j;
   j["ranks"] = world->size();
-  j["backend"] = world->backend();
+  j["backend"] = comm::backend_name(world->backend());
   {
     auto a = torch::rand({16 << 20}), b = torch::empty_like(a);  // 64 MiB
     const double s = bench::time_median([&] { b.copy_(a); }, 5, 1);

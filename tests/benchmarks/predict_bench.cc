@@ -10,6 +10,7 @@
 
 #include "bench_util.h"
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "data/loader/loader.h"
 #include "eval/cam_boxes.h"
 #include "eval/evaluator.h"

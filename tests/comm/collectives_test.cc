@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "comm/root_decision.h"
 #include "util/errors.h"
 #include "util/logging.h"
@@ -53,9 +54,9 @@ TEST(Collectives, SizeMatchesLauncher) {
   EXPECT_LT(c.local_rank(), c.local_size());
   EXPECT_LE(c.local_size(), c.size());
   if (launched_by_mpi()) {
-    EXPECT_EQ(c.backend(), "mpi");
+    EXPECT_EQ(c.backend(), Backend::kMpi);
   } else {
-    EXPECT_EQ(c.backend(), "single");
+    EXPECT_EQ(c.backend(), Backend::kSingle);
   }
 }
 

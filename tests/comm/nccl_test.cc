@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "comm/nccl_communicator.h"
 #include "support/mpi_gtest.h"
 #include "util/logging.h"
@@ -16,8 +17,15 @@ TEST(Nccl, CollectivesMatchLocalValues) {
     GTEST_SKIP() << "no CUDA device or CPU-only LibTorch: NCCL path not exercised";
   }
   auto world_comm = world();
-  NcclCommunicator nccl(world_comm, /*timeout_s=*/120);
-  const auto dev = torch::Device(torch::kCUDA, nccl.device());
+  ASSERT_EQ(
+      backend_for_device(torch::Device(torch::kCUDA, 0), world_comm->backend(), world_comm->size()),
+      world_comm->size() > 1 ? Backend::kNccl : world_comm->backend());
+  const auto dev = torch::Device(
+      torch::kCUDA,
+      static_cast<c10::DeviceIndex>(world_comm->local_rank() % compat::cuda_device_count()));
+  const auto made = make_communicator(Backend::kNccl, *world_comm, dev, /*nccl_timeout_s=*/120);
+  auto& nccl = *made;
+  ASSERT_EQ(nccl.backend(), Backend::kNccl);
   auto t =
       torch::full({1000}, static_cast<float>(nccl.rank() + 1), torch::TensorOptions().device(dev));
   nccl.all_reduce(t, ReduceOp::kSum);

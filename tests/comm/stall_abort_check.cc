@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "util/logging.h"
 
 namespace {

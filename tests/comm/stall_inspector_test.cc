@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "support/log_capture.h"
 #include "util/fs.h"
 #include "util/logging.h"

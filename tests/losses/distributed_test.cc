@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "losses/classification.h"
 #include "losses/supcon.h"
 #include "util/logging.h"

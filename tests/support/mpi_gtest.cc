@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "comm/communicator_factory.h"
 #include "util/logging.h"
 
 namespace hesp::testing {

@@ -101,8 +101,8 @@ TEST(Checkpoint, ParseRejectsDamage) {
   const std::string good = checkpoint::serialize_checkpoint(sample_state(1, 10));
   ASSERT_NO_THROW(checkpoint::parse_checkpoint(good, "good"));
   // Every single flipped byte is detected (header, metadata or payload).
-  for (size_t pos : {size_t{0}, size_t{9}, size_t{17}, size_t{40}, checkpoint::kCheckpointHeaderSize + 3,
-                     good.size() / 2, good.size() - 1}) {
+  for (size_t pos : {size_t{0}, size_t{9}, size_t{17}, size_t{40},
+                     checkpoint::kCheckpointHeaderSize + 3, good.size() / 2, good.size() - 1}) {
     std::string bad = good;
     bad[pos] = static_cast<char>(bad[pos] ^ 0x20);
     EXPECT_THROW(checkpoint::parse_checkpoint(bad, "flipped"), UserError) << "flip at " << pos;

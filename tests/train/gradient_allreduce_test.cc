@@ -76,7 +76,7 @@ std::vector<torch::Tensor> make_params() {
           torch::zeros({4}, torch::requires_grad())};
 }
 
-TEST(GradientAllReducer, AfterBackwardEveryGradIsTheMean) {
+TEST(optim::GradientAllReducer, AfterBackwardEveryGradIsTheMean) {
   const int r = world().rank();
   auto params = make_params();
   for (size_t k = 0; k < params.size(); ++k) {
@@ -85,7 +85,7 @@ TEST(GradientAllReducer, AfterBackwardEveryGradIsTheMean) {
   }
   optim::GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
   reducer.all_reduce_grads();
-  EXPECT_EQ(reducer.collectives(), static_cast<int64_t>(reducer.buckets().size()));
+  EXPECT_EQ(reducer.collectives(), static_cast<int64_t>(reducer.bucket_count()));
   for (size_t k = 0; k < params.size(); ++k) {
     const auto expected =
         k == 2 ? torch::zeros({2}) : mean_over_ranks(k, params[k].sizes(), torch::kFloat);
@@ -106,7 +106,7 @@ torch::Tensor rank_loss(const std::vector<torch::Tensor>& p, int r) {
 
 // The trainer's path (hooks, asynchronous all-reduce during backward) gives bit for bit
 // the gradients of averaging after backward.
-TEST(GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
+TEST(optim::GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
   const int r = world().rank();
   auto after = make_params();
   rank_loss(after, r).backward();
@@ -126,11 +126,11 @@ TEST(GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
   }
 }
 
-TEST(GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
+TEST(optim::GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
   const int r = world().rank();
   auto params = make_params();
   optim::GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
-  ASSERT_GE(reducer.buckets().size(), 3u);
+  ASSERT_GE(reducer.bucket_count(), 3u);
   reducer.enable_hooks();
   for (int round = 1; round <= 2; ++round) {
     const int64_t before = reducer.collectives();
@@ -138,7 +138,7 @@ TEST(GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
     // Bucket 0 holds parameters used on every rank: it launched inside backward.
     EXPECT_GT(reducer.collectives(), before) << "round " << round;
     reducer.finish();
-    EXPECT_EQ(reducer.collectives() - before, static_cast<int64_t>(reducer.buckets().size()));
+    EXPECT_EQ(reducer.collectives() - before, static_cast<int64_t>(reducer.bucket_count()));
     for (size_t k = 0; k < params.size(); ++k) {
       torch::Tensor mean;
       if (k == 2) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 #include "support/log_capture.h"
 
 namespace hesp::train::testing {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "comm/communicator.h"
+#include "comm/communicator_factory.h"
 
 namespace hesp::train {
 namespace {

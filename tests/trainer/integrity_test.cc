@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint_store.h"
+#include "comm/communicator_factory.h"
 #include "support/log_capture.h"
 #include "support/mpi_gtest.h"
 #include "train/preemption.h"

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "checkpoint/checkpoint_store.h"
+#include "comm/communicator_factory.h"
 #include "data/loader/preconditions.h"
 #include "data/loader/validation_holdout.h"
 #include "run/run_data.h"
