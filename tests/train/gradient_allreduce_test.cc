@@ -76,7 +76,7 @@ std::vector<torch::Tensor> make_params() {
           torch::zeros({4}, torch::requires_grad())};
 }
 
-TEST(optim::GradientAllReducer, AfterBackwardEveryGradIsTheMean) {
+TEST(GradientAllReducer, AfterBackwardEveryGradIsTheMean) {
   const int r = world().rank();
   auto params = make_params();
   for (size_t k = 0; k < params.size(); ++k) {
@@ -106,7 +106,7 @@ torch::Tensor rank_loss(const std::vector<torch::Tensor>& p, int r) {
 
 // The trainer's path (hooks, asynchronous all-reduce during backward) gives bit for bit
 // the gradients of averaging after backward.
-TEST(optim::GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
+TEST(GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
   const int r = world().rank();
   auto after = make_params();
   rank_loss(after, r).backward();
@@ -126,7 +126,7 @@ TEST(optim::GradientAllReducer, HooksGiveTheSameBitsAsAveragingAfterBackward) {
   }
 }
 
-TEST(optim::GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
+TEST(GradientAllReducer, HooksLaunchBucketsDuringBackwardAndAccumulate) {
   const int r = world().rank();
   auto params = make_params();
   optim::GradientAllReducer reducer(world(), params, /*cap_bytes=*/48);
