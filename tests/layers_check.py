@@ -5,7 +5,8 @@ usage: layers_check.py SOURCE_DIR BUILD_DIR
 
 1. The graph in docs/architecture.md (the block after "<!-- layer graph -->") is the graph the
    build links (BUILD_DIR/layers/graph.txt, written by src/CMakeLists.txt from the same
-   HESP_USES_<part> lists that link the hesp_<part> libraries).
+   HESP_USES_<part> lists that link the hesp_<part> libraries), and it is exact: each part
+   lists the parts its files include.
 2. With the exact compile command of one of its own files (compile_commands.json), a part
    sees a header of another part exactly when that part is below it in the graph (the
    transitive closure: libraries link PUBLIC): every pair of parts, by __has_include.
@@ -50,6 +51,23 @@ for part in sorted(set(built) | set(documented)):
     if built.get(part) != documented.get(part):
         failures.append(f"graph: {part}: the build links {built.get(part)}, "
                         f"docs/architecture.md says {documented.get(part)}")
+
+
+# The graph is exact: a part lists the parts its files include, no more, no fewer.
+direct = {part: set() for part in built}
+for part in built:
+    for root, _, files in os.walk(os.path.join(src, "src", part)):
+        for f in files:
+            if not f.endswith((".h", ".cc")):
+                continue
+            for line in open(os.path.join(root, f), errors="replace"):
+                m = re.match(r'#include "([a-z_]+)/', line)
+                if m and m.group(1) != part and m.group(1) in built:
+                    direct[part].add(m.group(1))
+for part in sorted(built):
+    if direct[part] != set(built[part]):
+        failures.append(f"graph: {part} lists {built[part]} but its files include "
+                        f"{sorted(direct[part])}")
 
 
 def closure(part):
