@@ -92,13 +92,17 @@ stdfs::path pack(const stdfs::path& dir, bool jpeg, std::vector<std::vector<std:
   return dir;
 }
 
-// Clips/s of the loader over the dataset (kPasses epochs; median of `reps`).
-double loader_rate(const Dataset& ds, bool training, bool as_float, int reps = kReps) {
+// The sampler and loader every figure below measures: kBatch clips a batch, kThreads
+// workers, kFrames x kSize x kSize views, 4 batches prefetched.
+SamplerOptions sampler_options(const Dataset& ds, bool training) {
   SamplerOptions so;
   so.num_clips = ds.size();
   so.batch_size = kBatch;
   so.training = training;
-  DistributedSampler sampler(so);
+  return so;
+}
+
+LoaderOptions loader_options(bool training, bool as_float) {
   LoaderOptions o;
   o.transform.training = training;
   o.transform.frames = kFrames;
@@ -106,7 +110,13 @@ double loader_rate(const Dataset& ds, bool training, bool as_float, int reps = k
   o.threads = kThreads;
   o.prefetch_batches = 4;
   o.float_output = as_float;
-  Loader loader(ds, sampler, o);
+  return o;
+}
+
+// Clips/s of the loader over the dataset (kPasses epochs; median of `reps`).
+double loader_rate(const Dataset& ds, bool training, bool as_float, int reps = kReps) {
+  DistributedSampler sampler(sampler_options(ds, training));
+  Loader loader(ds, sampler, loader_options(training, as_float));
   int64_t epoch = 0, clips = 0;
   const double s = bench::time_median(
       [&] {
@@ -130,19 +140,8 @@ double cpu_seconds() {
 // Frames (T per clip) per CPU-second of the loader over kPasses epochs (after one warm-up):
 // the workers' decode and render, the HDF5 reads, and the consumer's hand-over.
 double loader_frames_per_cpu_s(const Dataset& ds, bool training, bool as_float) {
-  SamplerOptions so;
-  so.num_clips = ds.size();
-  so.batch_size = kBatch;
-  so.training = training;
-  DistributedSampler sampler(so);
-  LoaderOptions o;
-  o.transform.training = training;
-  o.transform.frames = kFrames;
-  o.transform.size = kSize;
-  o.threads = kThreads;
-  o.prefetch_batches = 4;
-  o.float_output = as_float;
-  Loader loader(ds, sampler, o);
+  DistributedSampler sampler(sampler_options(ds, training));
+  Loader loader(ds, sampler, loader_options(training, as_float));
   int64_t epoch = 0;
   auto pass = [&] {
     loader.start({epoch++, 0});
